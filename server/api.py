@@ -1,0 +1,190 @@
+"""The REST API: parse the request, ask the engine, serialise the answer. Every error is JSON."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from flask import Blueprint, Flask, Response, current_app, jsonify, request, session
+from werkzeug.exceptions import HTTPException
+
+from server.auth import Principal, allowed
+from server.events import TicketView
+from server.hall import Hall
+from server.openapi import openapi_document
+from server.queue import DomainError, QueueEngine
+
+bp = Blueprint("api", __name__, url_prefix="/api")
+
+_STATUS = {"bad_request": 400, "unauthorized": 401, "forbidden": 403, "not_found": 404, "conflict": 409,
+           "invalid": 422}
+READERS = ("admin", "guide", "clerk", "kiosk", "display")
+ISSUERS = ("kiosk", "guide", "admin")
+OPERATORS = ("clerk", "admin")
+
+
+def hall() -> Hall:
+    return current_app.extensions["hallq"]
+
+
+def error(status: int, code: str, message: str) -> tuple[Response, int]:
+    return jsonify({"error": {"code": code, "message": message}}), status
+
+
+def principal() -> Principal | None:
+    """The device named by a Bearer token, else the staff member of the session cookie."""
+    header = request.headers.get("Authorization", "")
+    if header:
+        scheme, _, token = header.partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            raise DomainError("unauthorized", "bad_token", "Authorization 头应为 'Bearer <令牌>'")
+        device = hall().accounts.device(token.strip())
+        if device is None:
+            raise DomainError("unauthorized", "bad_token", "设备令牌无效")
+        return device
+    username = session.get("staff")
+    return hall().accounts.staff(username) if username else None
+
+
+def require(*roles: str) -> Principal:
+    who = principal()
+    allowed(who, roles)
+    assert who is not None
+    return who
+
+
+def body() -> dict[str, Any]:
+    if not request.get_data(cache=True):
+        return {}
+    data = request.get_json(silent=True)
+    if not isinstance(data, dict):
+        raise DomainError("bad_request", "bad_json", "请求体必须是 JSON 对象")
+    return data
+
+
+def field(data: dict[str, Any], name: str, kind: type, required: bool = True) -> Any:
+    value = data.get(name)
+    if value is None:
+        if required:
+            raise DomainError("invalid", "missing_field", f"缺少字段 {name}")
+        return None
+    if not isinstance(value, kind) or isinstance(value, bool):
+        raise DomainError("invalid", "bad_field", f"字段 {name} 应为 {kind.__name__}")
+    return value
+
+
+# ---------------------------------------------------------------- auth
+
+@bp.post("/auth/login")
+def login() -> Any:
+    data = body()
+    who = hall().accounts.login(field(data, "username", str), field(data, "password", str))
+    session.clear()
+    session["staff"] = who.name
+    session.permanent = True
+    return jsonify({"user": {"username": who.name, "role": who.role, "name": who.display_name}})
+
+
+@bp.post("/auth/logout")
+def logout() -> Any:
+    session.clear()
+    return jsonify({"ok": True})
+
+
+@bp.get("/auth/me")
+def me() -> Any:
+    who = require("admin", "guide", "clerk")
+    return jsonify({"user": {"username": who.name, "role": who.role, "name": who.display_name}})
+
+
+# ---------------------------------------------------------------- reading
+
+@bp.get("/services")
+def services() -> Any:
+    require(*READERS)
+    return jsonify({"services": hall().engine.services()})
+
+
+@bp.get("/windows")
+def windows() -> Any:
+    require(*READERS)
+    return jsonify({"windows": hall().engine.windows()})
+
+
+@bp.get("/tickets/<int:ticket_id>")
+def ticket(ticket_id: int) -> Any:
+    require(*READERS)
+    return jsonify({"ticket": hall().engine.ticket(ticket_id).to_json()})
+
+
+@bp.get("/openapi.json")
+def openapi() -> Any:
+    return jsonify(openapi_document())
+
+
+# ---------------------------------------------------------------- issuing
+
+@bp.post("/tickets")
+def issue() -> Any:
+    who = require(*ISSUERS)
+    data = body()
+    channel = "kiosk" if who.kind == "device" else "desk"
+    view = hall().engine.issue(field(data, "service", str), field(data, "priority", str, required=False),
+                               who.actor, channel)
+    return jsonify({"ticket": view.to_json()}), 201
+
+
+# ---------------------------------------------------------------- window actions
+
+def _ticket(view: TicketView | None) -> dict[str, Any]:
+    return {"ticket": view.to_json() if view else None}
+
+
+Action = Callable[[QueueEngine, int, str, dict[str, Any]], dict[str, Any]]
+_WINDOW_ACTIONS: dict[str, Action] = {
+    "sign-in": lambda engine, window, staff, _: {"window": engine.sign_in(window, staff)},
+    "sign-out": lambda engine, window, staff, _: {"window": engine.sign_out(window, staff)},
+    "pause": lambda engine, window, staff, _: {"window": engine.pause(window, staff)},
+    "resume": lambda engine, window, staff, _: {"window": engine.resume(window, staff)},
+    "call-next": lambda engine, window, staff, _: _ticket(engine.call_next(window, staff)),
+    "recall": lambda engine, window, staff, _: _ticket(engine.recall(window, staff)),
+    "no-show": lambda engine, window, staff, _: _ticket(engine.no_show(window, staff)),
+    "start": lambda engine, window, staff, _: _ticket(engine.start(window, staff)),
+    "finish": lambda engine, window, staff, _: _ticket(engine.finish(window, staff)),
+    "call": lambda engine, window, staff, data: _ticket(
+        engine.call_number(window, staff, field(data, "number", str))),
+    "transfer": lambda engine, window, staff, data: _ticket(engine.transfer(
+        window, staff, field(data, "service", str, required=False), field(data, "window", int, required=False))),
+}
+
+
+@bp.post("/windows/<int:window_id>/<action>")
+def window_action(window_id: int, action: str) -> Any:
+    who = require(*OPERATORS)
+    handler = _WINDOW_ACTIONS.get(action)
+    if handler is None:
+        raise DomainError("not_found", "unknown_action", f"没有窗口操作 {action!r}")
+    return jsonify(handler(hall().engine, window_id, who.name, body()))
+
+
+# ---------------------------------------------------------------- errors
+
+def register_errors(app: Flask) -> None:
+    """JSON errors for /api, whatever went wrong; never an HTML page or a bare 500 for bad input."""
+
+    @app.errorhandler(DomainError)
+    def _domain(exc: DomainError) -> Any:
+        return error(_STATUS.get(exc.kind, 400), exc.code, exc.message)
+
+    @app.errorhandler(HTTPException)
+    def _http(exc: HTTPException) -> Any:
+        if not request.path.startswith("/api/"):
+            return exc
+        codes = {404: "not_found", 405: "method_not_allowed", 413: "too_large", 415: "unsupported_media"}
+        status = exc.code or 400
+        return error(status, codes.get(status, "bad_request"), exc.description or exc.name)
+
+    @app.errorhandler(Exception)
+    def _unexpected(exc: Exception) -> Any:
+        current_app.logger.exception("unhandled error on %s %s", request.method, request.path)
+        return error(500, "internal", "服务器内部错误，请联系管理员")

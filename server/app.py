@@ -1,0 +1,45 @@
+"""The composition root: builds the Flask app, its Socket.IO server and wires every role package in."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+
+from flask import Flask, render_template
+from flask_socketio import SocketIO
+
+from caller import bp as caller_bp
+from display import bp as display_bp
+from kiosk import bp as kiosk_bp
+from server import api
+from server.hall import Hall, Settings
+from server.realtime import Realtime
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def create_app(settings: Settings | None = None, async_mode: str | None = None) -> Flask:
+    hall = Hall.open(settings or Settings.resolve())
+    app = Flask(__name__, static_folder=str(ROOT / "static"), static_url_path="/static",
+                instance_path=str(hall.settings.instance))
+    app.config.update(
+        SECRET_KEY=hall.secret_key(),
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        PERMANENT_SESSION_LIFETIME=timedelta(hours=12),
+        MAX_CONTENT_LENGTH=64 * 1024,
+    )
+    app.json.ensure_ascii = False  # type: ignore[attr-defined]
+    app.extensions["hallq"] = hall
+    app.register_blueprint(api.bp)
+    api.register_errors(app)
+    for blueprint in (kiosk_bp, caller_bp, display_bp):
+        app.register_blueprint(blueprint)
+
+    @app.get("/")
+    def index() -> str:
+        return render_template("index.html", hall=hall.config)
+
+    socketio = SocketIO(app, async_mode=async_mode, ping_interval=10, ping_timeout=10)
+    app.extensions["hallq_realtime"] = Realtime(socketio, hall)
+    return app

@@ -1,0 +1,122 @@
+"""Staff accounts and device tokens, and the one place that decides who may do what."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import timedelta
+
+from sqlalchemy import select
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from server.clock import Clock
+from server.db import Storage
+from server.models import Device, Staff
+from server.queue import DomainError
+
+STAFF_ROLES = ("admin", "guide", "clerk")
+DEVICE_KINDS = ("kiosk", "display")
+MIN_PASSWORD = 8
+MAX_FAILED_LOGINS = 5
+LOCKOUT = timedelta(minutes=15)
+# verified against when the username is unknown, so a wrong name costs as long as a wrong password
+_DUMMY_HASH = generate_password_hash("not-a-real-password", method="scrypt")
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who is asking: a signed-in staff member or a registered device."""
+
+    kind: str  # staff | device
+    name: str
+    role: str  # admin, guide, clerk, kiosk, display
+    display_name: str = ""
+
+    @property
+    def actor(self) -> str:
+        """How the audit trail names this principal."""
+        return self.name if self.kind == "staff" else f"device:{self.name}"
+
+
+def token_digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+class Accounts:
+    def __init__(self, storage: Storage, clock: Clock):
+        self.storage = storage
+        self.clock = clock
+
+    def add_user(self, username: str, role: str, password: str, display_name: str | None = None,
+                 staff_no: str = "") -> None:
+        """Create a staff account, or reset its role and password when it exists."""
+        if role not in STAFF_ROLES:
+            raise DomainError("invalid", "bad_role", f"role must be one of {', '.join(STAFF_ROLES)}")
+        if len(password) < MIN_PASSWORD:
+            raise DomainError("invalid", "weak_password", f"password must have at least {MIN_PASSWORD} characters")
+        if not username or len(username) > 64:
+            raise DomainError("invalid", "bad_username", "username must have 1 to 64 characters")
+        digest = generate_password_hash(password, method="scrypt")
+        with self.storage.write() as session:
+            staff = session.scalars(select(Staff).where(Staff.username == username)).one_or_none()
+            if staff is None:
+                staff = Staff(username=username, display_name=display_name or username, staff_no=staff_no,
+                              role=role, password_hash=digest, failed_logins=0)
+                session.add(staff)
+            else:
+                staff.role, staff.password_hash, staff.failed_logins, staff.locked_until = role, digest, 0, None
+                if display_name:
+                    staff.display_name = display_name
+                if staff_no:
+                    staff.staff_no = staff_no
+
+    def login(self, username: str, password: str) -> Principal:
+        now = self.clock.now()
+        with self.storage.write() as session:
+            staff = session.scalars(select(Staff).where(Staff.username == username)).one_or_none()
+            if staff is None:
+                check_password_hash(_DUMMY_HASH, password)
+                raise DomainError("unauthorized", "bad_credentials", "用户名或密码错误")
+            if staff.locked_until and staff.locked_until > now:
+                raise DomainError("unauthorized", "account_locked", "密码错误次数过多，账号已锁定，请稍后再试")
+            if not check_password_hash(staff.password_hash, password):
+                staff.failed_logins += 1
+                if staff.failed_logins >= MAX_FAILED_LOGINS:
+                    staff.locked_until, staff.failed_logins = now + LOCKOUT, 0
+                raise DomainError("unauthorized", "bad_credentials", "用户名或密码错误")
+            staff.failed_logins, staff.locked_until = 0, None
+            return Principal("staff", staff.username, staff.role, staff.display_name)
+
+    def staff(self, username: str) -> Principal | None:
+        with self.storage.read() as session:
+            staff = session.scalars(select(Staff).where(Staff.username == username)).one_or_none()
+            return Principal("staff", staff.username, staff.role, staff.display_name) if staff else None
+
+    def add_device(self, name: str, kind: str) -> str:
+        """Register a device, or give an existing one a new token (the old one stops working)."""
+        if kind not in DEVICE_KINDS:
+            raise DomainError("invalid", "bad_kind", f"kind must be one of {', '.join(DEVICE_KINDS)}")
+        if not name or len(name) > 64:
+            raise DomainError("invalid", "bad_name", "device name must have 1 to 64 characters")
+        token = secrets.token_urlsafe(32)
+        with self.storage.write() as session:
+            device = session.scalars(select(Device).where(Device.name == name)).one_or_none()
+            if device is None:
+                session.add(Device(name=name, kind=kind, token_hash=token_digest(token)))
+            else:
+                device.kind, device.token_hash = kind, token_digest(token)
+        return token
+
+    def device(self, token: str) -> Principal | None:
+        with self.storage.read() as session:
+            device = session.scalars(select(Device).where(Device.token_hash == token_digest(token))).one_or_none()
+            return Principal("device", device.name, device.kind) if device else None
+
+
+def allowed(principal: Principal | None, roles: tuple[str, ...]) -> None:
+    """Raise unless the principal holds one of the roles: 401 for nobody, 403 for the wrong one."""
+    if principal is None:
+        raise DomainError("unauthorized", "unauthorized", "请先登录或提供设备令牌")
+    if principal.role not in roles:
+        raise DomainError("forbidden", "forbidden", "当前账号或设备无权进行此操作")

@@ -1,0 +1,288 @@
+"""The hall described by config.toml, validated once at start-up.
+
+Every error names the key (``windows[2].services``) and the line of the file it was found on, so the
+person setting up a hall can fix it without reading code.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+#: The twelve categories of service items of the seed manual (事项办理标准 1.1-1.12).
+CATEGORIES: tuple[str, ...] = (
+    "户籍管理",
+    "人口和生育服务",
+    "社会保障",
+    "劳动保障",
+    "养老保障",
+    "医疗保障",
+    "脱贫帮扶",
+    "农业农村管理和服务",
+    "乡村建设管理和服务",
+    "营商管理和服务",
+    "服役退役服务",
+    "党务管理服务",
+)
+
+PRIORITIES: tuple[str, ...] = ("elderly", "disabled", "military", "pregnant")
+
+_PREFIX = re.compile(r"^[A-Z]{1,2}$")
+_CODE = re.compile(r"^[a-z][a-z0-9_-]{0,31}$")
+
+
+class ConfigError(Exception):
+    """A config problem, located by key and line."""
+
+    def __init__(self, source: str, key: str, line: int | None, message: str):
+        self.key = key
+        self.line = line
+        where = f"{source}:{line}" if line else source
+        super().__init__(f"{where}: {key}: {message}")
+
+
+@dataclass(frozen=True)
+class Service:
+    code: str
+    name: str
+    category: str
+    prefix: str
+    daily_cap: int | None = None
+
+
+@dataclass(frozen=True)
+class Window:
+    id: int
+    name: str
+    services: tuple[str, ...]
+    zone: str = ""
+    #: what the window does, shown under its name (e.g. 综合受理); never spoken
+    label: str = ""
+
+
+@dataclass(frozen=True)
+class QueueRules:
+    #: how many priority (绿色通道) tickets may be called ahead of one waiting regular ticket
+    priority_bound: int = 3
+    #: how many times a clerk may recall (重呼) the same ticket
+    recall_limit: int = 3
+
+
+@dataclass(frozen=True)
+class HallConfig:
+    name: str
+    timezone: ZoneInfo
+    services: tuple[Service, ...]
+    windows: tuple[Window, ...]
+    rules: QueueRules = field(default_factory=QueueRules)
+    notice: str = ""
+    announcement: str = "请{number}号到{window}办理"
+    source: str = "config.toml"
+
+    def service(self, code: str) -> Service | None:
+        return next((s for s in self.services if s.code == code), None)
+
+    def window(self, window_id: int) -> Window | None:
+        return next((w for w in self.windows if w.id == window_id), None)
+
+    def windows_serving(self, code: str) -> tuple[Window, ...]:
+        return tuple(w for w in self.windows if code in w.services)
+
+
+class _Locator:
+    """Finds the line of a key path such as ("windows", 2, "services") in the TOML text."""
+
+    _HEADER = re.compile(r"^\s*\[(\[)?\s*([A-Za-z0-9_.\-]+)\s*\]?\]\s*(#.*)?$")
+
+    def __init__(self, text: str):
+        self.lines = text.splitlines()
+
+    def line_of(self, path: tuple[str | int, ...]) -> int | None:
+        table, index, rest = self._split(path)
+        start, end = self._table_span(table, index)
+        if start is None:
+            return None
+        key = rest[0] if rest else None
+        if key is None:
+            return start + 1 if table else None
+        pattern = re.compile(rf"^\s*{re.escape(str(key))}\s*=")
+        for number in range(start + (1 if table else 0), end):
+            if pattern.match(self.lines[number]):
+                return number + 1
+        return start + 1 if table else None
+
+    @staticmethod
+    def _split(path: tuple[str | int, ...]) -> tuple[str, int | None, tuple[str | int, ...]]:
+        if len(path) >= 2 and isinstance(path[1], int):
+            return str(path[0]), path[1], path[2:]
+        if len(path) >= 2:
+            return str(path[0]), None, path[1:]
+        return "", None, path
+
+    def _table_span(self, table: str, index: int | None) -> tuple[int | None, int]:
+        if not table:
+            first_header = next((n for n, line in enumerate(self.lines) if self._HEADER.match(line)),
+                                len(self.lines))
+            return 0, first_header
+        seen = -1
+        for number, line in enumerate(self.lines):
+            match = self._HEADER.match(line)
+            if not match or match.group(2) != table:
+                continue
+            seen += 1
+            if index is None or seen == index:
+                end = next((n for n in range(number + 1, len(self.lines)) if self._HEADER.match(self.lines[n])),
+                           len(self.lines))
+                return number, end
+        return None, len(self.lines)
+
+
+class _Reader:
+    """Typed access to the parsed TOML that raises ConfigError at the right key."""
+
+    def __init__(self, source: str, text: str):
+        self.source = source
+        self.locator = _Locator(text)
+
+    def fail(self, path: tuple[str | int, ...], message: str) -> ConfigError:
+        key = ""
+        for part in path:
+            key += f"[{part}]" if isinstance(part, int) else (f".{part}" if key else part)
+        return ConfigError(self.source, key or "(top)", self.locator.line_of(path), message)
+
+    def get(self, data: dict[str, Any], path: tuple[str | int, ...], kind: type | tuple[type, ...],
+            default: Any = ..., ) -> Any:
+        name = path[-1]
+        if name not in data:
+            if default is ...:
+                raise self.fail(path, "is required")
+            return default
+        value = data[name]
+        if kind is int and isinstance(value, bool):
+            raise self.fail(path, "must be an integer")
+        if not isinstance(value, kind):
+            expected = kind.__name__ if isinstance(kind, type) else " or ".join(k.__name__ for k in kind)
+            raise self.fail(path, f"must be of type {expected}, not {type(value).__name__}")
+        if isinstance(value, str) and not value.strip():
+            raise self.fail(path, "must not be empty")
+        return value
+
+
+def load_config(path: str | Path) -> HallConfig:
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(str(path), "(file)", None, "config file not found") from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(str(path), "(file)", None, f"not UTF-8 text ({exc.reason})") from None
+    return parse_config(text, source=str(path))
+
+
+def parse_config(text: str, source: str = "config.toml") -> HallConfig:
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        match = re.search(r"line (\d+)", str(exc))
+        raise ConfigError(source, "(syntax)", int(match.group(1)) if match else None,
+                          f"invalid TOML: {exc}") from None
+    reader = _Reader(source, text)
+    hall = reader.get(data, ("hall",), dict)
+    name = reader.get(hall, ("hall", "name"), str)
+    notice = reader.get(hall, ("hall", "notice"), str, "")
+    zone_name = reader.get(hall, ("hall", "timezone"), str, "Asia/Shanghai")
+    try:
+        timezone = ZoneInfo(zone_name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise reader.fail(("hall", "timezone"), f"unknown time zone {zone_name!r}") from None
+    announcement = reader.get(hall, ("hall", "announcement"), str, "请{number}号到{window}办理")
+    if "{number}" not in announcement or "{window}" not in announcement:
+        raise reader.fail(("hall", "announcement"), "must contain {number} and {window}")
+
+    rules_data = reader.get(data, ("queue",), dict, {})
+    rules = QueueRules(
+        priority_bound=_non_negative(reader, rules_data, ("queue", "priority_bound"), 3),
+        recall_limit=_non_negative(reader, rules_data, ("queue", "recall_limit"), 3),
+    )
+    services = _services(reader, data)
+    windows = _windows(reader, data, {s.code for s in services})
+    return HallConfig(name=name, timezone=timezone, services=services, windows=windows, rules=rules,
+                      notice=notice, announcement=announcement, source=source)
+
+
+def _non_negative(reader: _Reader, table: dict[str, Any], path: tuple[str, ...], default: int) -> int:
+    value = reader.get(table, path, int, default)
+    if value < 0:
+        raise reader.fail(path, "must be 0 or more")
+    return value
+
+
+def _services(reader: _Reader, data: dict[str, Any]) -> tuple[Service, ...]:
+    entries = reader.get(data, ("services",), list)
+    if not entries:
+        raise reader.fail(("services",), "at least one service is required")
+    services: list[Service] = []
+    codes: set[str] = set()
+    prefixes: dict[str, str] = {}
+    for i, entry in enumerate(entries):
+        if not isinstance(entry, dict):
+            raise reader.fail(("services", i), "must be a table ([[services]])")
+        code = reader.get(entry, ("services", i, "code"), str)
+        if not _CODE.match(code):
+            raise reader.fail(("services", i, "code"), f"{code!r}: use lower-case letters, digits, - and _")
+        if code in codes:
+            raise reader.fail(("services", i, "code"), f"duplicate service code {code!r}")
+        category = reader.get(entry, ("services", i, "category"), str)
+        if category not in CATEGORIES:
+            raise reader.fail(("services", i, "category"),
+                              f"{category!r} is not one of the 12 categories: {'、'.join(CATEGORIES)}")
+        prefix = reader.get(entry, ("services", i, "prefix"), str)
+        if not _PREFIX.match(prefix):
+            raise reader.fail(("services", i, "prefix"), f"{prefix!r}: one or two capital letters")
+        if prefix in prefixes:
+            raise reader.fail(("services", i, "prefix"),
+                              f"duplicate prefix {prefix!r} (already used by {prefixes[prefix]!r})")
+        cap = reader.get(entry, ("services", i, "daily_cap"), int, None)
+        if cap is not None and not 1 <= cap <= 999:
+            raise reader.fail(("services", i, "daily_cap"), "must be between 1 and 999")
+        codes.add(code)
+        prefixes[prefix] = code
+        services.append(Service(code=code, name=reader.get(entry, ("services", i, "name"), str),
+                                category=category, prefix=prefix, daily_cap=cap))
+    return tuple(services)
+
+
+def _windows(reader: _Reader, data: dict[str, Any], codes: set[str]) -> tuple[Window, ...]:
+    entries = reader.get(data, ("windows",), list)
+    if not entries:
+        raise reader.fail(("windows",), "at least one window is required")
+    windows: list[Window] = []
+    ids: set[int] = set()
+    for i, entry in enumerate(entries):
+        if not isinstance(entry, dict):
+            raise reader.fail(("windows", i), "must be a table ([[windows]])")
+        window_id = reader.get(entry, ("windows", i, "id"), int)
+        if window_id < 1:
+            raise reader.fail(("windows", i, "id"), "must be 1 or more")
+        if window_id in ids:
+            raise reader.fail(("windows", i, "id"), f"duplicate window id {window_id}")
+        served = reader.get(entry, ("windows", i, "services"), list)
+        if not served:
+            raise reader.fail(("windows", i, "services"), "a window must serve at least one service")
+        for code in served:
+            if code not in codes:
+                raise reader.fail(("windows", i, "services"), f"unknown service {code!r}")
+        if len(set(served)) != len(served):
+            raise reader.fail(("windows", i, "services"), "a service is listed twice")
+        ids.add(window_id)
+        windows.append(Window(id=window_id, name=reader.get(entry, ("windows", i, "name"), str),
+                              services=tuple(served), zone=reader.get(entry, ("windows", i, "zone"), str, ""),
+                              label=reader.get(entry, ("windows", i, "label"), str, "")))
+    unserved = codes - {code for w in windows for code in w.services}
+    if unserved:
+        raise reader.fail(("windows",), f"no window serves {', '.join(sorted(unserved))}")
+    return tuple(windows)

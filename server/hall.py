@@ -1,0 +1,67 @@
+"""Where the parts of one hall are put together: config, storage, clock, engine, accounts, event bus.
+
+Used by the web app and by the CLI alike, so both see the same hall.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from server.auth import Accounts
+from server.clock import Clock, SystemClock
+from server.config import HallConfig, load_config
+from server.db import Storage
+from server.events import EventBus
+from server.queue import QueueEngine
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Where things are: from command-line options, else HALLQ_CONFIG / HALLQ_INSTANCE / DATABASE_URL."""
+
+    config_path: Path
+    instance: Path
+    database_url: str
+    clock: Clock = field(default_factory=SystemClock)
+
+    @classmethod
+    def resolve(cls, config: str | os.PathLike[str] | None = None, instance: str | os.PathLike[str] | None = None,
+                database_url: str | None = None, clock: Clock | None = None) -> Settings:
+        config_path = Path(config or os.environ.get("HALLQ_CONFIG") or "config.toml")
+        instance_dir = Path(instance or os.environ.get("HALLQ_INSTANCE") or "instance").absolute()
+        url = database_url or os.environ.get("DATABASE_URL") or f"sqlite:///{instance_dir / 'hallq.db'}"
+        return cls(config_path, instance_dir, url, clock or SystemClock())
+
+
+@dataclass
+class Hall:
+    settings: Settings
+    config: HallConfig
+    storage: Storage
+    bus: EventBus
+    engine: QueueEngine
+    accounts: Accounts
+
+    @classmethod
+    def open(cls, settings: Settings) -> Hall:
+        """Validate the config, open the database (creating tables and window rows) and wire the engine."""
+        config = load_config(settings.config_path)
+        settings.instance.mkdir(parents=True, exist_ok=True)
+        storage = Storage(settings.database_url)
+        storage.create_schema()
+        bus = EventBus()
+        engine = QueueEngine(storage, config, settings.clock, bus)
+        engine.ensure_windows()
+        return cls(settings, config, storage, bus, engine, Accounts(storage, settings.clock))
+
+    def secret_key(self) -> str:
+        """The session-signing key, made once per instance folder and kept private to its owner."""
+        path = self.settings.instance / "secret_key"
+        if not path.exists():
+            descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(descriptor, "w") as handle:
+                handle.write(secrets.token_hex(32))
+        return path.read_text().strip()

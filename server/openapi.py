@@ -1,0 +1,132 @@
+"""The OpenAPI 3 document served at /api/openapi.json (docs/api.md is its readable companion)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+_ERROR = {"$ref": "#/components/schemas/Error"}
+_TICKET_OR_NULL = {"type": "object", "properties": {"ticket": {"oneOf": [{"$ref": "#/components/schemas/Ticket"},
+                                                                           {"type": "null"}]}}}
+
+
+def _json(schema: dict[str, Any]) -> dict[str, Any]:
+    return {"content": {"application/json": {"schema": schema}}}
+
+
+def _errors(*codes: int) -> dict[str, Any]:
+    names = {400: "Malformed request", 401: "Not logged in / bad token", 403: "Role not allowed",
+             404: "Not found", 409: "Refused by the hall's rules", 422: "Invalid field"}
+    return {str(code): {"description": names[code], **_json(_ERROR)} for code in codes}
+
+
+def _window_action(summary: str, body: dict[str, Any] | None = None, result: dict[str, Any] | None = None,
+                   ) -> dict[str, Any]:
+    operation: dict[str, Any] = {
+        "summary": summary, "tags": ["windows"], "security": [{"session": []}],
+        "parameters": [{"name": "id", "in": "path", "required": True, "schema": {"type": "integer"}}],
+        "responses": {"200": {"description": "OK", **_json(result or _TICKET_OR_NULL)},
+                      **_errors(400, 401, 403, 404, 409, 422)},
+    }
+    if body:
+        operation["requestBody"] = {"required": True, **_json(body)}
+    return {"post": operation}
+
+
+def openapi_document() -> dict[str, Any]:
+    window_result = {"type": "object", "properties": {"window": {"$ref": "#/components/schemas/Window"}}}
+    actions = {
+        "sign-in": _window_action("Sign in to the window (clerk/admin)", result=window_result),
+        "sign-out": _window_action("Sign out (refused while a ticket is open)", result=window_result),
+        "pause": _window_action("Pause the window (暂停)", result=window_result),
+        "resume": _window_action("Resume the window", result=window_result),
+        "call-next": _window_action("Call the next resident (呼叫下一位); finishes the one being served"),
+        "recall": _window_action("Recall the current ticket (重呼), up to the configured limit"),
+        "no-show": _window_action("Mark the current ticket as no-show (过号)"),
+        "start": _window_action("Start serving the called ticket (开始办理)"),
+        "finish": _window_action("Finish the current ticket (办结)"),
+        "transfer": _window_action("Transfer the current ticket to another service or window (转移)", {
+            "type": "object", "properties": {"service": {"type": "string"}, "window": {"type": "integer"}}}),
+        "call": _window_action("Call a specific number (特呼)", {
+            "type": "object", "required": ["number"], "properties": {"number": {"type": "string"}}}),
+    }
+    paths: dict[str, Any] = {
+        "/api/auth/login": {"post": {
+            "summary": "Staff login; sets the session cookie", "tags": ["auth"],
+            "requestBody": {"required": True, **_json({"type": "object", "required": ["username", "password"],
+                                                       "properties": {"username": {"type": "string"},
+                                                                      "password": {"type": "string"}}})},
+            "responses": {"200": {"description": "Logged in", **_json({"type": "object", "properties": {
+                "user": {"$ref": "#/components/schemas/User"}}})}, **_errors(400, 401, 422)}}},
+        "/api/auth/logout": {"post": {"summary": "End the session", "tags": ["auth"],
+                                      "responses": {"200": {"description": "Logged out"}}}},
+        "/api/auth/me": {"get": {"summary": "The logged-in staff member", "tags": ["auth"],
+                                 "security": [{"session": []}],
+                                 "responses": {"200": {"description": "OK"}, **_errors(401, 403)}}},
+        "/api/services": {"get": {
+            "summary": "Services with the number waiting", "tags": ["queue"],
+            "security": [{"device": []}, {"session": []}],
+            "responses": {"200": {"description": "OK", **_json({"type": "object", "properties": {
+                "services": {"type": "array", "items": {"$ref": "#/components/schemas/Service"}}}})},
+                **_errors(401, 403)}}},
+        "/api/windows": {"get": {
+            "summary": "Windows with status and current number", "tags": ["queue"],
+            "security": [{"device": []}, {"session": []}],
+            "responses": {"200": {"description": "OK", **_json({"type": "object", "properties": {
+                "windows": {"type": "array", "items": {"$ref": "#/components/schemas/Window"}}}})},
+                **_errors(401, 403)}}},
+        "/api/tickets": {"post": {
+            "summary": "Take a number (kiosk token, or guide/admin session)", "tags": ["queue"],
+            "security": [{"device": []}, {"session": []}],
+            "requestBody": {"required": True, **_json({"type": "object", "required": ["service"], "properties": {
+                "service": {"type": "string"},
+                "priority": {"type": ["string", "null"], "enum": ["elderly", "disabled", "military", "pregnant",
+                                                                  None]}}})},
+            "responses": {"201": {"description": "Issued", **_json({"type": "object", "properties": {
+                "ticket": {"$ref": "#/components/schemas/Ticket"}}})}, **_errors(400, 401, 403, 404, 409, 422)}}},
+        "/api/tickets/{id}": {"get": {
+            "summary": "One ticket", "tags": ["queue"], "security": [{"device": []}, {"session": []}],
+            "parameters": [{"name": "id", "in": "path", "required": True, "schema": {"type": "integer"}}],
+            "responses": {"200": {"description": "OK", **_json({"type": "object", "properties": {
+                "ticket": {"$ref": "#/components/schemas/Ticket"}}})}, **_errors(401, 403, 404)}}},
+    }
+    for action, item in actions.items():
+        paths[f"/api/windows/{{id}}/{action}"] = item
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": "hallq API", "version": "1", "description": "Queue and kiosk system for service halls. "
+                 "Every error is {\"error\": {\"code\", \"message\"}}."},
+        "paths": paths,
+        "components": {
+            "securitySchemes": {"device": {"type": "http", "scheme": "bearer", "description": "kiosk/display token"},
+                                "session": {"type": "apiKey", "in": "cookie", "name": "session"}},
+            "schemas": _schemas(),
+        },
+    }
+
+
+def _schemas() -> dict[str, Any]:
+    nullable_str = {"type": ["string", "null"]}
+    return {
+        "Error": {"type": "object", "required": ["error"], "properties": {"error": {
+            "type": "object", "required": ["code", "message"],
+            "properties": {"code": {"type": "string"}, "message": {"type": "string"}}}}},
+        "User": {"type": "object", "properties": {"username": {"type": "string"}, "role": {"type": "string"},
+                                                  "name": {"type": "string"}}},
+        "Service": {"type": "object", "properties": {
+            "code": {"type": "string"}, "name": {"type": "string"}, "category": {"type": "string"},
+            "prefix": {"type": "string"}, "waiting": {"type": "integer"}}},
+        "Window": {"type": "object", "properties": {
+            "id": {"type": "integer"}, "name": {"type": "string"}, "label": {"type": "string"},
+            "zone": {"type": "string"}, "services": {"type": "array", "items": {"type": "string"}},
+            "status": {"type": "string", "enum": ["closed", "open", "paused"]},
+            "clerk": {"type": ["object", "null"]}, "current": {"type": ["object", "null"]}}},
+        "Ticket": {"type": "object", "properties": {
+            "id": {"type": "integer"}, "number": {"type": "string"}, "service": {"type": "string"},
+            "service_name": {"type": "string"},
+            "status": {"type": "string", "enum": ["waiting", "called", "serving", "done", "no_show", "transferred"]},
+            "priority": nullable_str, "waiting_ahead": {"type": "integer"},
+            "issued_at": {"type": "string", "format": "date-time"},
+            "called_at": {"type": ["string", "null"], "format": "date-time"},
+            "window": {"type": ["integer", "null"]}, "recalls": {"type": "integer"},
+            "channel": {"type": "string", "enum": ["kiosk", "desk"]}}},
+    }

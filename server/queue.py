@@ -1,0 +1,495 @@
+"""The queue engine: issuing numbers and everything a window does with them.
+
+Plain Python over a Storage and a Clock, no Flask. Every method runs in one transaction, writes an
+event row for each state change, commits, and only then publishes domain events, so nothing slow
+(sockets, printers, voice) ever runs inside a transaction.
+
+Two guarantees hold on SQLite and PostgreSQL alike: numbers come from an atomic upsert of a
+per-(service, date) counter, so no two residents get the same number; a ticket moves from waiting to
+called only through a conditional UPDATE, so no ticket is called at two windows.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Session
+
+from server.clock import Clock, business_date
+from server.config import PRIORITIES, HallConfig, Service, Window
+from server.db import Storage
+from server.events import EventBus, HallEvent, TicketView
+from server.models import DailyCounter, Staff, Ticket, TicketEvent, TicketStatus, WindowState
+from server.policy import Candidate, choose_next
+
+S = TicketStatus
+_MAX_NUMBER = 999
+_CALL_ATTEMPTS = 8
+
+
+class DomainError(Exception):
+    """A request the hall's rules refuse. ``kind`` is invalid, not_found, conflict or forbidden."""
+
+    def __init__(self, kind: str, code: str, message: str):
+        super().__init__(message)
+        self.kind = kind
+        self.code = code
+        self.message = message
+
+
+class QueueEngine:
+    def __init__(self, storage: Storage, config: HallConfig, clock: Clock, bus: EventBus):
+        self.storage = storage
+        self.config = config
+        self.clock = clock
+        self.bus = bus
+
+    # ------------------------------------------------------------------ set-up
+
+    def ensure_windows(self) -> None:
+        """One state row per configured window, so every window action can lock an existing row."""
+        with self.storage.write() as session:
+            known = set(session.scalars(select(WindowState.window_id)))
+            for window in self.config.windows:
+                if window.id not in known:
+                    session.add(WindowState(window_id=window.id, status="closed"))
+
+    # ------------------------------------------------------------------ reading
+
+    def today(self) -> date:
+        return business_date(self.clock.now(), self.config.timezone)
+
+    def ticket(self, ticket_id: int) -> TicketView:
+        with self.storage.read() as session:
+            ticket = session.get(Ticket, ticket_id)
+            if ticket is None:
+                raise DomainError("not_found", "ticket_not_found", f"没有编号为 {ticket_id} 的票")
+            return self._view(session, ticket)
+
+    def waiting_by_service(self, session: Session, day: date) -> dict[str, int]:
+        rows = session.execute(
+            select(Ticket.service, func.count()).where(Ticket.business_date == day, Ticket.status == S.WAITING)
+            .group_by(Ticket.service))
+        return {service: count for service, count in rows}
+
+    def services(self) -> list[dict[str, Any]]:
+        with self.storage.read() as session:
+            waiting = self.waiting_by_service(session, self.today())
+        return [self._service_json(service, waiting) for service in self.config.services]
+
+    def windows(self) -> list[dict[str, Any]]:
+        with self.storage.read() as session:
+            return self._windows_json(session)
+
+    def snapshot(self) -> dict[str, Any]:
+        """Everything a screen shows, as of now: sent on connect, reconnect and after changes."""
+        now = self.clock.now()
+        day = business_date(now, self.config.timezone)
+        with self.storage.read() as session:
+            waiting = self.waiting_by_service(session, day)
+            windows = self._windows_json(session)
+            recent = self._recent_calls(session, day)
+        return {
+            "hall": {"name": self.config.name, "notice": self.config.notice, "business_date": day.isoformat()},
+            "services": [self._service_json(service, waiting) for service in self.config.services],
+            "windows": windows,
+            "recent_calls": recent,
+            "server_time": now.isoformat(),
+        }
+
+    # ------------------------------------------------------------------ issuing
+
+    def issue(self, service_code: str, priority: str | None, actor: str, channel: str = "kiosk") -> TicketView:
+        service = self._service(service_code)
+        if priority is not None and priority not in PRIORITIES:
+            raise DomainError("invalid", "bad_priority",
+                              f"priority 只能是 {', '.join(PRIORITIES)} 之一或 null")
+        now = self.clock.now()
+        day = business_date(now, self.config.timezone)
+        with self.storage.write() as session:
+            seq = self._next_number(session, service, day, channel)
+            ticket = Ticket(number=f"{service.prefix}{seq:03d}", service=service.code, business_date=day,
+                            status=S.WAITING, priority=priority, queue_at=now, issued_at=now, recalls=0,
+                            channel=channel)
+            session.add(ticket)
+            session.flush()
+            self._record(session, ticket, "issued", None, actor, now,
+                         {"priority": priority, "channel": channel})
+            view = self._view(session, ticket)
+        self.bus.publish([HallEvent("issued", now, view)])
+        return view
+
+    def _next_number(self, session: Session, service: Service, day: date, channel: str) -> int:
+        insert = pg_insert if self.storage.dialect == "postgresql" else sqlite_insert
+        statement = (insert(DailyCounter).values(service=service.code, business_date=day, last=1)
+                     .on_conflict_do_update(index_elements=["service", "business_date"],
+                                            set_={"last": DailyCounter.last + 1})
+                     .returning(DailyCounter.last))
+        seq = session.execute(statement).scalar_one()
+        if service.daily_cap is not None and seq > service.daily_cap and channel == "kiosk":
+            raise DomainError("conflict", "cap_reached", f"今日「{service.name}」号已取完，请到导询台咨询")
+        if seq > _MAX_NUMBER:
+            raise DomainError("conflict", "numbers_exhausted", f"今日「{service.name}」号码已用完")
+        return seq
+
+    # ------------------------------------------------------------------ windows: who is there
+
+    def sign_in(self, window_id: int, staff: str) -> dict[str, Any]:
+        now = self.clock.now()
+        window = self._window(window_id)
+        with self.storage.write() as session:
+            state = self._lock_window(session, window.id)
+            if state.clerk and state.clerk != staff:
+                raise DomainError("conflict", "window_taken", f"{window.name}已由其他工作人员签到")
+            for other in session.scalars(select(WindowState).where(WindowState.clerk == staff,
+                                                                    WindowState.window_id != window.id)):
+                self._require_idle(session, other)
+                self._close(session, other, staff, now)
+            if state.clerk != staff:
+                state.clerk, state.status, state.since = staff, "open", now
+                self._record(session, None, "signed_in", window.id, staff, now)
+        self.bus.publish([HallEvent("signed_in", now, window_id=window.id)])
+        return self.window_json(window.id)
+
+    def sign_out(self, window_id: int, staff: str) -> dict[str, Any]:
+        now = self.clock.now()
+        with self.storage.write() as session:
+            _, state = self._operate(session, window_id, staff)
+            self._require_idle(session, state)
+            self._close(session, state, staff, now)
+        self.bus.publish([HallEvent("signed_out", now, window_id=window_id)])
+        return self.window_json(window_id)
+
+    def pause(self, window_id: int, staff: str) -> dict[str, Any]:
+        return self._set_window_status(window_id, staff, "open", "paused", "window_not_open", "当前窗口未在服务中")
+
+    def resume(self, window_id: int, staff: str) -> dict[str, Any]:
+        return self._set_window_status(window_id, staff, "paused", "open", "window_not_paused", "当前窗口未暂停")
+
+    def window_json(self, window_id: int) -> dict[str, Any]:
+        return next(w for w in self.windows() if w["id"] == window_id)
+
+    # ------------------------------------------------------------------ windows: calling
+
+    def call_next(self, window_id: int, staff: str) -> TicketView | None:
+        now = self.clock.now()
+        events: list[HallEvent] = []
+        with self.storage.write() as session:
+            window, state = self._operate(session, window_id, staff)
+            self._make_room_for_call(session, window, state, staff, now, events)
+            ticket = self._take_next(session, window, business_date(now, self.config.timezone), now)
+            view = self._start_call(session, window, state, ticket, staff, now, events, special=False)
+        self.bus.publish(events)
+        return view
+
+    def call_number(self, window_id: int, staff: str, number: str) -> TicketView:
+        """特呼: call one number out of turn, typically a same-day no-show who has come back."""
+        now = self.clock.now()
+        number = number.strip().upper()
+        events: list[HallEvent] = []
+        with self.storage.write() as session:
+            window, state = self._operate(session, window_id, staff)
+            self._make_room_for_call(session, window, state, staff, now, events)
+            ticket = session.scalars(
+                select(Ticket).where(Ticket.business_date == business_date(now, self.config.timezone),
+                                     Ticket.number == number).order_by(Ticket.id.desc()).limit(1)).first()
+            if ticket is None:
+                raise DomainError("not_found", "number_not_found", f"今天没有 {number} 号")
+            if ticket.status not in (S.WAITING, S.NO_SHOW):
+                raise DomainError("conflict", "not_callable",
+                                  f"{number} 号当前状态为「{_STATUS_NAMES[ticket.status]}」，不能特呼")
+            if not self._serves(window, ticket):
+                raise DomainError("conflict", "not_served_here", f"{window.name}不办理 {number} 号的事项")
+            taken = session.execute(
+                update(Ticket).where(Ticket.id == ticket.id, Ticket.status.in_((S.WAITING, S.NO_SHOW)))
+                .values(status=S.CALLED, called_at=now, window_id=window.id, recalls=0))
+            if taken.rowcount != 1:
+                raise DomainError("conflict", "not_callable", f"{number} 号刚被其他窗口呼叫")
+            session.refresh(ticket)
+            view = self._start_call(session, window, state, ticket, staff, now, events, special=True)
+        self.bus.publish(events)
+        assert view is not None
+        return view
+
+    def recall(self, window_id: int, staff: str) -> TicketView:
+        now = self.clock.now()
+        with self.storage.write() as session:
+            window, state = self._operate(session, window_id, staff)
+            ticket = self._current(session, state, (S.CALLED,), "重呼")
+            if ticket.recalls >= self.config.rules.recall_limit:
+                raise DomainError("conflict", "recall_limit",
+                                  f"{ticket.number} 号已重呼 {ticket.recalls} 次，请办理过号")
+            ticket.recalls += 1
+            self._record(session, ticket, "recalled", window.id, staff, now, {"recall": ticket.recalls})
+            view = self._view(session, ticket)
+        self.bus.publish([HallEvent("recalled", now, view, window.id, self.announcement(view.number, window))])
+        return view
+
+    def no_show(self, window_id: int, staff: str) -> TicketView:
+        return self._close_current(window_id, staff, (S.CALLED,), S.NO_SHOW, "no_show", "过号")
+
+    def start(self, window_id: int, staff: str) -> TicketView:
+        now = self.clock.now()
+        with self.storage.write() as session:
+            window, state = self._operate(session, window_id, staff)
+            ticket = self._current(session, state, (S.CALLED,), "开始办理")
+            ticket.status, ticket.started_at = S.SERVING, now
+            self._record(session, ticket, "started", window.id, staff, now)
+            view = self._view(session, ticket)
+        self.bus.publish([HallEvent("started", now, view, window.id)])
+        return view
+
+    def finish(self, window_id: int, staff: str) -> TicketView:
+        return self._close_current(window_id, staff, (S.CALLED, S.SERVING), S.DONE, "finished", "办结")
+
+    def transfer(self, window_id: int, staff: str, service_code: str | None = None,
+                 target_window: int | None = None) -> TicketView:
+        """The resident moves on with the same number and keeps their place in line there."""
+        if service_code is None and target_window is None:
+            raise DomainError("invalid", "transfer_target", "请指定转移到的事项 (service) 或窗口 (window)")
+        if target_window == window_id:
+            raise DomainError("invalid", "transfer_target", "不能转移到本窗口")
+        now = self.clock.now()
+        with self.storage.write() as session:
+            window, state = self._operate(session, window_id, staff)
+            ticket = self._current(session, state, (S.CALLED, S.SERVING), "转移")
+            service = self._service(service_code or ticket.service)
+            target = self._window(target_window) if target_window is not None else None
+            if target is None and not self.config.windows_serving(service.code):
+                raise DomainError("invalid", "transfer_target", f"没有窗口办理「{service.name}」")
+            moved = Ticket(number=ticket.number, service=service.code, business_date=ticket.business_date,
+                           status=S.WAITING, priority=ticket.priority, queue_at=ticket.queue_at, issued_at=now,
+                           recalls=0, channel=ticket.channel, transferred_from=ticket.id,
+                           target_window=target.id if target else None)
+            ticket.status, ticket.finished_at = S.TRANSFERRED, now
+            state.current_ticket_id = None
+            session.add(moved)
+            session.flush()
+            self._record(session, ticket, "transferred", window.id, staff, now,
+                         {"to_ticket": moved.id, "service": service.code, "window": moved.target_window})
+            self._record(session, moved, "transferred_in", moved.target_window, staff, now,
+                         {"from_ticket": ticket.id, "from_window": window.id})
+            view = self._view(session, moved)
+        self.bus.publish([HallEvent("transferred", now, view, window.id)])
+        return view
+
+    def announcement(self, number: str, window: Window) -> str:
+        return self.config.announcement.format(number=number, window=window.name)
+
+    # ------------------------------------------------------------------ internals: windows
+
+    def _window(self, window_id: int) -> Window:
+        window = self.config.window(window_id)
+        if window is None:
+            raise DomainError("not_found", "window_not_found", f"没有 id 为 {window_id} 的窗口")
+        return window
+
+    def _service(self, code: str) -> Service:
+        service = self.config.service(code)
+        if service is None:
+            raise DomainError("not_found", "service_not_found", f"没有代码为 {code!r} 的事项")
+        return service
+
+    def _lock_window(self, session: Session, window_id: int) -> WindowState:
+        state = session.scalars(select(WindowState).where(WindowState.window_id == window_id)
+                                .with_for_update()).one_or_none()
+        if state is None:
+            state = WindowState(window_id=window_id, status="closed")
+            session.add(state)
+            session.flush()
+        return state
+
+    def _operate(self, session: Session, window_id: int, staff: str) -> tuple[Window, WindowState]:
+        window = self._window(window_id)
+        state = self._lock_window(session, window.id)
+        if state.clerk != staff:
+            raise DomainError("forbidden", "not_signed_in", f"您未在{window.name}签到，不能操作该窗口")
+        return window, state
+
+    def _require_idle(self, session: Session, state: WindowState) -> None:
+        if state.current_ticket_id is None:
+            return
+        ticket = session.get(Ticket, state.current_ticket_id)
+        if ticket is not None and ticket.status in (S.CALLED, S.SERVING):
+            raise DomainError("conflict", "window_busy", f"{ticket.number} 号尚未办结，请先办结、过号或转移")
+
+    def _close(self, session: Session, state: WindowState, staff: str, now: datetime) -> None:
+        state.clerk, state.status, state.current_ticket_id, state.since = None, "closed", None, now
+        self._record(session, None, "signed_out", state.window_id, staff, now)
+
+    def _set_window_status(self, window_id: int, staff: str, before: str, after: str, code: str,
+                           message: str) -> dict[str, Any]:
+        now = self.clock.now()
+        with self.storage.write() as session:
+            window, state = self._operate(session, window_id, staff)
+            if state.status != before:
+                raise DomainError("conflict", code, message)
+            state.status = after
+            self._record(session, None, "paused" if after == "paused" else "resumed", window.id, staff, now)
+        self.bus.publish([HallEvent("paused" if after == "paused" else "resumed", now, window_id=window.id)])
+        return self.window_json(window.id)
+
+    def _current(self, session: Session, state: WindowState, allowed: tuple[str, ...], action: str) -> Ticket:
+        ticket = session.get(Ticket, state.current_ticket_id) if state.current_ticket_id else None
+        if ticket is None:
+            raise DomainError("conflict", "no_current_ticket", f"当前没有正在呼叫的号码，无法{action}")
+        if ticket.status not in allowed:
+            raise DomainError("conflict", "wrong_status",
+                              f"{ticket.number} 号当前状态为「{_STATUS_NAMES[ticket.status]}」，无法{action}")
+        return ticket
+
+    def _close_current(self, window_id: int, staff: str, allowed: tuple[str, ...], status: str, action: str,
+                       label: str) -> TicketView:
+        now = self.clock.now()
+        with self.storage.write() as session:
+            window, state = self._operate(session, window_id, staff)
+            ticket = self._current(session, state, allowed, label)
+            self._end(session, ticket, state, status, action, staff, now)
+            view = self._view(session, ticket)
+        self.bus.publish([HallEvent(action, now, view, window.id)])
+        return view
+
+    def _end(self, session: Session, ticket: Ticket, state: WindowState, status: str, action: str, staff: str,
+             now: datetime, detail: dict[str, Any] | None = None) -> None:
+        if status == S.DONE and ticket.started_at is None:
+            ticket.started_at = ticket.called_at
+        ticket.status, ticket.finished_at = status, now
+        state.current_ticket_id = None
+        self._record(session, ticket, action, state.window_id, staff, now, detail)
+
+    def _make_room_for_call(self, session: Session, window: Window, state: WindowState, staff: str,
+                            now: datetime, events: list[HallEvent]) -> None:
+        """Calling the next resident finishes the current one (办结); a no-show must be marked as such."""
+        if state.status == "paused":
+            raise DomainError("conflict", "window_paused", f"{window.name}已暂停服务，请先恢复")
+        if state.current_ticket_id is None:
+            return
+        current = session.get(Ticket, state.current_ticket_id)
+        if current is None or current.status not in (S.CALLED, S.SERVING):
+            state.current_ticket_id = None
+            return
+        self._end(session, current, state, S.DONE, "finished", staff, now, {"auto": True})
+        events.append(HallEvent("finished", now, self._view(session, current), window.id))
+
+    def _start_call(self, session: Session, window: Window, state: WindowState, ticket: Ticket | None,
+                    staff: str, now: datetime, events: list[HallEvent], special: bool) -> TicketView | None:
+        if ticket is None:
+            state.current_ticket_id = None
+            return None
+        state.current_ticket_id = ticket.id
+        self._record(session, ticket, "called", window.id, staff, now, {"special": True} if special else None)
+        view = self._view(session, ticket)
+        events.append(HallEvent("called", now, view, window.id, self.announcement(view.number, window)))
+        return view
+
+    # ------------------------------------------------------------------ internals: choosing
+
+    @staticmethod
+    def _serves(window: Window, ticket: Ticket) -> bool:
+        if ticket.target_window is not None:
+            return ticket.target_window == window.id
+        return ticket.service in window.services
+
+    def _take_next(self, session: Session, window: Window, day: date, now: datetime) -> Ticket | None:
+        for _ in range(_CALL_ATTEMPTS):
+            rows = session.execute(
+                select(Ticket.id, Ticket.service, Ticket.queue_at, Ticket.priority).where(
+                    Ticket.business_date == day, Ticket.status == S.WAITING,
+                    or_(and_(Ticket.service.in_(window.services), Ticket.target_window.is_(None)),
+                        Ticket.target_window == window.id)))
+            candidates = [Candidate(ticket_id=row.id, service=row.service, queue_at=row.queue_at,
+                                    priority=row.priority,
+                                    rank=window.services.index(row.service) if row.service in window.services else 0)
+                          for row in rows]
+            choice = choose_next(candidates, lambda regular: self._passed(session, regular, window, day),
+                                 self.config.rules.priority_bound)
+            if choice is None:
+                return None
+            taken = session.execute(update(Ticket).where(Ticket.id == choice.ticket_id, Ticket.status == S.WAITING)
+                                    .values(status=S.CALLED, called_at=now, window_id=window.id))
+            if taken.rowcount == 1:
+                return session.get(Ticket, choice.ticket_id, populate_existing=True)
+        raise DomainError("conflict", "busy", "叫号繁忙，请重试")
+
+    def _passed(self, session: Session, regular: Candidate, window: Window, day: date) -> int:
+        """Priority tickets that joined after this regular one and were already called."""
+        return session.scalar(select(func.count()).select_from(Ticket).where(
+            Ticket.business_date == day, Ticket.priority.is_not(None), Ticket.called_at.is_not(None),
+            Ticket.queue_at > regular.queue_at, Ticket.service.in_(window.services))) or 0
+
+    # ------------------------------------------------------------------ internals: records and views
+
+    @staticmethod
+    def _record(session: Session, ticket: Ticket | None, action: str, window_id: int | None, actor: str,
+                at: datetime, detail: dict[str, Any] | None = None) -> None:
+        session.add(TicketEvent(ticket_id=ticket.id if ticket else None, action=action, window_id=window_id,
+                                actor=actor, at=at, detail=detail))
+
+    def _waiting_ahead(self, session: Session, ticket: Ticket) -> int:
+        if ticket.status != S.WAITING:
+            return 0
+        earlier = or_(Ticket.queue_at < ticket.queue_at,
+                      and_(Ticket.queue_at == ticket.queue_at, Ticket.id < ticket.id))
+        if ticket.priority is None:
+            ahead = or_(Ticket.priority.is_not(None), earlier)
+        else:
+            ahead = and_(Ticket.priority.is_not(None), earlier)
+        same_line = (Ticket.target_window == ticket.target_window if ticket.target_window is not None
+                     else Ticket.target_window.is_(None))
+        return session.scalar(select(func.count()).select_from(Ticket).where(
+            Ticket.business_date == ticket.business_date, Ticket.status == S.WAITING,
+            Ticket.service == ticket.service, same_line, ahead)) or 0
+
+    def _view(self, session: Session, ticket: Ticket) -> TicketView:
+        service = self.config.service(ticket.service)
+        return TicketView(id=ticket.id, number=ticket.number, service=ticket.service,
+                          service_name=service.name if service else ticket.service, status=ticket.status,
+                          priority=ticket.priority, waiting_ahead=self._waiting_ahead(session, ticket),
+                          issued_at=ticket.issued_at, called_at=ticket.called_at, window=ticket.window_id,
+                          recalls=ticket.recalls, channel=ticket.channel)
+
+    @staticmethod
+    def _service_json(service: Service, waiting: dict[str, int]) -> dict[str, Any]:
+        return {"code": service.code, "name": service.name, "category": service.category,
+                "prefix": service.prefix, "waiting": waiting.get(service.code, 0)}
+
+    def _windows_json(self, session: Session) -> list[dict[str, Any]]:
+        states = {s.window_id: s for s in session.scalars(select(WindowState))}
+        current_ids = [s.current_ticket_id for s in states.values() if s.current_ticket_id]
+        current = {t.id: t for t in session.scalars(select(Ticket).where(Ticket.id.in_(current_ids)))}
+        clerks = {s.username: s for s in session.scalars(
+            select(Staff).where(Staff.username.in_([s.clerk for s in states.values() if s.clerk])))}
+        result = []
+        for window in self.config.windows:
+            state = states.get(window.id)
+            ticket = current.get(state.current_ticket_id) if state and state.current_ticket_id else None
+            clerk = clerks.get(state.clerk) if state and state.clerk else None
+            result.append({
+                "id": window.id, "name": window.name, "label": window.label, "zone": window.zone,
+                "services": list(window.services), "status": state.status if state else "closed",
+                "clerk": {"name": clerk.display_name, "staff_no": clerk.staff_no} if clerk else None,
+                "current": {"id": ticket.id, "number": ticket.number, "status": ticket.status,
+                            "service": ticket.service} if ticket else None,
+            })
+        return result
+
+    def _recent_calls(self, session: Session, day: date) -> list[dict[str, Any]]:
+        rows = session.execute(
+            select(TicketEvent.at, TicketEvent.window_id, Ticket.number)
+            .join(Ticket, Ticket.id == TicketEvent.ticket_id)
+            .where(TicketEvent.action == "called", Ticket.business_date == day)
+            .order_by(TicketEvent.id.desc()).limit(8))
+        calls = []
+        for at, window_id, number in rows:
+            window = self.config.window(window_id)
+            calls.append({"number": number, "window": window_id, "window_name": window.name if window else "",
+                          "at": at.isoformat()})
+        return calls
+
+
+_STATUS_NAMES = {S.WAITING: "等候中", S.CALLED: "已呼叫", S.SERVING: "办理中", S.DONE: "已办结",
+                 S.NO_SHOW: "过号", S.TRANSFERRED: "已转移"}
