@@ -1,0 +1,108 @@
+"""A real `hallq run` process on a free port, for process, browser and restart tests (and bench/)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import requests
+
+ROOT = Path(__file__).resolve().parent.parent
+HALLQ = [sys.executable, "-m", "server.cli"]
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def hallq(*args: str, instance: Path, config: Path | None = None, env: dict[str, str] | None = None) -> str:
+    """Run one `hallq` command and return its stdout (raises with its stderr on failure)."""
+    command = [*HALLQ, *args, "--instance", str(instance), "--config", str(config or ROOT / "config.toml")]
+    result = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, env={**os.environ, **(env or {})},
+                            timeout=60)
+    if result.returncode != 0:
+        raise RuntimeError(f"hallq {' '.join(args)} failed: {result.stderr}")
+    return result.stdout
+
+
+@dataclass
+class LiveHall:
+    """A hall instance folder with accounts and devices, and the server process serving it."""
+
+    instance: Path
+    config: Path = ROOT / "config.toml"
+    database_url: str | None = None
+    port: int = field(default_factory=free_port)
+    process: subprocess.Popen[str] | None = None
+    kiosk_token: str = ""
+    display_token: str = ""
+    passwords: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def env(self) -> dict[str, str]:
+        return {"DATABASE_URL": self.database_url} if self.database_url else {}
+
+    def prepare(self) -> LiveHall:
+        hallq("init", instance=self.instance, config=self.config, env=self.env)
+        for name, role in (("clerk1", "clerk"), ("clerk2", "clerk"), ("guide", "guide"), ("admin", "admin")):
+            password = f"{name}-pass-2026"
+            hallq("user", "add", name, "--role", role, "--password", password, "--display-name", name,
+                  instance=self.instance, config=self.config, env=self.env)
+            self.passwords[name] = password
+        self.kiosk_token = hallq("device", "add", "kiosk-1", "--kind", "kiosk", instance=self.instance,
+                                 config=self.config, env=self.env).strip()
+        self.display_token = hallq("device", "add", "display-1", "--kind", "display", instance=self.instance,
+                                   config=self.config, env=self.env).strip()
+        return self
+
+    def start(self, timeout: float = 20.0) -> LiveHall:
+        log = open(self.instance / "server.log", "a")  # noqa: SIM115 - closed with the process
+        self.process = subprocess.Popen(
+            [*HALLQ, "run", "--port", str(self.port), "--instance", str(self.instance), "--config", str(self.config)],
+            cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, text=True, env={**os.environ, **self.env})
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"hallq run exited: {(self.instance / 'server.log').read_text()}")
+            try:
+                if requests.get(f"{self.url}/api/openapi.json", timeout=1).ok:
+                    return self
+            except requests.ConnectionError:
+                time.sleep(0.05)
+        raise RuntimeError("hallq run did not answer in time")
+
+    def stop(self, sig: int = signal.SIGTERM) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.send_signal(sig)
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        self.process = None
+
+    def kiosk(self) -> requests.Session:
+        session = requests.Session()
+        session.headers["Authorization"] = f"Bearer {self.kiosk_token}"
+        return session
+
+    def staff(self, name: str, window: int | None = None) -> requests.Session:
+        """A logged-in staff session, signed in to `window` when given."""
+        session = requests.Session()
+        answer = session.post(f"{self.url}/api/auth/login", json={"username": name, "password": self.passwords[name]})
+        answer.raise_for_status()
+        if window is not None:
+            session.post(f"{self.url}/api/windows/{window}/sign-in").raise_for_status()
+        return session
