@@ -73,20 +73,25 @@ class Accounts:
 
     def login(self, username: str, password: str) -> Principal:
         now = self.clock.now()
-        with self.storage.write() as session:
+        refusal: DomainError | None = None
+        with self.storage.write() as session:  # the failure count must commit, so refuse after the block
             staff = session.scalars(select(Staff).where(Staff.username == username)).one_or_none()
             if staff is None:
                 check_password_hash(_DUMMY_HASH, password)
-                raise DomainError("unauthorized", "bad_credentials", "用户名或密码错误")
-            if staff.locked_until and staff.locked_until > now:
-                raise DomainError("unauthorized", "account_locked", "密码错误次数过多，账号已锁定，请稍后再试")
-            if not check_password_hash(staff.password_hash, password):
+                refusal = DomainError("unauthorized", "bad_credentials", "用户名或密码错误")
+            elif staff.locked_until and staff.locked_until > now:
+                refusal = DomainError("unauthorized", "account_locked", "密码错误次数过多，账号已锁定，请稍后再试")
+            elif not check_password_hash(staff.password_hash, password):
                 staff.failed_logins += 1
                 if staff.failed_logins >= MAX_FAILED_LOGINS:
                     staff.locked_until, staff.failed_logins = now + LOCKOUT, 0
-                raise DomainError("unauthorized", "bad_credentials", "用户名或密码错误")
-            staff.failed_logins, staff.locked_until = 0, None
-            return Principal("staff", staff.username, staff.role, staff.display_name)
+                refusal = DomainError("unauthorized", "bad_credentials", "用户名或密码错误")
+            else:
+                staff.failed_logins, staff.locked_until = 0, None
+                principal = Principal("staff", staff.username, staff.role, staff.display_name)
+        if refusal is not None:
+            raise refusal
+        return principal
 
     def staff(self, username: str) -> Principal | None:
         with self.storage.read() as session:

@@ -35,6 +35,10 @@ _PREFIX = re.compile(r"^[A-Z]{1,2}$")
 _CODE = re.compile(r"^[a-z][a-z0-9_-]{0,31}$")
 
 
+_KIND_NAMES: dict[Any, str] = {int: "an integer", str: "a string", list: "a list", dict: "a table",
+                               bool: "true/false", float: "a number"}
+
+
 class ConfigError(Exception):
     """A config problem, located by key and line."""
 
@@ -154,19 +158,16 @@ class _Reader:
             key += f"[{part}]" if isinstance(part, int) else (f".{part}" if key else part)
         return ConfigError(self.source, key or "(top)", self.locator.line_of(path), message)
 
-    def get(self, data: dict[str, Any], path: tuple[str | int, ...], kind: type | tuple[type, ...],
-            default: Any = ..., ) -> Any:
+    def get(self, data: dict[str, Any], path: tuple[str | int, ...], kind: type, default: Any = ...) -> Any:
         name = path[-1]
         if name not in data:
             if default is ...:
                 raise self.fail(path, "is required")
             return default
         value = data[name]
-        if kind is int and isinstance(value, bool):
-            raise self.fail(path, "must be an integer")
-        if not isinstance(value, kind):
-            expected = kind.__name__ if isinstance(kind, type) else " or ".join(k.__name__ for k in kind)
-            raise self.fail(path, f"must be of type {expected}, not {type(value).__name__}")
+        if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+            found = _KIND_NAMES.get(type(value), type(value).__name__)
+            raise self.fail(path, f"must be {_KIND_NAMES[kind]}, not {found}")
         if isinstance(value, str) and not value.strip():
             raise self.fail(path, "must not be empty")
         return value

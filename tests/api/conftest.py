@@ -1,0 +1,63 @@
+"""A Flask app over a real database (SQLite and PostgreSQL), with staff and devices."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+
+from server.app import create_app
+from server.clock import ManualClock
+from server.hall import Hall, Settings
+from tests.conftest import SMALL_HALL
+
+STAFF = {"clerk1": "clerk", "clerk2": "clerk", "guide": "guide", "admin": "admin"}
+
+
+def password(name: str) -> str:
+    return f"{name}-secret-pw"
+
+
+@dataclass
+class HallApp:
+    app: Flask
+    hall: Hall
+    clock: ManualClock
+    kiosk_token: str
+    display_token: str
+
+    def device(self, token: str) -> FlaskClient:
+        client = self.app.test_client()
+        client.environ_base["HTTP_AUTHORIZATION"] = f"Bearer {token}"
+        return client
+
+    def kiosk(self) -> FlaskClient:
+        return self.device(self.kiosk_token)
+
+    def display(self) -> FlaskClient:
+        return self.device(self.display_token)
+
+    def staff(self, name: str, window: int | None = None) -> FlaskClient:
+        client = self.app.test_client()
+        answer = client.post("/api/auth/login", json={"username": name, "password": password(name)})
+        assert answer.status_code == 200, answer.json
+        if window is not None:
+            assert client.post(f"/api/windows/{window}/sign-in").status_code == 200
+        return client
+
+
+@pytest.fixture
+def hall_app(tmp_path: Path, database_url: str, clock: ManualClock) -> Iterator[HallApp]:
+    config = tmp_path / "hall.toml"
+    config.write_text(SMALL_HALL, encoding="utf-8")
+    app = create_app(Settings(config, tmp_path / "instance", database_url, clock), async_mode="threading")
+    hall: Hall = app.extensions["hallq"]
+    for name, role in STAFF.items():
+        hall.accounts.add_user(name, role, password(name), display_name=name)
+    yield HallApp(app, hall, clock, hall.accounts.add_device("kiosk-1", "kiosk"),
+                  hall.accounts.add_device("display-1", "display"))
+    hall.storage.dispose()
