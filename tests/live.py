@@ -55,16 +55,17 @@ class LiveHall:
         return {"DATABASE_URL": self.database_url} if self.database_url else {}
 
     def prepare(self) -> LiveHall:
-        hallq("init", instance=self.instance, config=self.config, env=self.env)
+        """Initialise the instance as `hallq init` would, with staff and devices (in-process: faster)."""
+        from server.hall import Hall, Settings
+
+        hall = Hall.open(Settings.resolve(self.config, self.instance, self.database_url))
+        hall.secret_key()
         for name, role in (("clerk1", "clerk"), ("clerk2", "clerk"), ("guide", "guide"), ("admin", "admin")):
-            password = f"{name}-pass-2026"
-            hallq("user", "add", name, "--role", role, "--password", password, "--display-name", name,
-                  instance=self.instance, config=self.config, env=self.env)
-            self.passwords[name] = password
-        self.kiosk_token = hallq("device", "add", "kiosk-1", "--kind", "kiosk", instance=self.instance,
-                                 config=self.config, env=self.env).strip()
-        self.display_token = hallq("device", "add", "display-1", "--kind", "display", instance=self.instance,
-                                   config=self.config, env=self.env).strip()
+            self.passwords[name] = f"{name}-pass-2026"
+            hall.accounts.add_user(name, role, self.passwords[name], display_name=name)
+        self.kiosk_token = hall.accounts.add_device("kiosk-1", "kiosk")
+        self.display_token = hall.accounts.add_device("display-1", "display")
+        hall.storage.dispose()
         return self
 
     def start(self, timeout: float = 20.0) -> LiveHall:
