@@ -11,27 +11,14 @@ from server.config import parse_config
 from server.db import Storage
 from server.events import EventBus
 from server.queue import QueueEngine
+from tests.conftest import SMALL_HALL
 
-FOUR_WINDOWS = """
-[hall]
-name = "并发测试"
-
-[[services]]
-code = "id-card"
-name = "居民身份证核发"
-category = "户籍管理"
-prefix = "A"
-
-[[services]]
-code = "hukou"
-name = "户口迁移"
-category = "户籍管理"
-prefix = "B"
-""" + "".join(f"""
+# the small hall's services, with four windows that all serve id-card and hukou
+FOUR_WINDOWS = SMALL_HALL[:SMALL_HALL.index("[[windows]]")] + "".join(f"""
 [[windows]]
 id = {n}
 name = "{n}号窗口"
-services = ["id-card", "hukou"]
+services = ["id-card", "hukou", "pension"]
 """ for n in (1, 2, 3, 4))
 
 ISSUERS, PER_ISSUER, CLERKS = 8, 40, 4
