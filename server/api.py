@@ -94,7 +94,8 @@ def logout() -> Any:
 @bp.get("/auth/me")
 def me() -> Any:
     who = require("admin", "guide", "clerk")
-    return jsonify({"user": {"username": who.name, "role": who.role, "name": who.display_name}})
+    return jsonify({"user": {"username": who.name, "role": who.role, "name": who.display_name},
+                    "window": hall().engine.window_of(who.name)})
 
 
 # ---------------------------------------------------------------- reading

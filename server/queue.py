@@ -94,7 +94,8 @@ class QueueEngine:
             windows = self._windows_json(session)
             recent = self._recent_calls(session, day)
         return {
-            "hall": {"name": self.config.name, "notice": self.config.notice, "business_date": day.isoformat()},
+            "hall": {"name": self.config.name, "notice": self.config.notice, "business_date": day.isoformat(),
+                     "timezone": self.config.timezone.key},
             "services": [self._service_json(service, waiting) for service in self.config.services],
             "windows": windows,
             "recent_calls": recent,
@@ -169,6 +170,11 @@ class QueueEngine:
 
     def resume(self, window_id: int, staff: str) -> dict[str, Any]:
         return self._set_window_status(window_id, staff, "paused", "open", "window_not_paused", "当前窗口未暂停")
+
+    def window_of(self, staff: str) -> int | None:
+        """The window this staff member is signed in to, if any."""
+        with self.storage.read() as session:
+            return session.scalar(select(WindowState.window_id).where(WindowState.clerk == staff))
 
     def window_json(self, window_id: int) -> dict[str, Any]:
         return next(w for w in self.windows() if w["id"] == window_id)
@@ -479,15 +485,16 @@ class QueueEngine:
 
     def _recent_calls(self, session: Session, day: date) -> list[dict[str, Any]]:
         rows = session.execute(
-            select(TicketEvent.at, TicketEvent.window_id, Ticket.number)
+            select(TicketEvent.at, TicketEvent.window_id, TicketEvent.action, Ticket.number)
             .join(Ticket, Ticket.id == TicketEvent.ticket_id)
-            .where(TicketEvent.action == "called", Ticket.business_date == day)
+            .where(TicketEvent.action.in_(("called", "recalled")), Ticket.business_date == day)
             .order_by(TicketEvent.id.desc()).limit(8))
         calls = []
-        for at, window_id, number in rows:
+        for at, window_id, action, number in rows:
             window = self.config.window(window_id)
             calls.append({"number": number, "window": window_id, "window_name": window.name if window else "",
-                          "at": at.isoformat()})
+                          "text": self.announcement(number, window) if window else "",
+                          "recall": action == "recalled", "at": at.isoformat()})
         return calls
 
 

@@ -35,7 +35,10 @@ def test_login_me_logout(hall_app: HallApp) -> None:
     assert answer.status_code == 200
     assert answer.json["user"] == {"username": "clerk1", "role": "clerk", "name": "clerk1"}
     assert "HttpOnly" in answer.headers["Set-Cookie"]
-    assert client.get("/api/auth/me").json["user"]["username"] == "clerk1"
+    assert client.get("/api/auth/me").json == {"user": {"username": "clerk1", "role": "clerk", "name": "clerk1"},
+                                               "window": None}
+    client.post("/api/windows/2/sign-in")
+    assert client.get("/api/auth/me").json["window"] == 2
     assert client.post("/api/auth/logout").status_code == 200
     err(client.get("/api/auth/me"), 401, "unauthorized")
 

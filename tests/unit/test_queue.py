@@ -334,5 +334,10 @@ def test_snapshot_has_counts_windows_and_recent_calls(engine: QueueEngine) -> No
     assert waiting == {"id-card": 2, "hukou": 0, "pension": 1}
     window = next(w for w in snap["windows"] if w["id"] == 1)
     assert window["current"]["number"] == "A001" and window["status"] == "open"
-    assert snap["recent_calls"][0]["number"] == "A001" and snap["recent_calls"][0]["window_name"] == "1号窗口"
+    engine.recall(1, "clerk1")
+    snap = engine.snapshot()
+    assert [(c["number"], c["window_name"], c["recall"]) for c in snap["recent_calls"]] == [
+        ("A001", "1号窗口", True), ("A001", "1号窗口", False)]
+    assert snap["recent_calls"][0]["text"] == "请A001号到1号窗口办理"
+    assert snap["hall"]["timezone"] == "Asia/Shanghai"
     assert snap["hall"]["business_date"] == "2026-11-30"
