@@ -1,0 +1,191 @@
+/* The touch kiosk: category → item → ticket, then back home after an idle countdown. */
+(() => {
+  "use strict";
+  const { h } = hallq;
+  const $ = (id) => document.getElementById(id);
+  const CATEGORY_IDLE_S = 30;
+  const TICKET_IDLE_S = 15;
+  const DONE_GUARD_MS = 800;   // the second tap of a double tap must not hit 完成 on the ticket screen
+
+  const state = { services: [], windows: [], category: null, busy: false, socket: null, doneTimer: null };
+
+  // ------------------------------------------------------------------ pages and the idle countdown
+
+  const idle = { timer: null, deadline: 0, seconds: 0, el: null };
+
+  function show(page) {
+    for (const id of ["loading", "home", "category", "ticket"]) $(id).hidden = id !== page;
+    $("kiosk-error").hidden = true;
+  }
+
+  function startIdle(seconds, el) {
+    stopIdle();
+    Object.assign(idle, { seconds, el, deadline: Date.now() + seconds * 1000 });
+    const tick = () => {
+      const left = Math.max(0, Math.ceil((idle.deadline - Date.now()) / 1000));
+      idle.el.textContent = `${left} 秒后自动返回首页`;
+      if (left === 0) goHome();
+    };
+    tick();
+    idle.timer = setInterval(tick, 250);
+  }
+
+  function stopIdle() {
+    clearInterval(idle.timer);
+    idle.timer = null;
+  }
+
+  // every touch restarts the countdown of the page being read
+  document.addEventListener("pointerdown", () => {
+    if (idle.timer) idle.deadline = Date.now() + idle.seconds * 1000;
+  }, { passive: true });
+
+  function goHome() {
+    stopIdle();
+    state.category = null;
+    renderHome();
+    show("home");
+  }
+
+  // ------------------------------------------------------------------ data
+
+  function categories() {
+    const order = new Map();
+    for (const service of state.services) {
+      if (!order.has(service.category)) order.set(service.category, []);
+      order.get(service.category).push(service);
+    }
+    return order;
+  }
+
+  const sum = (services) => services.reduce((total, s) => total + s.waiting, 0);
+
+  /** Rebuild tiles only when the set of buttons changed; else update counts in place, so a live update
+   * never replaces the button a resident is touching. */
+  function syncTiles(container, entries, build, count) {
+    const key = entries.map(([id]) => id).join("\n");
+    if (container.dataset.key !== key) {
+      container.dataset.key = key;
+      container.replaceChildren(...entries.map(([id, value]) => build(id, value)));
+    }
+    entries.forEach(([, value], i) => {
+      container.children[i].querySelector(".tile-count").textContent = `等候 ${count(value)} 人`;
+    });
+  }
+
+  function renderHome() {
+    syncTiles($("categories"), [...categories()], (name, services) =>
+      h("button", { class: "tile", type: "button", dataset: { category: name }, onclick: () => openCategory(name) },
+        h("span", { class: "tile-name" }, name), h("span", { class: "tile-count" })),
+    (services) => sum(services));
+  }
+
+  function renderItems() {
+    const services = categories().get(state.category) || [];
+    $("category-name").textContent = state.category;
+    syncTiles($("items"), services.map((s) => [s.code, s]), (code, service) =>
+      h("button", { class: "tile tile-item", type: "button", dataset: { service: code }, onclick: () => issue(code) },
+        h("span", { class: "tile-name" }, service.name), h("span", { class: "tile-count" })),
+    (service) => service.waiting);
+  }
+
+  function openCategory(name) {
+    const services = categories().get(name) || [];
+    if (services.length === 1) {
+      issue(services[0].code);
+      return;
+    }
+    state.category = name;
+    renderItems();
+    show("category");
+    startIdle(CATEGORY_IDLE_S, $("category-countdown"));
+  }
+
+  // ------------------------------------------------------------------ issuing
+
+  function setBusy(busy, code = null) {
+    state.busy = busy;
+    for (const button of document.querySelectorAll(".tile")) {
+      button.disabled = busy;
+      button.classList.toggle("is-working", busy && button.dataset.service === code);
+    }
+  }
+
+  async function issue(code) {
+    if (state.busy) return;
+    setBusy(true, code);
+    try {
+      const { ticket } = await hallq.api("POST", "/api/tickets", { service: code, priority: null });
+      showTicket(ticket);
+    } catch (err) {
+      if (err.status === 401) unauthorized();
+      else showError(err.message);
+    } finally {
+      setBusy(false);
+    }
+  }
+
+  function showTicket(ticket) {
+    const windows = state.windows.filter((w) => w.services.includes(ticket.service)).map((w) => w.name);
+    $("ticket-number").textContent = ticket.number;
+    $("ticket-service").textContent = ticket.service_name;
+    $("ticket-ahead").textContent = String(ticket.waiting_ahead);
+    $("ticket-windows").textContent = windows.length ? windows.join("、") : "窗口";
+    $("ticket-time").textContent = `${hallq.date(ticket.issued_at)} ${hallq.time(ticket.issued_at, true)}`;
+    $("done").disabled = true;
+    clearTimeout(state.doneTimer);
+    state.doneTimer = setTimeout(() => { $("done").disabled = false; }, DONE_GUARD_MS);
+    show("ticket");
+    startIdle(TICKET_IDLE_S, $("ticket-countdown"));
+  }
+
+  function showError(message) {
+    $("kiosk-error-text").textContent = message;
+    $("kiosk-error").hidden = false;
+    if (!idle.timer) startIdle(CATEGORY_IDLE_S, $("category-countdown"));
+  }
+
+  function unauthorized() {
+    stopIdle();
+    state.socket?.disconnect();
+    hallq.fatal("本设备令牌无效或已被更换", "请用管理员提供的带令牌的新地址重新打开本页面");
+  }
+
+  // ------------------------------------------------------------------ live state
+
+  function applySnapshot(snapshot) {
+    $("hall-name").textContent = snapshot.hall.name;
+    document.title = `自助取号 · ${snapshot.hall.name}`;
+    applyServices(snapshot.services, snapshot.windows);
+  }
+
+  function applyServices(services, windows) {
+    const first = !state.services.length;
+    state.services = services;
+    state.windows = windows;
+    renderHome();
+    if (state.category) renderItems();
+    if (first) show("home");
+  }
+
+  function start() {
+    if (!hallq.token("kiosk")) {
+      hallq.fatal("本设备未授权：请用管理员提供的带令牌的地址打开", "例如 http://服务器地址/kiosk#token=……");
+      return;
+    }
+    hallq.clock($("clock"), $("date"));
+    $("back").addEventListener("click", goHome);
+    $("done").addEventListener("click", goHome);
+    $("kiosk-error-ok").addEventListener("click", () => { $("kiosk-error").hidden = true; });
+    // REST first: a bad token shows at once, and the home page works before the socket is up
+    Promise.all([hallq.api("GET", "/api/services"), hallq.api("GET", "/api/windows")]).then(([s, w]) => {
+      if (!state.services.length) applyServices(s.services, w.windows);
+    }).catch((err) => {
+      if (err.status === 401) unauthorized();
+      else hallq.toast(err.message);
+    });
+    state.socket = hallq.connect({ snapshot: applySnapshot, unauthorized });
+  }
+
+  start();
+})();

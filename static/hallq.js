@@ -1,0 +1,191 @@
+/* hallq shared browser helpers: device token, JSON API calls, the Socket.IO connection, small DOM and time
+ * utilities. Plain ES2020, no build step; every screen loads this file before its own script. */
+(() => {
+  "use strict";
+
+  const REQUEST_TIMEOUT_MS = 15000;
+  let authToken = null;       // device token used by api() and connect()
+  let serverOffsetMs = 0;     // server clock minus this device's clock, from snapshot.server_time
+
+  // ------------------------------------------------------------------ token
+
+  /** The device token of a role: taken from `#token=...` (then saved and removed from the address bar),
+   * else from localStorage. Also becomes the token that api() and connect() send. Null when there is none. */
+  function token(role) {
+    const key = `hallq.${role}.token`;
+    const match = /(?:^#|&)token=([^&]+)/.exec(location.hash);
+    if (match) {
+      const fresh = decodeURIComponent(match[1]).trim();
+      try { localStorage.setItem(key, fresh); } catch { /* private mode: keep it for this page only */ }
+      history.replaceState(null, "", location.pathname + location.search);
+      authToken = fresh || null;
+      return authToken;
+    }
+    try { authToken = localStorage.getItem(key) || null; } catch { authToken = null; }
+    return authToken;
+  }
+
+  // ------------------------------------------------------------------ REST
+
+  function apiError(code, message, status = 0) {
+    const error = new Error(message);
+    error.code = code;
+    error.status = status;
+    return error;
+  }
+
+  /** Call the JSON API; resolves to the parsed body, or throws an Error with .code, .message, .status. */
+  async function api(method, path, body) {
+    const headers = { Accept: "application/json" };
+    if (authToken) headers.Authorization = `Bearer ${authToken}`;
+    if (body !== undefined) headers["Content-Type"] = "application/json";
+    const abort = new AbortController();
+    const timer = setTimeout(() => abort.abort(), REQUEST_TIMEOUT_MS);
+    let response;
+    try {
+      response = await fetch(path, {
+        method, headers, body: body === undefined ? undefined : JSON.stringify(body),
+        credentials: "same-origin", cache: "no-store", signal: abort.signal,
+      });
+    } catch (err) {
+      throw err.name === "AbortError"
+        ? apiError("timeout", "服务器响应超时，请稍后重试")
+        : apiError("network", "网络连接中断，请稍后重试");
+    } finally {
+      clearTimeout(timer);
+    }
+    let data = null;
+    try { data = await response.json(); } catch { /* not JSON: handled below */ }
+    if (!response.ok) {
+      const detail = data && data.error;
+      throw apiError(detail?.code || `http_${response.status}`,
+        detail?.message || `服务器错误（${response.status}），请稍后重试`, response.status);
+    }
+    if (data === null) throw apiError("bad_response", "服务器返回的数据无法识别，请联系管理员", response.status);
+    return data;
+  }
+
+  // ------------------------------------------------------------------ Socket.IO
+
+  /** Connect to the hall's Socket.IO feed. handlers: {snapshot, called, unauthorized}. The #offline banner
+   * shows while disconnected; socket.io reconnects by itself, forever. Unauthorized: the server refused us. */
+  function connect(handlers = {}) {
+    const banner = offlineBanner();
+    const socket = io({
+      auth: authToken ? { token: authToken } : {},
+      reconnection: true, reconnectionAttempts: Infinity, reconnectionDelay: 1000, reconnectionDelayMax: 5000,
+    });
+    socket.on("connect", () => { banner.hidden = true; });
+    socket.on("disconnect", (reason) => {
+      banner.hidden = reason === "io client disconnect";  // we closed it ourselves (logout)
+      if (reason === "io server disconnect") socket.connect();  // not retried by socket.io itself
+    });
+    socket.on("connect_error", (err) => {
+      if (!socket.active) {  // refused by the server, not a network error: retrying will not help
+        banner.hidden = true;
+        handlers.unauthorized?.(err);
+        return;
+      }
+      banner.hidden = false;
+    });
+    socket.on("snapshot", (snapshot) => {
+      if (snapshot?.server_time) syncClock(snapshot.server_time);
+      handlers.snapshot?.(snapshot);
+    });
+    if (handlers.called) socket.on("called", handlers.called);
+    return socket;
+  }
+
+  function offlineBanner() {
+    let banner = document.getElementById("offline");
+    if (!banner) {
+      banner = h("div", { id: "offline", class: "offline", role: "status", "aria-live": "assertive" },
+        "连接中断，正在重连…");
+      document.body.append(banner);
+    }
+    banner.hidden = true;
+    return banner;
+  }
+
+  // ------------------------------------------------------------------ time
+
+  function syncClock(iso) {
+    const server = Date.parse(iso);
+    if (!Number.isNaN(server)) serverOffsetMs = server - Date.now();
+  }
+
+  function now() { return new Date(Date.now() + serverOffsetMs); }
+
+  const pad = (n) => String(n).padStart(2, "0");
+  const WEEKDAYS = "日一二三四五六";
+
+  /** "09:05" or "09:05:07" in this device's time zone, from an ISO string or a Date. */
+  function time(value, seconds = false) {
+    const d = value instanceof Date ? value : new Date(value);
+    if (Number.isNaN(d.getTime())) return "";
+    return `${pad(d.getHours())}:${pad(d.getMinutes())}${seconds ? `:${pad(d.getSeconds())}` : ""}`;
+  }
+
+  /** "2026年3月5日 星期四" */
+  function date(value) {
+    const d = value instanceof Date ? value : new Date(value);
+    return `${d.getFullYear()}年${d.getMonth() + 1}月${d.getDate()}日 星期${WEEKDAYS[d.getDay()]}`;
+  }
+
+  /** Keep `timeEl` (and `dateEl`, if given) showing the server-corrected time; one timer per page. */
+  let clockTimer = null;
+  function clock(timeEl, dateEl = null, seconds = false) {
+    const tick = () => {
+      const current = now();
+      timeEl.textContent = time(current, seconds);
+      if (dateEl) dateEl.textContent = date(current);
+    };
+    clearInterval(clockTimer);
+    tick();
+    clockTimer = setInterval(tick, 1000);
+  }
+
+  // ------------------------------------------------------------------ DOM
+
+  /** h("button", {class: "btn", onclick: fn, disabled: true}, "text", child...) */
+  function h(tag, props = {}, ...children) {
+    const el = document.createElement(tag);
+    for (const [key, value] of Object.entries(props || {})) {
+      if (value === null || value === undefined || value === false) continue;
+      if (key.startsWith("on") && typeof value === "function") el.addEventListener(key.slice(2), value);
+      else if (key === "class") el.className = value;
+      else if (key === "dataset") Object.assign(el.dataset, value);
+      else if (value === true) el.setAttribute(key, "");
+      else el.setAttribute(key, value);
+    }
+    el.append(...children.flat().filter((c) => c !== null && c !== undefined && c !== false));
+    return el;
+  }
+
+  /** A message in the shared toast banner; kind is "error" (default), "ok" or "info". */
+  let toastTimer = null;
+  function toast(message, kind = "error", ms = 6000) {
+    let el = document.getElementById("toast");
+    if (!el) {
+      el = h("div", { id: "toast", class: "toast", role: "alert", "aria-live": "assertive" });
+      el.addEventListener("click", () => { el.hidden = true; });
+      document.body.append(el);
+    }
+    el.textContent = message;
+    el.dataset.kind = kind;
+    el.hidden = false;
+    clearTimeout(toastTimer);
+    toastTimer = setTimeout(() => { el.hidden = true; }, ms);
+  }
+
+  /** Replace the whole page with one large message: for a screen that cannot work (no or bad token). */
+  function fatal(message, detail = "") {
+    clearInterval(clockTimer);
+    document.body.replaceChildren(h("main", { class: "fatal", role: "alert" },
+      h("div", { class: "fatal-icon", "aria-hidden": "true" }, "!"),
+      h("p", { class: "fatal-message" }, message),
+      detail ? h("p", { class: "fatal-detail" }, detail) : null));
+  }
+
+  window.hallq = { token, api, connect, clock, now, time, date, h, toast, fatal };
+})();
