@@ -14,7 +14,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import and_, bindparam, case, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -402,16 +402,8 @@ class QueueEngine:
 
     def _take_next(self, session: Session, window: Window, day: date, now: datetime) -> Ticket | None:
         for _ in range(_CALL_ATTEMPTS):
-            rows = session.execute(
-                select(Ticket.id, Ticket.service, Ticket.queue_at, Ticket.priority).where(
-                    Ticket.business_date == day, Ticket.status == S.WAITING,
-                    or_(and_(Ticket.service.in_(window.services), Ticket.target_window.is_(None)),
-                        Ticket.target_window == window.id)))
-            candidates = [Candidate(ticket_id=row.id, service=row.service, queue_at=row.queue_at,
-                                    priority=row.priority,
-                                    rank=window.services.index(row.service) if row.service in window.services else 0)
-                          for row in rows]
-            choice = choose_next(candidates, lambda regular: self._passed(session, regular, window, day),
+            choice = choose_next(self._heads(session, window, day),
+                                 lambda regular: self._passed(session, regular, window, day),
                                  self.config.rules.priority_bound)
             if choice is None:
                 return None
@@ -420,6 +412,23 @@ class QueueEngine:
             if taken.rowcount == 1:
                 return session.get(Ticket, choice.ticket_id, populate_existing=True)
         raise DomainError("conflict", "busy", "叫号繁忙，请重试")
+
+    @staticmethod
+    def _heads(session: Session, window: Window, day: date) -> list[Candidate]:
+        """The earliest regular and the earliest priority ticket this window may call (the policy needs no more)."""
+        rank = case({code: i for i, code in enumerate(window.services)}, value=Ticket.service, else_=0)
+        earliest = (select(Ticket.id, Ticket.service, Ticket.queue_at, Ticket.priority, rank.label("rank"))
+                    .where(Ticket.business_date == day, Ticket.status == S.WAITING,
+                           or_(and_(Ticket.service.in_(window.services), Ticket.target_window.is_(None)),
+                               Ticket.target_window == window.id))
+                    .order_by(rank, Ticket.queue_at, Ticket.id).limit(1))
+        heads = []
+        for kind in (Ticket.priority.is_(None), Ticket.priority.is_not(None)):
+            row = session.execute(earliest.where(kind)).first()
+            if row is not None:
+                heads.append(Candidate(ticket_id=row.id, service=row.service, rank=row.rank, queue_at=row.queue_at,
+                                       priority=row.priority))
+        return heads
 
     def _passed(self, session: Session, regular: Candidate, window: Window, day: date) -> int:
         """Priority tickets that joined after this regular one and were already called."""
@@ -435,20 +444,15 @@ class QueueEngine:
         session.add(TicketEvent(ticket_id=ticket.id if ticket else None, action=action, window_id=window_id,
                                 actor=actor, at=at, detail=detail))
 
-    def _waiting_ahead(self, session: Session, ticket: Ticket) -> int:
+    @staticmethod
+    def _waiting_ahead(session: Session, ticket: Ticket) -> int:
         if ticket.status != S.WAITING:
             return 0
-        earlier = or_(Ticket.queue_at < ticket.queue_at,
-                      and_(Ticket.queue_at == ticket.queue_at, Ticket.id < ticket.id))
-        if ticket.priority is None:
-            ahead = or_(Ticket.priority.is_not(None), earlier)
-        else:
-            ahead = and_(Ticket.priority.is_not(None), earlier)
-        same_line = (Ticket.target_window == ticket.target_window if ticket.target_window is not None
-                     else Ticket.target_window.is_(None))
-        return session.scalar(select(func.count()).select_from(Ticket).where(
-            Ticket.business_date == ticket.business_date, Ticket.status == S.WAITING,
-            Ticket.service == ticket.service, same_line, ahead)) or 0
+        session.flush()
+        statement = _AHEAD_OF_REGULAR if ticket.priority is None else _AHEAD_OF_PRIORITY
+        return session.connection().execute(statement, {
+            "day": ticket.business_date, "service": ticket.service, "target": ticket.target_window,
+            "queue_at": ticket.queue_at, "id": ticket.id}).scalar_one()
 
     def _view(self, session: Session, ticket: Ticket) -> TicketView:
         service = self.config.service(ticket.service)
@@ -497,6 +501,17 @@ class QueueEngine:
                           "recall": action == "recalled", "at": at.isoformat()})
         return calls
 
+
+# Who stands before a waiting ticket in its line (same day, service and target window): priority tickets,
+# then earlier arrivals. Built once: this runs for every ticket the API returns.
+_SAME_LINE = (Ticket.business_date == bindparam("day"), Ticket.status == S.WAITING,
+              Ticket.service == bindparam("service"), Ticket.target_window.is_not_distinct_from(bindparam("target")))
+_EARLIER = or_(Ticket.queue_at < bindparam("queue_at"),
+               and_(Ticket.queue_at == bindparam("queue_at"), Ticket.id < bindparam("id")))
+_AHEAD_OF_REGULAR = select(func.count()).select_from(Ticket).where(
+    *_SAME_LINE, or_(Ticket.priority.is_not(None), _EARLIER))
+_AHEAD_OF_PRIORITY = select(func.count()).select_from(Ticket).where(
+    *_SAME_LINE, Ticket.priority.is_not(None), _EARLIER)
 
 _STATUS_NAMES = {S.WAITING: "等候中", S.CALLED: "已呼叫", S.SERVING: "办理中", S.DONE: "已办结",
                  S.NO_SHOW: "过号", S.TRANSFERRED: "已转移"}

@@ -63,9 +63,10 @@ class Realtime:
     def _snapshot_loop(self) -> None:
         while True:
             self._dirty.wait()
+            # wait first: the `called` push of the same change goes out alone, and a burst becomes one snapshot
+            self.socketio.sleep(SNAPSHOT_INTERVAL)
             self._dirty.clear()
             try:
                 self.socketio.emit("snapshot", self.hall.engine.snapshot(), to=HALL_ROOM)
             except Exception:  # the loop must outlive a database hiccup
                 log.exception("snapshot broadcast failed")
-            self.socketio.sleep(SNAPSHOT_INTERVAL)
