@@ -1,9 +1,9 @@
-"""Call-next → display latency: 200 Socket.IO displays connected while a clerk calls the next resident.
+"""Call-next → display latency: N Socket.IO displays (200 by default) connected while a clerk calls the next resident.
 
 One asyncio process holds the displays (python-socketio AsyncClient, websocket transport) and the clerk
 (aiohttp), so sending and receiving are timed with the same time.perf_counter().
 
-    .venv/bin/python bench/bench_call_display.py [--profile call.speedscope.json]
+    .venv/bin/python bench/bench_call_display.py [--displays 200] [--calls 200] [--profile call.speedscope.json]
 """
 
 from __future__ import annotations
@@ -23,13 +23,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench import common
 
 DISPLAYS = 200
-TICKETS = 300  # more than WARM_UP + CALLS, so every call finds someone waiting
-WARM_UP = 5
 CALLS = 200
+WARM_UP = 5
+LEFT_WAITING = 95  # tickets still waiting after the last call (300 issued in all with the default 200 calls)
 GAP = 0.5  # seconds between calls: longer than the snapshot coalescing (0.2 s), so calls are measured one by one
 CONNECT_BATCH = 20
 EVENT_TIMEOUT = 2.0  # a display that has not seen a call after this long counts as missing
-RUN_TIMEOUT = 600.0
 WINDOW = 1
 
 
@@ -79,6 +78,7 @@ class Displays:
 class Calls:
     """Per measured call: the HTTP round trip and when the displays got it, in seconds from the send."""
 
+    displays: int
     http: list[float] = field(default_factory=list)
     pairs: list[float] = field(default_factory=list)
     first: list[float] = field(default_factory=list)
@@ -88,7 +88,7 @@ class Calls:
 
     def add(self, http: float, arrivals: list[float]) -> None:
         self.http.append(http)
-        self.missing += DISPLAYS - len(arrivals)
+        self.missing += self.displays - len(arrivals)
         if arrivals:
             self.pairs += arrivals
             self.first.append(min(arrivals))
@@ -101,7 +101,7 @@ async def post(session: aiohttp.ClientSession, url: str, payload: dict[str, Any]
         return await answer.json()
 
 
-async def measure(hall: common.LiveHall) -> Calls:
+async def measure(hall: common.LiveHall, n_displays: int, n_calls: int) -> Calls:
     assert hall.process is not None
     services = common.window_services(WINDOW)
     displays = Displays(hall.url, hall.display_token)
@@ -117,19 +117,19 @@ async def measure(hall: common.LiveHall) -> Calls:
         arrivals = await displays.wait_for(ticket["number"], EVENT_TIMEOUT)
         return answered - start, [t - start for t in arrivals]
 
-    calls = Calls()
+    calls = Calls(n_displays)
     try:
-        for i in range(TICKETS):
+        for i in range(WARM_UP + n_calls + LEFT_WAITING):
             await post(kiosk, f"{hall.url}/api/tickets", {"service": services[i % len(services)]})
         await post(clerk, f"{hall.url}/api/auth/login", {"username": "clerk1", "password": hall.passwords["clerk1"]})
         await post(clerk, f"{hall.url}/api/windows/{WINDOW}/sign-in")
-        await displays.connect(DISPLAYS)
+        await displays.connect(n_displays)
         for _ in range(WARM_UP):
             await call_next()
         watch = common.CpuWatch(hall.process.pid)
-        for _ in range(CALLS):
+        for _ in range(n_calls):
             calls.add(*await call_next())
-        calls.cpu = watch.report(CALLS)
+        calls.cpu = watch.report(n_calls)
     finally:
         await displays.close()
         await kiosk.close()
@@ -137,23 +137,26 @@ async def measure(hall: common.LiveHall) -> Calls:
     return calls
 
 
-def run(profile: Path | None = None) -> common.Result:
+def run(profile: Path | None = None, n_displays: int = DISPLAYS, n_calls: int = CALLS) -> common.Result:
     speed = common.speed_index()
+    timeout = 120 + (WARM_UP + n_calls) * (GAP + EVENT_TIMEOUT)  # set-up, then every call at its slowest
     with common.live_hall(profile) as hall:
-        calls = asyncio.run(asyncio.wait_for(measure(hall), RUN_TIMEOUT))
+        calls = asyncio.run(asyncio.wait_for(measure(hall, n_displays, n_calls), timeout))
     pairs = common.Stats.of(calls.pairs)
     stats = {"call-next HTTP round trip": common.Stats.of(calls.http),
-             f"call → display (all {DISPLAYS}×{CALLS} pairs)": pairs,
+             f"call → display (all {n_displays}×{n_calls} pairs)": pairs,
              "call → first display": common.Stats.of(calls.first),
              "call → last display": common.Stats.of(calls.last)}
     targets = [common.Target("call → display p50", pairs.p50, 10, "ms"),
                common.Target("call → display p99", pairs.p99, 50, "ms"),
                common.Target("missing (call, display) pairs", calls.missing, 0, "")]
-    extra = {"python speed index (ms, lower is faster)": speed, "displays": DISPLAYS, "calls": CALLS,
+    extra = {"python speed index (ms, lower is faster)": speed, "displays": n_displays, "calls": n_calls,
              "gap between calls (s)": GAP, "missing (call, display) pairs": calls.missing, **calls.cpu}
-    title = f"Call-next → `called` event at {DISPLAYS} Socket.IO displays"
-    return common.Result("call_display", title, stats, targets, extra)
+    title = f"Call-next → `called` event at {n_displays} Socket.IO displays"
+    name = "call_display" if n_displays == DISPLAYS else f"call_display_{n_displays}"
+    return common.Result(name, title, stats, targets, extra)
 
 
 if __name__ == "__main__":
-    run(common.arguments(__doc__ or "").profile).report()
+    options = common.arguments(__doc__ or "", displays=DISPLAYS, calls=CALLS)
+    run(options.profile, options.displays, options.calls).report()

@@ -199,7 +199,18 @@ class Result:
         print(f"\n  written to {path.relative_to(ROOT)}")
 
 
-def arguments(description: str) -> argparse.Namespace:
+def _positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, not {value}")
+    return value
+
+
+def arguments(description: str, **counts: int) -> argparse.Namespace:
+    """``--profile``, plus one ``--NAME N`` option (a positive count) for each keyword, defaulting to its value."""
     parser = argparse.ArgumentParser(description=description, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--profile", type=Path, help="py-spy the server into this speedscope file")
+    for name, default in counts.items():
+        parser.add_argument(f"--{name}", type=_positive, default=default, metavar="N",
+                            help=f"number of {name} (default: %(default)s)")
     return parser.parse_args()
