@@ -23,6 +23,7 @@ LOCKOUT = timedelta(minutes=15)
 # verified against when the username is unknown, so a wrong name costs as long as a wrong password
 _DUMMY_HASH = generate_password_hash("not-a-real-password", method="scrypt")
 _DEVICE_BY_DIGEST = select(Device.name, Device.kind).where(Device.token_hash == bindparam("digest"))
+_STAFF_BY_NAME = select(Staff.username, Staff.role, Staff.display_name).where(Staff.username == bindparam("username"))
 
 
 @dataclass(frozen=True)
@@ -95,9 +96,9 @@ class Accounts:
         return principal
 
     def staff(self, username: str) -> Principal | None:
-        with self.storage.read() as session:
-            staff = session.scalars(select(Staff).where(Staff.username == username)).one_or_none()
-            return Principal("staff", staff.username, staff.role, staff.display_name) if staff else None
+        with self.storage.read() as session:  # on every staff request, like the device lookup
+            row = session.connection().execute(_STAFF_BY_NAME, {"username": username}).first()
+        return Principal("staff", row.username, row.role, row.display_name) if row else None
 
     def add_device(self, name: str, kind: str) -> str:
         """Register a device, or give an existing one a new token (the old one stops working)."""

@@ -47,6 +47,7 @@ class QueueEngine:
         self.config = config
         self.clock = clock
         self.bus = bus
+        self._window_queries = {window.id: _WindowQueries(window) for window in config.windows}
 
     # ------------------------------------------------------------------ set-up
 
@@ -401,40 +402,23 @@ class QueueEngine:
         return ticket.service in window.services
 
     def _take_next(self, session: Session, window: Window, day: date, now: datetime) -> Ticket | None:
+        queries = self._window_queries[window.id]
+        session.flush()
+        connection = session.connection()
         for _ in range(_CALL_ATTEMPTS):
-            choice = choose_next(self._heads(session, window, day),
-                                 lambda regular: self._passed(session, regular, window, day),
-                                 self.config.rules.priority_bound)
+            heads = [Candidate(ticket_id=row.id, service=row.service, rank=row.rank, queue_at=row.queue_at,
+                               priority=row.priority)
+                     for head in (queries.regular, queries.priority)
+                     if (row := connection.execute(head, {"day": day}).first()) is not None]
+            choice = choose_next(heads, lambda regular: connection.execute(
+                queries.passed, {"day": day, "queue_at": regular.queue_at}).scalar_one(),
+                self.config.rules.priority_bound)
             if choice is None:
                 return None
-            taken = session.execute(update(Ticket).where(Ticket.id == choice.ticket_id, Ticket.status == S.WAITING)
-                                    .values(status=S.CALLED, called_at=now, window_id=window.id))
+            taken = connection.execute(_TAKE, {"ticket": choice.ticket_id, "now": now, "window": window.id})
             if taken.rowcount == 1:
                 return session.get(Ticket, choice.ticket_id, populate_existing=True)
         raise DomainError("conflict", "busy", "叫号繁忙，请重试")
-
-    @staticmethod
-    def _heads(session: Session, window: Window, day: date) -> list[Candidate]:
-        """The earliest regular and the earliest priority ticket this window may call (the policy needs no more)."""
-        rank = case({code: i for i, code in enumerate(window.services)}, value=Ticket.service, else_=0)
-        earliest = (select(Ticket.id, Ticket.service, Ticket.queue_at, Ticket.priority, rank.label("rank"))
-                    .where(Ticket.business_date == day, Ticket.status == S.WAITING,
-                           or_(and_(Ticket.service.in_(window.services), Ticket.target_window.is_(None)),
-                               Ticket.target_window == window.id))
-                    .order_by(rank, Ticket.queue_at, Ticket.id).limit(1))
-        heads = []
-        for kind in (Ticket.priority.is_(None), Ticket.priority.is_not(None)):
-            row = session.execute(earliest.where(kind)).first()
-            if row is not None:
-                heads.append(Candidate(ticket_id=row.id, service=row.service, rank=row.rank, queue_at=row.queue_at,
-                                       priority=row.priority))
-        return heads
-
-    def _passed(self, session: Session, regular: Candidate, window: Window, day: date) -> int:
-        """Priority tickets that joined after this regular one and were already called."""
-        return session.scalar(select(func.count()).select_from(Ticket).where(
-            Ticket.business_date == day, Ticket.priority.is_not(None), Ticket.called_at.is_not(None),
-            Ticket.queue_at > regular.queue_at, Ticket.service.in_(window.services))) or 0
 
     # ------------------------------------------------------------------ internals: records and views
 
@@ -501,6 +485,29 @@ class QueueEngine:
                           "recall": action == "recalled", "at": at.isoformat()})
         return calls
 
+
+class _WindowQueries:
+    """The statements call-next runs for one window, built once (building them costs more than running them)."""
+
+    def __init__(self, window: Window):
+        rank = case({code: i for i, code in enumerate(window.services)}, value=Ticket.service, else_=0)
+        may_call = (Ticket.business_date == bindparam("day"), Ticket.status == S.WAITING,
+                    or_(and_(Ticket.service.in_(window.services), Ticket.target_window.is_(None)),
+                        Ticket.target_window == window.id))
+        earliest = (select(Ticket.id, Ticket.service, Ticket.queue_at, Ticket.priority, rank.label("rank"))
+                    .order_by(rank, Ticket.queue_at, Ticket.id).limit(1))
+        # the earliest regular and the earliest priority ticket: all the policy needs to choose
+        self.regular = earliest.where(*may_call, Ticket.priority.is_(None))
+        self.priority = earliest.where(*may_call, Ticket.priority.is_not(None))
+        # priority tickets that joined after a regular one and were already called: how often it was passed
+        self.passed = select(func.count()).select_from(Ticket).where(
+            Ticket.business_date == bindparam("day"), Ticket.priority.is_not(None), Ticket.called_at.is_not(None),
+            Ticket.queue_at > bindparam("queue_at"), Ticket.service.in_(window.services))
+
+
+# waiting -> called only if still waiting: two windows can never both take one ticket
+_TAKE = (update(Ticket).where(Ticket.id == bindparam("ticket"), Ticket.status == S.WAITING)
+         .values(status=S.CALLED, called_at=bindparam("now"), window_id=bindparam("window")))
 
 # Who stands before a waiting ticket in its line (same day, service and target window): priority tickets,
 # then earlier arrivals. Built once: this runs for every ticket the API returns.
