@@ -34,16 +34,16 @@ def error(status: int, code: str, message: str) -> tuple[Response, int]:
 def principal() -> Principal | None:
     """The device named by a Bearer token, else the staff member of the session cookie."""
     header = request.headers.get("Authorization", "")
+    token = None
     if header:
         scheme, _, token = header.partition(" ")
-        if scheme.lower() != "bearer" or not token.strip():
+        token = token.strip()
+        if scheme.lower() != "bearer" or not token:
             raise DomainError("unauthorized", "bad_token", "Authorization 头应为 'Bearer <令牌>'")
-        device = hall().accounts.device(token.strip())
-        if device is None:
-            raise DomainError("unauthorized", "bad_token", "设备令牌无效")
-        return device
-    username = session.get("staff")
-    return hall().accounts.staff(username) if username else None
+    who = hall().accounts.identify(token, session.get("staff"))
+    if token and who is None:
+        raise DomainError("unauthorized", "bad_token", "设备令牌无效")
+    return who
 
 
 def require(*roles: str) -> Principal:

@@ -100,6 +100,13 @@ class Accounts:
             row = session.connection().execute(_STAFF_BY_NAME, {"username": username}).first()
         return Principal("staff", row.username, row.role, row.display_name) if row else None
 
+    def identify(self, token: str | None, username: str | None) -> Principal | None:
+        """Who asks, for HTTP and Socket.IO alike: a given device token decides (a wrong one is nobody),
+        else the staff member named by the signed session."""
+        if token:
+            return self.device(token)
+        return self.staff(username) if username else None
+
     def add_device(self, name: str, kind: str) -> str:
         """Register a device, or give an existing one a new token (the old one stops working)."""
         if kind not in DEVICE_KINDS:

@@ -71,7 +71,7 @@ class QueueEngine:
                 raise DomainError("not_found", "ticket_not_found", f"没有编号为 {ticket_id} 的票")
             return self._view(session, ticket)
 
-    def waiting_by_service(self, session: Session, day: date) -> dict[str, int]:
+    def _waiting_by_service(self, session: Session, day: date) -> dict[str, int]:
         rows = session.execute(
             select(Ticket.service, func.count()).where(Ticket.business_date == day, Ticket.status == S.WAITING)
             .group_by(Ticket.service))
@@ -79,7 +79,7 @@ class QueueEngine:
 
     def services(self) -> list[dict[str, Any]]:
         with self.storage.read() as session:
-            waiting = self.waiting_by_service(session, self.today())
+            waiting = self._waiting_by_service(session, self.today())
         return [self._service_json(service, waiting) for service in self.config.services]
 
     def windows(self) -> list[dict[str, Any]]:
@@ -91,7 +91,7 @@ class QueueEngine:
         now = self.clock.now()
         day = business_date(now, self.config.timezone)
         with self.storage.read() as session:
-            waiting = self.waiting_by_service(session, day)
+            waiting = self._waiting_by_service(session, day)
             windows = self._windows_json(session)
             recent = self._recent_calls(session, day)
         return {

@@ -34,10 +34,7 @@ class Realtime:
 
     def identify(self, auth: Any) -> Principal | None:
         token = auth.get("token") if isinstance(auth, dict) else None
-        if isinstance(token, str) and token:
-            return self.hall.accounts.device(token)
-        username = session.get("staff")
-        return self.hall.accounts.staff(username) if username else None
+        return self.hall.accounts.identify(token if isinstance(token, str) else None, session.get("staff"))
 
     def on_connect(self, auth: Any = None) -> None:
         who = self.identify(auth)
