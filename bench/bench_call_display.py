@@ -1,7 +1,8 @@
 """Call-next → display latency: N Socket.IO displays (200 by default) connected while a clerk calls the next resident.
 
-One asyncio process holds the displays (python-socketio AsyncClient, websocket transport) and the clerk
-(aiohttp), so sending and receiving are timed with the same time.perf_counter().
+One asyncio process holds the displays (bare Socket.IO-over-websocket clients, bench/wire_display.py) and the
+clerk (aiohttp). A call is timed from just before the clerk's request is sent to the kernel's receive stamp on
+each display's socket, both on the wall clock; when this process read each event is reported too.
 
     .venv/bin/python bench/bench_call_display.py [--displays 200] [--calls 200] [--profile call.speedscope.json]
 """
@@ -17,49 +18,48 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
-import socketio
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench import common
+from bench.wire_display import WireDisplay
 
 DISPLAYS = 200
 CALLS = 200
 WARM_UP = 5
 LEFT_WAITING = 95  # tickets still waiting after the last call (300 issued in all with the default 200 calls)
 GAP = 0.5  # seconds between calls: longer than the snapshot coalescing (0.2 s), so calls are measured one by one
-CONNECT_BATCH = 20
 EVENT_TIMEOUT = 2.0  # a display that has not seen a call after this long counts as missing
 WINDOW = 1
 
 
 class Displays:
-    """The display clients and when each `called` event reached each of them, by ticket number."""
+    """The display connections and, per ticket number, when its `called` event reached each of them.
+
+    Two times per arrival, both in nanoseconds of the wall clock: the kernel's receive stamp on the display's
+    socket (what a display on its own machine sees) and when this process got round to reading it.
+    """
 
     def __init__(self, url: str, token: str):
         self.url = url
         self.token = token
-        self.clients: list[socketio.AsyncClient] = []
-        self.arrivals: defaultdict[str, list[float]] = defaultdict(list)
+        self.clients: list[WireDisplay] = []
+        self.arrivals: defaultdict[str, list[tuple[int, int]]] = defaultdict(list)
         self.changed = asyncio.Event()
 
-    def _client(self) -> socketio.AsyncClient:
-        client = socketio.AsyncClient(reconnection=False)
-
-        async def called(data: dict[str, Any]) -> None:
-            self.arrivals[data["ticket"]["number"]].append(time.perf_counter())
-            self.changed.set()
-
-        client.on("called", called)
-        return client
+    def _called(self, data: dict[str, Any], stamp: int) -> None:
+        self.arrivals[data["ticket"]["number"]].append((stamp, time.time_ns()))
+        self.changed.set()
 
     async def connect(self, count: int) -> None:
-        for start in range(0, count, CONNECT_BATCH):
-            batch = [self._client() for _ in range(min(CONNECT_BATCH, count - start))]
-            self.clients += batch
-            await asyncio.gather(*(c.connect(self.url, transports=["websocket"], auth={"token": self.token},
-                                             wait_timeout=10) for c in batch))
+        loop = asyncio.get_running_loop()
+        for _ in range(count):
+            client = WireDisplay(self.url, self.token, self._called)
+            await loop.run_in_executor(None, client.connect)
+            assert client.sock is not None
+            loop.add_reader(client.sock.fileno(), client.on_readable)
+            self.clients.append(client)
 
-    async def wait_for(self, number: str, timeout: float) -> list[float]:
+    async def wait_for(self, number: str, timeout: float) -> list[tuple[int, int]]:
         """Arrival times of `number` at the displays, once all have it or `timeout` has passed."""
         deadline = time.perf_counter() + timeout
         while len(self.arrivals[number]) < len(self.clients) and (left := deadline - time.perf_counter()) > 0:
@@ -71,7 +71,11 @@ class Displays:
         return self.arrivals[number]
 
     async def close(self) -> None:
-        await asyncio.gather(*(asyncio.wait_for(c.disconnect(), 10) for c in self.clients), return_exceptions=True)
+        loop = asyncio.get_running_loop()
+        for client in self.clients:
+            if client.sock is not None:
+                loop.remove_reader(client.sock.fileno())
+            client.close()
 
 
 @dataclass
@@ -83,16 +87,20 @@ class Calls:
     pairs: list[float] = field(default_factory=list)
     first: list[float] = field(default_factory=list)
     last: list[float] = field(default_factory=list)
+    #: when this process read each event: the socket stamp plus the load generator's own queueing
+    read: list[float] = field(default_factory=list)
     missing: int = 0
     cpu: dict[str, float] = field(default_factory=dict)
 
-    def add(self, http: float, arrivals: list[float]) -> None:
+    def add(self, http: float, start: int, arrivals: list[tuple[int, int]]) -> None:
         self.http.append(http)
         self.missing += self.displays - len(arrivals)
         if arrivals:
-            self.pairs += arrivals
-            self.first.append(min(arrivals))
-            self.last.append(max(arrivals))
+            stamped = [(stamp - start) / 1e9 for stamp, _ in arrivals]
+            self.pairs += stamped
+            self.first.append(min(stamped))
+            self.last.append(max(stamped))
+            self.read += [(read - start) / 1e9 for _, read in arrivals]
 
 
 async def post(session: aiohttp.ClientSession, url: str, payload: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -108,14 +116,14 @@ async def measure(hall: common.LiveHall, n_displays: int, n_calls: int) -> Calls
     kiosk = aiohttp.ClientSession(headers={"Authorization": f"Bearer {hall.kiosk_token}"})
     clerk = aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True))  # unsafe: keep cookies of 127.0.0.1
 
-    async def call_next() -> tuple[float, list[float]]:
-        """One call: the HTTP round trip and the displays' arrival times, in seconds from the send."""
+    async def call_next() -> tuple[float, int, list[tuple[int, int]]]:
+        """One call: the HTTP round trip (s), when it was sent and the displays' arrivals (wall-clock ns)."""
         await asyncio.sleep(GAP)
-        start = time.perf_counter()
+        start = time.time_ns()
         ticket = (await post(clerk, f"{hall.url}/api/windows/{WINDOW}/call-next"))["ticket"]
-        answered = time.perf_counter()
+        answered = time.time_ns()
         arrivals = await displays.wait_for(ticket["number"], EVENT_TIMEOUT)
-        return answered - start, [t - start for t in arrivals]
+        return (answered - start) / 1e9, start, arrivals
 
     calls = Calls(n_displays)
     try:
@@ -146,7 +154,8 @@ def run(profile: Path | None = None, n_displays: int = DISPLAYS, n_calls: int = 
     stats = {"call-next HTTP round trip": common.Stats.of(calls.http),
              f"call → display (all {n_displays}×{n_calls} pairs)": pairs,
              "call → first display": common.Stats.of(calls.first),
-             "call → last display": common.Stats.of(calls.last)}
+             "call → last display": common.Stats.of(calls.last),
+             "call → read by the load generator (all pairs)": common.Stats.of(calls.read)}
     targets = [common.Target("call → display p50", pairs.p50, 10, "ms"),
                common.Target("call → display p99", pairs.p99, 50, "ms"),
                common.Target("missing (call, display) pairs", calls.missing, 0, "")]
