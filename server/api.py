@@ -12,6 +12,8 @@ from server.auth import Principal, allowed
 from server.events import TicketView
 from server.hall import Hall
 from server.openapi import openapi_document
+from server.printing.settings import PrinterConfig
+from server.printing.spooler import Spooler
 from server.queue import DomainError, QueueEngine
 
 bp = Blueprint("api", __name__, url_prefix="/api")
@@ -21,10 +23,16 @@ _STATUS = {"bad_request": 400, "unauthorized": 401, "forbidden": 403, "not_found
 READERS = ("admin", "guide", "clerk", "kiosk", "display")
 ISSUERS = ("kiosk", "guide", "admin")
 OPERATORS = ("clerk", "admin")
+STAFF = ("admin", "guide", "clerk")
+DESK = ("guide", "admin")
 
 
 def hall() -> Hall:
     return current_app.extensions["hallq"]
+
+
+def spooler() -> Spooler:
+    return current_app.extensions["hallq_spooler"]
 
 
 def error(status: int, code: str, message: str) -> tuple[Response, int]:
@@ -114,8 +122,15 @@ def windows() -> Any:
 
 @bp.get("/tickets/<int:ticket_id>")
 def ticket(ticket_id: int) -> Any:
-    require(*READERS)
-    return jsonify({"ticket": hall().engine.ticket(ticket_id).to_json()})
+    who = require(*READERS)
+    view = hall().engine.ticket(ticket_id)
+    return jsonify({"ticket": _tracked(view) if who.role in DESK else view.to_json()})
+
+
+@bp.get("/printers")
+def printers() -> Any:
+    require(*STAFF)
+    return jsonify({"printers": spooler().printers()})
 
 
 @bp.get("/openapi.json")
@@ -132,7 +147,35 @@ def issue() -> Any:
     channel = "kiosk" if who.kind == "device" else "desk"
     view = hall().engine.issue(field(data, "service", str), field(data, "priority", str, required=False),
                                who.actor, channel)
-    return jsonify({"ticket": view.to_json()}), 201
+    return jsonify({"ticket": _tracked(view), "print": _print_plan(spooler().printer_for(who.actor))}), 201
+
+
+@bp.post("/tickets/<int:ticket_id>/reprint")
+def reprint(ticket_id: int) -> Any:
+    """补打 at the guide desk: on the printer asked for, else the desk's own."""
+    who = require(*DESK)
+    requested = field(body(), "printer", str, required=False)
+    printer = spooler().printer_for(who.actor, requested)
+    if printer is None:
+        if requested is not None:
+            raise DomainError("not_found", "printer_not_found", f"没有名为 {requested!r} 的打印机")
+        raise DomainError("conflict", "no_printer",
+                          "导询台没有设置打印机：请指定 printer，或在 config.toml 的 [printing] 中设置 desk_printer")
+    view = hall().engine.request_reprint(ticket_id, who.actor, printer.name)
+    return jsonify({"ticket": _tracked(view), "print": _print_plan(printer)}), 202
+
+
+def _tracked(view: TicketView) -> dict[str, Any]:
+    """The ticket with its tracking page, for whoever hands the paper to the resident."""
+    return {**view.to_json(), "track_url": spooler().track_url(view.track_token)}
+
+
+def _print_plan(printer: PrinterConfig | None) -> dict[str, Any]:
+    """What happens to the paper: queued on a printer (its outcome follows as a `printed` event), or none."""
+    if printer is None:
+        return {"status": "none", "printer": None, "printer_status": None, "message": "本机未配置打印机"}
+    state = spooler().states[printer.name].status
+    return {"status": "queued", "printer": printer.name, "printer_status": state.code, "message": state.message}
 
 
 # ---------------------------------------------------------------- window actions

@@ -13,7 +13,10 @@ from display import bp as display_bp
 from kiosk import bp as kiosk_bp
 from server import api
 from server.hall import Hall, Settings
+from server.printing.agent import AgentHub
+from server.printing.spooler import Spooler, ThreadRuntime
 from server.realtime import Realtime
+from track import bp as track_bp
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -33,7 +36,7 @@ def create_app(settings: Settings | None = None, async_mode: str | None = None) 
     app.extensions["hallq"] = hall
     app.register_blueprint(api.bp)
     api.register_errors(app)
-    for blueprint in (kiosk_bp, caller_bp, display_bp):
+    for blueprint in (kiosk_bp, caller_bp, display_bp, track_bp):
         app.register_blueprint(blueprint)
 
     @app.get("/")
@@ -41,5 +44,11 @@ def create_app(settings: Settings | None = None, async_mode: str | None = None) 
         return render_template("index.html", hall=hall.config)
 
     socketio = SocketIO(app, async_mode=async_mode, ping_interval=10, ping_timeout=10)
-    app.extensions["hallq_realtime"] = Realtime(socketio, hall)
+    agents = AgentHub(socketio.server)
+    spooler = Spooler(hall.config, hall.engine.record_print, hall.settings.clock, hall.public_url, ThreadRuntime(),
+                      agents)
+    hall.bus.subscribe(spooler.on_event)
+    app.extensions["hallq_spooler"] = spooler
+    app.extensions["hallq_realtime"] = Realtime(socketio, hall, spooler, agents)
+    spooler.start()
     return app

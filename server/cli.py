@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import gc
 import os
 import signal
@@ -51,6 +52,13 @@ def _parser() -> argparse.ArgumentParser:
     add_device = device.add_parser("add", parents=[common], help="register a device; prints its token")
     add_device.add_argument("name")
     add_device.add_argument("--kind", required=True, choices=("kiosk", "display"))
+    commands.add_parser("printers", parents=[common], help="list the configured printers and read their status")
+    print_test = commands.add_parser("print-test", parents=[common], help="print a test page")
+    print_test.add_argument("--printer", required=True, help="the printer's name in config.toml")
+    agent = commands.add_parser("printer-agent", help="on a kiosk PC: print that kiosk's tickets locally")
+    agent.add_argument("--server", required=True, help="the hall server's address, e.g. http://192.168.1.10:5000")
+    agent.add_argument("--token", default=os.environ.get("HALLQ_KIOSK_TOKEN"),
+                       help="the kiosk's device token (env HALLQ_KIOSK_TOKEN; keeps it out of the process list)")
     return parser
 
 
@@ -77,6 +85,68 @@ def _hall(args: argparse.Namespace) -> Any:
     from server.hall import Hall, Settings
 
     return Hall.open(Settings.resolve(args.config, args.instance))
+
+
+def _config(args: argparse.Namespace) -> Any:
+    from server.config import load_config
+
+    return load_config(args.config or os.environ.get("HALLQ_CONFIG") or "config.toml")
+
+
+def _printers(args: argparse.Namespace) -> int:
+    """Each printer and what it says right now (DLE EOT), read directly: the server need not run."""
+    from server.printing.device import PrinterFault
+    from server.printing.spooler import probe
+
+    printers = _config(args).printing.printers
+    if not printers:
+        print("no printers in config.toml ([[printers]])")
+    for printer in printers:
+        where = printer.connection.kind + (f" {printer.connection.host}:{printer.connection.port}"
+                                           if printer.connection.kind == "network" else "")
+        try:
+            status = "agent (status is reported by the kiosk PC)" if printer.via_agent else probe(printer).message
+        except PrinterFault as fault:
+            status = f"FAULT {fault.code}: {fault.message}"
+        kiosks = ", ".join(printer.kiosks) or "-"
+        print(f"{printer.name:12} {where:24} {printer.mode:5} {printer.paper_width}mm  kiosks: {kiosks:16} {status}")
+    return 0
+
+
+def _print_test(args: argparse.Namespace) -> int:
+    from datetime import datetime
+
+    from server.printing import device
+    from server.printing.device import PrinterFault
+    from server.printing.ticket import test_page
+
+    config = _config(args)
+    printer = config.printing.printer(args.printer)
+    if printer is None:
+        names = ", ".join(p.name for p in config.printing.printers) or "none configured"
+        print(f"error: no printer named {args.printer!r} (printers: {names})", file=sys.stderr)
+        return 2
+    try:
+        status = device.send(printer, test_page(printer, config.name, datetime.now(config.timezone)))
+    except PrinterFault as fault:
+        print(f"error: {printer.name}: {fault.message} ({fault.code})", file=sys.stderr)
+        return 1
+    print(f"test page sent to {printer.name}: {status.message}")
+    return 0
+
+
+def _printer_agent(args: argparse.Namespace) -> int:
+    import logging
+
+    from server.printing.agent import run_agent
+
+    if not args.token:
+        print("error: --token (or HALLQ_KIOSK_TOKEN) is required: the kiosk's device token", file=sys.stderr)
+        return 2
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    with contextlib.suppress(KeyboardInterrupt):
+        run_agent(args.server.rstrip("/"), args.token)
+    return 0
 
 
 def _init(args: argparse.Namespace) -> int:
@@ -128,7 +198,9 @@ def _run(args: argparse.Namespace) -> int:
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             super().handle(sock, address)
 
-    app = create_app(Settings.resolve(args.config, args.instance), async_mode="gevent")
+    host = args.host if args.host not in ("0.0.0.0", "::", "") else _lan_address()
+    app = create_app(Settings.resolve(args.config, args.instance, served_at=f"http://{host}:{args.port}"),
+                     async_mode="gevent")
     server = NoDelayServer((args.host, args.port), app, log=None)
     server.init_socket()
     host, port = server.address[:2]
@@ -146,7 +218,18 @@ def _run(args: argparse.Namespace) -> int:
     return 0
 
 
-_COMMANDS = {"init": _init, "run": _run, "user": _user, "device": _device, "demo": _demo}
+def _lan_address() -> str:
+    """This machine's address on the hall network (for the QR code when serving on all interfaces)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+        try:
+            probe.connect(("10.255.255.255", 9))  # no packet is sent: this only picks the outgoing interface
+            return probe.getsockname()[0]
+        except OSError:
+            return "127.0.0.1"
+
+
+_COMMANDS = {"init": _init, "run": _run, "user": _user, "device": _device, "demo": _demo, "printers": _printers,
+             "print-test": _print_test, "printer-agent": _printer_agent}
 
 if __name__ == "__main__":
     sys.exit(main())

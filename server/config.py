@@ -13,6 +13,17 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from server.printing.settings import (
+    CONNECTIONS,
+    MODES,
+    PAPER_DOTS,
+    TICKET_FIELDS,
+    Connection,
+    PrinterConfig,
+    PrintingConfig,
+    TicketLayout,
+)
+
 #: The twelve categories of service items of the seed manual (事项办理标准 1.1-1.12).
 CATEGORIES: tuple[str, ...] = (
     "户籍管理",
@@ -56,6 +67,8 @@ class Service:
     category: str
     prefix: str
     daily_cap: int | None = None
+    #: 一次性告知: what to bring, printed on the ticket
+    materials: str = ""
 
 
 @dataclass(frozen=True)
@@ -85,6 +98,9 @@ class HallConfig:
     rules: QueueRules = field(default_factory=QueueRules)
     notice: str = ""
     announcement: str = "请{number}号到{window}办理"
+    #: the hall's address as residents' phones reach it (the ticket's QR code); empty: the address it runs on
+    public_url: str = ""
+    printing: PrintingConfig = field(default_factory=PrintingConfig)
     source: str = "config.toml"
 
     def service(self, code: str) -> Service | None:
@@ -209,10 +225,14 @@ def parse_config(text: str, source: str = "config.toml") -> HallConfig:
         priority_bound=_non_negative(reader, rules_data, ("queue", "priority_bound"), 3),
         recall_limit=_non_negative(reader, rules_data, ("queue", "recall_limit"), 3),
     )
+    public_url = reader.get(hall, ("hall", "public_url"), str, "").rstrip("/")
+    if public_url and not re.match(r"^https?://[^/\s]+", public_url):
+        raise reader.fail(("hall", "public_url"), f"{public_url!r}: an http:// or https:// address")
     services = _services(reader, data)
     windows = _windows(reader, data, {s.code for s in services})
     return HallConfig(name=name, timezone=timezone, services=services, windows=windows, rules=rules,
-                      notice=notice, announcement=announcement, source=source)
+                      notice=notice, announcement=announcement, public_url=public_url,
+                      printing=_printing(reader, data), source=source)
 
 
 def _non_negative(reader: _Reader, table: dict[str, Any], path: tuple[str, ...], default: int) -> int:
@@ -253,7 +273,8 @@ def _services(reader: _Reader, data: dict[str, Any]) -> tuple[Service, ...]:
         codes.add(code)
         prefixes[prefix] = code
         services.append(Service(code=code, name=reader.get(entry, ("services", i, "name"), str),
-                                category=category, prefix=prefix, daily_cap=cap))
+                                category=category, prefix=prefix, daily_cap=cap,
+                                materials=reader.get(entry, ("services", i, "materials"), str, "")))
     return tuple(services)
 
 
@@ -287,3 +308,95 @@ def _windows(reader: _Reader, data: dict[str, Any], codes: set[str]) -> tuple[Wi
     if unserved:
         raise reader.fail(("windows",), f"no window serves {', '.join(sorted(unserved))}")
     return tuple(windows)
+
+
+def _seconds(reader: _Reader, table: dict[str, Any], path: tuple[str | int, ...], default: float,
+             low: float, high: float) -> float:
+    value = table.get(path[-1], default)
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise reader.fail(path, "must be a number of seconds")
+    if not low <= value <= high:
+        raise reader.fail(path, f"must be between {low:g} and {high:g} seconds")
+    return float(value)
+
+
+def _printing(reader: _Reader, data: dict[str, Any]) -> PrintingConfig:
+    table = reader.get(data, ("printing",), dict, {})
+    fields = tuple(reader.get(table, ("printing", "fields"), list, list(TICKET_FIELDS)))
+    unknown = [f for f in fields if f not in TICKET_FIELDS]
+    if unknown or len(set(fields)) != len(fields):
+        raise reader.fail(("printing", "fields"),
+                          f"each at most once, from: {', '.join(TICKET_FIELDS)}" + (f" (not {unknown[0]!r})"
+                                                                                    if unknown else ""))
+    layout = TicketLayout(fields=fields, footer=reader.get(table, ("printing", "footer"), str, TicketLayout.footer))
+    entries = reader.get(data, ("printers",), list, [])
+    printers = tuple(_printer(reader, entry, i) for i, entry in enumerate(entries))
+    names: set[str] = set()
+    bound: dict[str, str] = {}
+    for i, printer in enumerate(printers):
+        if printer.name in names:
+            raise reader.fail(("printers", i, "name"), f"duplicate printer name {printer.name!r}")
+        names.add(printer.name)
+        for kiosk in printer.kiosks:
+            if kiosk in bound:
+                raise reader.fail(("printers", i, "kiosks"), f"kiosk {kiosk!r} already prints on {bound[kiosk]!r}")
+            bound[kiosk] = printer.name
+    desk = reader.get(table, ("printing", "desk_printer"), str, None)
+    if desk is not None and desk not in names:
+        raise reader.fail(("printing", "desk_printer"), f"no printer named {desk!r}")
+    return PrintingConfig(layout=layout, printers=printers, desk_printer=desk,
+                          status_interval=_seconds(reader, table, ("printing", "status_interval"), 10, 1, 3600),
+                          agent_timeout=_seconds(reader, table, ("printing", "agent_timeout"), 15, 1, 300))
+
+
+def _printer(reader: _Reader, entry: Any, i: int) -> PrinterConfig:
+    from escpos.capabilities import get_profile  # the printer library is only needed when printers are set up
+
+    from server.printing.ticket import FontError, check_font
+
+    if not isinstance(entry, dict):
+        raise reader.fail(("printers", i), "must be a table ([[printers]])")
+
+    def key(name: str, kind: type, default: Any = ...) -> Any:
+        return reader.get(entry, ("printers", i, name), kind, default)
+
+    kind = key("connection", str)
+    if kind not in CONNECTIONS:
+        raise reader.fail(("printers", i, "connection"), f"{kind!r}: one of {', '.join(CONNECTIONS)}")
+    required = {"network": "host", "usb": "vendor_id", "serial": "device", "file": "path"}.get(kind)
+    if required and required not in entry:
+        raise reader.fail(("printers", i, required), f"is required for a {kind} printer")
+    connection = Connection(kind=kind, host=key("host", str, ""), port=key("port", int, 9100),
+                            timeout=_seconds(reader, entry, ("printers", i, "timeout"), 3.0, 0.1, 60),
+                            vendor_id=key("vendor_id", int, 0), product_id=key("product_id", int, 0),
+                            device=key("device", str, ""), baudrate=key("baudrate", int, 9600),
+                            path=key("path", str, ""))
+    if not 1 <= connection.port <= 65535:
+        raise reader.fail(("printers", i, "port"), "must be between 1 and 65535")
+    if kind == "usb" and "product_id" not in entry:
+        raise reader.fail(("printers", i, "product_id"), "is required for a usb printer")
+    mode = key("mode", str, "text")
+    if mode not in MODES:
+        raise reader.fail(("printers", i, "mode"), f"{mode!r}: one of {', '.join(MODES)}")
+    width = key("paper_width", int, 80)
+    if width not in PAPER_DOTS:
+        raise reader.fail(("printers", i, "paper_width"), f"{width}: 58 or 80 (mm)")
+    profile = key("profile", str, "default")
+    try:
+        pixels = get_profile(profile).profile_data["media"]["width"].get("pixels", "Unknown")
+    except KeyError:
+        raise reader.fail(("printers", i, "profile"), f"unknown python-escpos profile {profile!r}") from None
+    if pixels != "Unknown" and int(pixels) < PAPER_DOTS[width]:
+        raise reader.fail(("printers", i, "profile"), f"{profile!r} prints {pixels} dots a line, fewer than the "
+                          f"{PAPER_DOTS[width]} of {width} mm paper at 203 dpi: choose another profile")
+    font = key("font", str, PrinterConfig.font)
+    if mode == "image":
+        try:
+            check_font(font)
+        except FontError as exc:
+            raise reader.fail(("printers", i, "font"), str(exc)) from None
+    kiosks = key("kiosks", list, [])
+    if not all(isinstance(k, str) and k for k in kiosks):
+        raise reader.fail(("printers", i, "kiosks"), "must be a list of kiosk device names")
+    return PrinterConfig(name=key("name", str), connection=connection, mode=mode, paper_width=width,
+                         profile=profile, font=font, kiosks=tuple(kiosks), via_agent=key("via_agent", bool, False))

@@ -30,9 +30,12 @@ class TicketView:
     window: int | None
     recalls: int
     channel: str
+    #: opens the resident's tracking page: only for the kiosk or desk that issued it, never broadcast
+    track_token: str = ""
 
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)
+        del data["track_token"]
         data["issued_at"] = self.issued_at.isoformat()
         data["called_at"] = self.called_at.isoformat() if self.called_at else None
         return data
@@ -41,13 +44,17 @@ class TicketView:
 @dataclass(frozen=True)
 class HallEvent:
     #: issued, called, recalled, no_show, started, finished, transferred, paused, resumed,
-    #: signed_in, signed_out
+    #: signed_in, signed_out, reprint_requested, printed, print_failed
     kind: str
     at: datetime
     ticket: TicketView | None = None
     window_id: int | None = None
     #: the announcement text for called/recalled
     text: str | None = None
+    #: who did it (``device:kiosk-1``, ``staff:guide``), for adapters that act for one device or person
+    actor: str | None = None
+    #: the facts recorded with it (e.g. the printer and its error)
+    detail: dict[str, Any] | None = None
 
 
 Subscriber = Callable[[HallEvent], None]

@@ -26,14 +26,17 @@ class Settings:
     instance: Path
     database_url: str
     clock: Clock = field(default_factory=SystemClock)
+    #: where the server answers (``hallq run`` sets it); the tracking QR uses it unless config.toml sets one
+    served_at: str = "http://127.0.0.1:5000"
 
     @classmethod
     def resolve(cls, config: str | os.PathLike[str] | None = None, instance: str | os.PathLike[str] | None = None,
-                database_url: str | None = None, clock: Clock | None = None) -> Settings:
+                database_url: str | None = None, clock: Clock | None = None,
+                served_at: str | None = None) -> Settings:
         config_path = Path(config or os.environ.get("HALLQ_CONFIG") or "config.toml")
         instance_dir = Path(instance or os.environ.get("HALLQ_INSTANCE") or "instance").absolute()
         url = database_url or os.environ.get("DATABASE_URL") or f"sqlite:///{instance_dir / 'hallq.db'}"
-        return cls(config_path, instance_dir, url, clock or SystemClock())
+        return cls(config_path, instance_dir, url, clock or SystemClock(), served_at or cls.served_at)
 
 
 @dataclass
@@ -56,6 +59,11 @@ class Hall:
         engine = QueueEngine(storage, config, settings.clock, bus)
         engine.ensure_windows()
         return cls(settings, config, storage, bus, engine, Accounts(storage, settings.clock))
+
+    @property
+    def public_url(self) -> str:
+        """The address residents' phones open from the ticket's QR code."""
+        return self.config.public_url or self.settings.served_at
 
     def secret_key(self) -> str:
         """The session-signing key, made once per instance folder and kept private to its owner."""

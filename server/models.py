@@ -63,8 +63,11 @@ class Ticket(Base):
     #: kiosk or desk: how the number was taken
     channel: Mapped[str] = mapped_column(String(16))
     transferred_from: Mapped[int | None] = mapped_column(ForeignKey("tickets.id"))
+    #: the unguessable key of the resident's phone tracking page (/t/<token>); a transfer keeps it
+    track_token: Mapped[str] = mapped_column(String(32))
 
     __table_args__ = (
+        Index("ix_tickets_track", "track_token"),
         Index("ix_tickets_queue", "business_date", "status", "service", "queue_at"),
         Index("ix_tickets_number", "business_date", "number"),
         # one paper number per resident per day; a transfer continues the same number on a new row

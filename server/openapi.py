@@ -49,6 +49,9 @@ def openapi_document() -> dict[str, Any]:
         "call": _window_action("Call a specific number (特呼)", {
             "type": "object", "required": ["number"], "properties": {"number": {"type": "string"}}}),
     }
+    ticket_id = {"name": "id", "in": "path", "required": True, "schema": {"type": "integer"}}
+    issued = {"type": "object", "properties": {"ticket": {"$ref": "#/components/schemas/Ticket"},
+                                               "print": {"$ref": "#/components/schemas/PrintPlan"}}}
     paths: dict[str, Any] = {
         "/api/auth/login": {"post": {
             "summary": "Staff login; sets the session cookie", "tags": ["auth"],
@@ -81,13 +84,26 @@ def openapi_document() -> dict[str, Any]:
                 "service": {"type": "string"},
                 "priority": {"type": ["string", "null"], "enum": ["elderly", "disabled", "military", "pregnant",
                                                                   None]}}})},
-            "responses": {"201": {"description": "Issued", **_json({"type": "object", "properties": {
-                "ticket": {"$ref": "#/components/schemas/Ticket"}}})}, **_errors(400, 401, 403, 404, 409, 422)}}},
+            "responses": {"201": {"description": "Issued; the paper follows (outcome: Socket.IO `printed`)",
+                                  **_json(issued)}, **_errors(400, 401, 403, 404, 409, 422)}}},
         "/api/tickets/{id}": {"get": {
-            "summary": "One ticket", "tags": ["queue"], "security": [{"device": []}, {"session": []}],
-            "parameters": [{"name": "id", "in": "path", "required": True, "schema": {"type": "integer"}}],
+            "summary": "One ticket (track_url for guide/admin only)", "tags": ["queue"],
+            "security": [{"device": []}, {"session": []}], "parameters": [ticket_id],
             "responses": {"200": {"description": "OK", **_json({"type": "object", "properties": {
                 "ticket": {"$ref": "#/components/schemas/Ticket"}}})}, **_errors(401, 403, 404)}}},
+        "/api/tickets/{id}/reprint": {"post": {
+            "summary": "Reprint a ticket (补打), guide/admin; on the printer named, else the desk's printer",
+            "tags": ["printing"], "security": [{"session": []}], "parameters": [ticket_id],
+            "requestBody": {"required": False, **_json({"type": "object", "properties": {
+                "printer": {"type": "string"}}})},
+            "responses": {"202": {"description": "Queued; the outcome follows as Socket.IO `printed`",
+                                  **_json(issued)}, **_errors(400, 401, 403, 404, 409, 422)}}},
+        "/api/printers": {"get": {
+            "summary": "Printers and their live status (staff)", "tags": ["printing"],
+            "security": [{"session": []}],
+            "responses": {"200": {"description": "OK", **_json({"type": "object", "properties": {
+                "printers": {"type": "array", "items": {"$ref": "#/components/schemas/Printer"}}}})},
+                **_errors(401, 403)}}},
     }
     for action, item in actions.items():
         paths[f"/api/windows/{{id}}/{action}"] = item
@@ -128,5 +144,16 @@ def _schemas() -> dict[str, Any]:
             "issued_at": {"type": "string", "format": "date-time"},
             "called_at": {"type": ["string", "null"], "format": "date-time"},
             "window": {"type": ["integer", "null"]}, "recalls": {"type": "integer"},
-            "channel": {"type": "string", "enum": ["kiosk", "desk"]}}},
+            "channel": {"type": "string", "enum": ["kiosk", "desk"]},
+            "track_url": {"type": "string", "description": "the resident's tracking page (the ticket's QR code); "
+                          "only in answers to the kiosk or desk that issued it and to guide/admin"}}},
+        "PrintPlan": {"type": "object", "properties": {
+            "status": {"type": "string", "enum": ["queued", "none"]}, "printer": nullable_str,
+            "printer_status": nullable_str, "message": {"type": "string"}}},
+        "Printer": {"type": "object", "properties": {
+            "name": {"type": "string"}, "status": {"type": "string"}, "message": {"type": "string"},
+            "ok": {"type": "boolean"}, "last_error": {"type": ["object", "null"]},
+            "checked_at": {"type": ["string", "null"], "format": "date-time"},
+            "mode": {"type": "string", "enum": ["text", "image"]}, "paper_width": {"type": "integer"},
+            "kiosks": {"type": "array", "items": {"type": "string"}}, "via_agent": {"type": "boolean"}}},
     }

@@ -11,6 +11,7 @@ called only through a conditional UPDATE, so no ticket is called at two windows.
 
 from __future__ import annotations
 
+import secrets
 from datetime import date, datetime
 from typing import Any
 
@@ -71,6 +72,35 @@ class QueueEngine:
                 raise DomainError("not_found", "ticket_not_found", f"没有编号为 {ticket_id} 的票")
             return self._view(session, ticket)
 
+    def tracked(self, token: str) -> TicketView | None:
+        """The ticket behind a phone tracking page: its latest row (a transfer continues it on a new one)."""
+        with self.storage.read() as session:
+            ticket = session.scalars(select(Ticket).where(Ticket.track_token == token)
+                                     .order_by(Ticket.id.desc()).limit(1)).first()
+            return self._view(session, ticket) if ticket is not None else None
+
+    def request_reprint(self, ticket_id: int, actor: str, printer: str) -> TicketView:
+        """补打 at the desk: recorded here, printed by the printing adapter that hears the event."""
+        return self._note(ticket_id, "reprint_requested", actor, {"printer": printer})
+
+    def record_print(self, ticket_id: int, for_actor: str, printer: str, error: dict[str, str] | None) -> None:
+        """The outcome of a print job, in the ticket's history; ``for_actor`` asked for the paper."""
+        detail: dict[str, Any] = {"printer": printer, "for": for_actor}
+        if error is not None:
+            detail["error"] = error
+        self._note(ticket_id, "print_failed" if error else "printed", f"printer:{printer}", detail)
+
+    def _note(self, ticket_id: int, action: str, actor: str, detail: dict[str, Any]) -> TicketView:
+        now = self.clock.now()
+        with self.storage.write() as session:
+            ticket = session.get(Ticket, ticket_id)
+            if ticket is None:
+                raise DomainError("not_found", "ticket_not_found", f"没有编号为 {ticket_id} 的票")
+            self._record(session, ticket, action, None, actor, now, detail)
+            view = self._view(session, ticket)
+        self.bus.publish([HallEvent(action, now, view, actor=actor, detail=detail)])
+        return view
+
     def _waiting_by_service(self, session: Session, day: date) -> dict[str, int]:
         rows = session.execute(
             select(Ticket.service, func.count()).where(Ticket.business_date == day, Ticket.status == S.WAITING)
@@ -116,13 +146,13 @@ class QueueEngine:
             seq = self._next_number(session, service, day, channel)
             ticket = Ticket(number=f"{service.prefix}{seq:03d}", service=service.code, business_date=day,
                             status=S.WAITING, priority=priority, queue_at=now, issued_at=now, recalls=0,
-                            channel=channel)
+                            channel=channel, track_token=secrets.token_urlsafe(12))
             session.add(ticket)
             session.flush()
             self._record(session, ticket, "issued", None, actor, now,
                          {"priority": priority, "channel": channel})
             view = self._view(session, ticket)
-        self.bus.publish([HallEvent("issued", now, view)])
+        self.bus.publish([HallEvent("issued", now, view, actor=actor)])
         return view
 
     def _next_number(self, session: Session, service: Service, day: date, channel: str) -> int:
@@ -271,7 +301,7 @@ class QueueEngine:
             moved = Ticket(number=ticket.number, service=service.code, business_date=ticket.business_date,
                            status=S.WAITING, priority=ticket.priority, queue_at=ticket.queue_at, issued_at=now,
                            recalls=0, channel=ticket.channel, transferred_from=ticket.id,
-                           target_window=target.id if target else None)
+                           target_window=target.id if target else None, track_token=ticket.track_token)
             ticket.status, ticket.finished_at = S.TRANSFERRED, now
             state.current_ticket_id = None
             session.add(moved)
@@ -444,7 +474,7 @@ class QueueEngine:
                           service_name=service.name if service else ticket.service, status=ticket.status,
                           priority=ticket.priority, waiting_ahead=self._waiting_ahead(session, ticket),
                           issued_at=ticket.issued_at, called_at=ticket.called_at, window=ticket.window_id,
-                          recalls=ticket.recalls, channel=ticket.channel)
+                          recalls=ticket.recalls, channel=ticket.channel, track_token=ticket.track_token)
 
     @staticmethod
     def _service_json(service: Service, waiting: dict[str, int]) -> dict[str, Any]:

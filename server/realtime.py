@@ -16,21 +16,32 @@ from flask_socketio import SocketIO, emit, join_room
 from server.auth import Principal
 from server.events import HallEvent
 from server.hall import Hall
+from server.printing.agent import OFFLINE, ONLINE, AgentHub
+from server.printing.spooler import Spooler
 
 log = logging.getLogger(__name__)
 
 HALL_ROOM = "hall"
+STAFF_ROOM = "staff"  # printer faults and print outcomes for the desk
 SNAPSHOT_INTERVAL = 0.2  # seconds between two coalesced snapshots
 
 
+def device_room(name: str) -> str:
+    return f"device:{name}"
+
+
 class Realtime:
-    def __init__(self, socketio: SocketIO, hall: Hall):
+    def __init__(self, socketio: SocketIO, hall: Hall, spooler: Spooler, agents: AgentHub):
         self.socketio = socketio
         self.hall = hall
+        self.spooler = spooler
+        self.agents = agents
         self._dirty = socketio.server.eio.create_event()
         self._loop_started = False
         hall.bus.subscribe(self.on_event)
+        spooler.on_change(self.on_printers)
         socketio.on_event("connect", self.on_connect)
+        socketio.on_event("disconnect", self.on_disconnect)
 
     def identify(self, auth: Any) -> Principal | None:
         token = auth.get("token") if isinstance(auth, dict) else None
@@ -40,14 +51,58 @@ class Realtime:
         who = self.identify(auth)
         if who is None:
             raise ConnectionRefusedError("unauthorized")
-        log.info("socket %s connected as %s", request.sid, who.actor)  # type: ignore[attr-defined]
+        sid: str = request.sid  # type: ignore[attr-defined]
+        log.info("socket %s connected as %s", sid, who.actor)
+        if isinstance(auth, dict) and auth.get("agent"):
+            self._attach_agent(who, sid)
+            return
         join_room(HALL_ROOM)
+        if who.kind == "device":
+            join_room(device_room(who.name))
+        else:
+            join_room(STAFF_ROOM)
+            emit("printers", {"printers": self.spooler.printers()})
         emit("snapshot", self.hall.engine.snapshot())
         if not self._loop_started:
             self._loop_started = True
             self.socketio.start_background_task(self._snapshot_loop)
 
+    def _attach_agent(self, who: Principal, sid: str) -> None:
+        """A `hallq printer-agent` speaks for its kiosk's printers; it needs no snapshots."""
+        if who.role != "kiosk":
+            raise ConnectionRefusedError("printer agents sign in with a kiosk token")
+        self.agents.attach(who.name, sid)
+        self._agent_status(who.name, online=True)
+
+    def on_disconnect(self, reason: Any = None) -> None:
+        kiosk = self.agents.detach(request.sid)  # type: ignore[attr-defined]
+        if kiosk is not None:
+            self._agent_status(kiosk, online=False)
+
+    def _agent_status(self, kiosk: str, online: bool) -> None:
+        for printer in self.hall.config.printing.printers:
+            if printer.via_agent and kiosk in printer.kiosks:
+                self.spooler.report(printer.name, ONLINE if online else OFFLINE)
+
+    def on_printers(self, printers: list[dict[str, Any]]) -> None:
+        self.socketio.emit("printers", {"printers": printers}, to=STAFF_ROOM)
+
+    def _print_outcome(self, event: HallEvent) -> None:
+        """Tell the kiosk (or the desk) that asked for the paper whether it came out."""
+        assert event.ticket is not None
+        detail = event.detail or {}
+        for_actor = str(detail.get("for", ""))
+        room = device_room(for_actor.removeprefix("device:")) if for_actor.startswith("device:") else STAFF_ROOM
+        self.socketio.emit("printed", {"ticket": event.ticket.id, "number": event.ticket.number,
+                                       "printer": detail.get("printer"), "ok": event.kind == "printed",
+                                       "error": detail.get("error")}, to=room)
+
     def on_event(self, event: HallEvent) -> None:
+        if event.kind in ("printed", "print_failed"):
+            self._print_outcome(event)
+            return
+        if event.kind == "reprint_requested":
+            return
         if event.kind in ("called", "recalled") and event.ticket is not None:
             window = self.hall.config.window(event.window_id or 0)
             self.socketio.emit("called", {

@@ -92,8 +92,21 @@
       if (snapshot?.server_time) syncClock(snapshot.server_time);
       handlers.snapshot?.(snapshot);
     });
-    if (handlers.called) socket.on("called", handlers.called);
+    for (const name of ["called", "printed", "printers"]) {
+      if (handlers[name]) socket.on(name, handlers[name]);
+    }
     return socket;
+  }
+
+  /** A handler for the `printers` event that lists, in `strip`, every printer that is not fine: faults in red
+   * (no paper comes out: residents must be told), a low paper roll as a warning. Staff screens only. */
+  function printerAlerts(strip) {
+    return ({ printers }) => {
+      const alerts = printers.filter((p) => !p.ok || p.status === "paper_near_end");
+      strip.replaceChildren(...alerts.map((p) => h("p", { class: `printer-alert ${p.ok ? "is-warning" : "is-fault"}` },
+        `${p.ok ? "提醒" : "打印机故障"}：${p.name}${p.kiosks.length ? `（${p.kiosks.join("、")}）` : ""} ${p.message}`)));
+      strip.hidden = alerts.length === 0;
+    };
   }
 
   function offlineBanner() {
@@ -187,5 +200,5 @@
       detail ? h("p", { class: "fatal-detail" }, detail) : null));
   }
 
-  window.hallq = { token, api, connect, clock, now, time, date, h, toast, fatal };
+  window.hallq = { token, api, connect, printerAlerts, clock, now, time, date, h, toast, fatal };
 })();

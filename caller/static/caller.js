@@ -77,6 +77,7 @@
     show("loading");
     state.socket = hallq.connect({
       snapshot: applySnapshot,
+      printers: hallq.printerAlerts($("printer-alerts")),
       unauthorized: () => showLogin("登录已过期，请重新登录"),
     });
   }

@@ -6,8 +6,12 @@
   const CATEGORY_IDLE_S = 30;
   const TICKET_IDLE_S = 15;
   const DONE_GUARD_MS = 800;   // the second tap of a double tap must not hit 完成 on the ticket screen
+  const PRINT_FAILED_IDLE_S = 40;  // time to read and remember the number when no paper came out
+  const PRINT_FAILED = "打印失败，请记住您的号码或到导询台补打";
 
-  const state = { services: [], windows: [], category: null, busy: false, socket: null, doneTimer: null };
+  const state = {
+    services: [], windows: [], category: null, busy: false, socket: null, doneTimer: null, ticketId: null,
+  };
 
   // ------------------------------------------------------------------ pages and the idle countdown
 
@@ -115,8 +119,9 @@
     if (state.busy) return;
     setBusy(true, code);
     try {
-      const { ticket } = await hallq.api("POST", "/api/tickets", { service: code, priority: null });
-      showTicket(ticket);
+      const answer = await hallq.api("POST", "/api/tickets", { service: code, priority: null });
+      showTicket(answer.ticket);
+      showPrint(answer.print);
     } catch (err) {
       if (err.status === 401) unauthorized();
       else showError(err.message);
@@ -127,6 +132,7 @@
 
   function showTicket(ticket) {
     const windows = state.windows.filter((w) => w.services.includes(ticket.service)).map((w) => w.name);
+    state.ticketId = ticket.id;
     $("ticket-number").textContent = ticket.number;
     $("ticket-service").textContent = ticket.service_name;
     $("ticket-ahead").textContent = String(ticket.waiting_ahead);
@@ -137,6 +143,31 @@
     state.doneTimer = setTimeout(() => { $("done").disabled = false; }, DONE_GUARD_MS);
     show("ticket");
     startIdle(TICKET_IDLE_S, $("ticket-countdown"));
+  }
+
+  // ------------------------------------------------------------------ the paper ticket
+
+  function setPrint(text, kind) {
+    const line = $("ticket-print");
+    line.textContent = text;
+    line.className = `ticket-print is-${kind}`;
+    $("ticket").classList.toggle("print-failed", kind === "failed");
+  }
+
+  function showPrint(plan) {
+    if (!plan || plan.status === "none") setPrint("本机未连接打印机，请记住您的号码", "failed");
+    else setPrint("正在打印号票，请稍候…", "pending");
+  }
+
+  /** The printer's answer for a ticket of this kiosk (it arrives after the ticket, over the socket). */
+  function printed(outcome) {
+    if (outcome.ticket !== state.ticketId || $("ticket").hidden) return;
+    if (outcome.ok) {
+      setPrint("请取走号票", "ok");
+      return;
+    }
+    setPrint(PRINT_FAILED, "failed");
+    startIdle(PRINT_FAILED_IDLE_S, $("ticket-countdown"));
   }
 
   function showError(message) {
@@ -184,7 +215,7 @@
       if (err.status === 401) unauthorized();
       else hallq.toast(err.message);
     });
-    state.socket = hallq.connect({ snapshot: applySnapshot, unauthorized });
+    state.socket = hallq.connect({ snapshot: applySnapshot, unauthorized, printed });
   }
 
   start();

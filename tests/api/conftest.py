@@ -50,14 +50,21 @@ class HallApp:
         return client
 
 
-@pytest.fixture
-def hall_app(tmp_path: Path, database_url: str, clock: ManualClock) -> Iterator[HallApp]:
+def open_hall_app(tmp_path: Path, database_url: str, clock: ManualClock, config_text: str = SMALL_HALL
+                  ) -> Iterator[HallApp]:
+    """A HallApp over ``config_text``, torn down (printer workers stopped, database closed) afterwards."""
     config = tmp_path / "hall.toml"
-    config.write_text(SMALL_HALL, encoding="utf-8")
+    config.write_text(config_text, encoding="utf-8")
     app = create_app(Settings(config, tmp_path / "instance", database_url, clock), async_mode="threading")
     hall: Hall = app.extensions["hallq"]
     for name, role in STAFF.items():
         hall.accounts.add_user(name, role, password(name), display_name=name)
     yield HallApp(app, hall, clock, hall.accounts.add_device("kiosk-1", "kiosk"),
                   hall.accounts.add_device("display-1", "display"))
+    app.extensions["hallq_spooler"].stop()
     hall.storage.dispose()
+
+
+@pytest.fixture
+def hall_app(tmp_path: Path, database_url: str, clock: ManualClock) -> Iterator[HallApp]:
+    yield from open_hall_app(tmp_path, database_url, clock)

@@ -97,8 +97,12 @@ def test_services_and_windows(hall_app: HallApp) -> None:
 
 def test_get_ticket(hall_app: HallApp) -> None:
     ticket = take(hall_app.kiosk())
-    answer = hall_app.display().get(f"/api/tickets/{ticket['id']}")
-    assert answer.json["ticket"] == ticket
+    assert ticket["track_url"].startswith("http://127.0.0.1:5000/t/")
+    public = {k: v for k, v in ticket.items() if k != "track_url"}
+    # the tracking page is a key to the resident's ticket: screens never see it, the desk does
+    assert hall_app.display().get(f"/api/tickets/{ticket['id']}").json["ticket"] == public
+    assert hall_app.kiosk().get(f"/api/tickets/{ticket['id']}").json["ticket"] == public
+    assert hall_app.staff("guide").get(f"/api/tickets/{ticket['id']}").json["ticket"] == ticket
     err(hall_app.kiosk().get("/api/tickets/999"), 404, "ticket_not_found")
     err(hall_app.kiosk().get("/api/tickets/abc"), 404, "not_found")
 
@@ -236,4 +240,5 @@ def test_openapi_documents_every_api_route(hall_app: HallApp) -> None:
 
 def test_ticket_json_has_the_documented_fields(hall_app: HallApp) -> None:
     schema = hall_app.app.test_client().get("/api/openapi.json").json["components"]["schemas"]["Ticket"]
-    assert set(schema["properties"]) == set(TicketView.__dataclass_fields__)
+    fields = set(TicketView.__dataclass_fields__) - {"track_token"} | {"track_url"}
+    assert set(schema["properties"]) == fields

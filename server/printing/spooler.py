@@ -1,0 +1,240 @@
+"""Print jobs off the request path: one queue and one worker per printer, and each printer's state for staff.
+
+The ticket is saved and the kiosk answered before anything here runs: the spooler only hears the engine's
+events (``issued``, ``reprint_requested``), so a printer that is off, out of paper or silent costs the kiosk
+nothing. Between jobs each worker reads its printer's status, so staff see a fault before the next resident
+does, and a printer that comes back is used again by itself.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Protocol
+
+from server.clock import Clock
+from server.config import HallConfig
+from server.events import HallEvent, TicketView
+from server.printing import device
+from server.printing.device import PrinterFault, PrinterStatus
+from server.printing.settings import PrinterConfig
+from server.printing.ticket import TicketPrint, render
+
+log = logging.getLogger(__name__)
+
+#: The tags printed for the resident's kind of ticket.
+PRIORITY_TAG = "绿色通道"
+
+
+class AgentLink(Protocol):
+    """Hands a rendered job to the `hallq printer-agent` of the printer's kiosk PC and waits for its answer."""
+
+    def deliver(self, printer: PrinterConfig, data: bytes, timeout: float) -> PrinterStatus: ...
+
+
+class Runtime(Protocol):
+    """Where workers run: threads, or greenlets under gevent (blocking device calls then go to real threads)."""
+
+    def start(self, target: Callable[[], None]) -> None: ...
+
+    def blocking(self, call: Callable[..., Any], *args: Any) -> Any: ...
+
+
+class ThreadRuntime:
+    """Workers as threads; under gevent's monkey-patching those are greenlets, so USB, serial and file I/O and
+    image rendering (which never yield) go to gevent's pool of real threads."""
+
+    def start(self, target: Callable[[], None]) -> None:
+        threading.Thread(target=target, daemon=True, name="hallq-printer").start()
+
+    def blocking(self, call: Callable[..., Any], *args: Any) -> Any:
+        from gevent import monkey
+
+        if monkey.is_module_patched("threading"):
+            import gevent
+
+            return gevent.get_hub().threadpool.apply(call, args)
+        return call(*args)
+
+
+@dataclass
+class PrinterState:
+    config: PrinterConfig
+    status: PrinterStatus = field(default_factory=lambda: PrinterStatus("unknown", "尚未检测"))
+    last_error: dict[str, str] | None = None
+    checked_at: datetime | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {"name": self.config.name, "status": self.status.code, "message": self.status.message,
+                "ok": self.status.printable, "last_error": self.last_error,
+                "checked_at": self.checked_at.isoformat() if self.checked_at else None,
+                "mode": self.config.mode, "paper_width": self.config.paper_width, "kiosks": list(self.config.kiosks),
+                "via_agent": self.config.via_agent}
+
+
+@dataclass(frozen=True)
+class PrintJob:
+    ticket_id: int
+    paper: TicketPrint
+    #: who will pick the paper up (``device:kiosk-1`` or a staff name): told the outcome
+    for_actor: str
+
+
+_CHECK = object()  # a queue item asking the worker to read the status now
+_STOP = object()
+
+
+class Spooler:
+    def __init__(self, config: HallConfig, record: Callable[[int, str, str, dict[str, str] | None], None],
+                 clock: Clock, public_url: str, runtime: Runtime, agents: AgentLink | None = None):
+        self.config = config
+        self.record = record
+        self.clock = clock
+        self.public_url = public_url
+        self.runtime = runtime
+        self.agents = agents
+        self.states = {p.name: PrinterState(p) for p in config.printing.printers}
+        self._queues: dict[str, queue.Queue[Any]] = {p.name: queue.Queue() for p in config.printing.printers}
+        self._listeners: list[Callable[[list[dict[str, Any]]], None]] = []
+        self._started = False
+
+    # ------------------------------------------------------------------ wiring
+
+    def start(self) -> None:
+        if not self._started:
+            self._started = True
+            for printer in self.config.printing.printers:
+                self.runtime.start(lambda printer=printer: self._work(printer))
+
+    def on_change(self, listener: Callable[[list[dict[str, Any]]], None]) -> None:
+        """``listener(printers)`` runs in a worker whenever a printer's state changes."""
+        self._listeners.append(listener)
+
+    def printers(self) -> list[dict[str, Any]]:
+        return [state.to_json() for state in self.states.values()]
+
+    def track_url(self, token: str) -> str:
+        return f"{self.public_url}/t/{token}"
+
+    def printer_for(self, actor: str, requested: str | None = None) -> PrinterConfig | None:
+        """The printer that serves ``actor``: the one asked for, else its kiosk's, else the guide desk's."""
+        printing = self.config.printing
+        if requested is not None:
+            return printing.printer(requested)
+        if actor.startswith("device:"):
+            return printing.printer_of_kiosk(actor.removeprefix("device:"))
+        return printing.printer(printing.desk_printer) if printing.desk_printer else None
+
+    def report(self, name: str, status: PrinterStatus) -> None:
+        """A state learnt elsewhere (an agent connecting or going away)."""
+        self._update(self.states[name].config, status, None)
+
+    def stop(self) -> None:
+        """End the workers (tests; the server's workers live as long as it does)."""
+        for jobs in self._queues.values():
+            jobs.put(_STOP)
+
+    def check(self, name: str) -> None:
+        """Ask the printer's worker to read its status now (after staff refilled paper, say)."""
+        self._queues[name].put(_CHECK)
+
+    # ------------------------------------------------------------------ events in
+
+    def on_event(self, event: HallEvent) -> None:
+        if event.ticket is None or event.actor is None:
+            return
+        if event.kind == "issued":
+            printer, reprint = self.printer_for(event.actor), False
+        elif event.kind == "reprint_requested":
+            printer, reprint = self.printer_for(event.actor, (event.detail or {}).get("printer")), True
+        else:
+            return
+        if printer is not None:
+            self._queues[printer.name].put(PrintJob(event.ticket.id, self.paper(event.ticket, reprint), event.actor))
+
+    def paper(self, ticket: TicketView, reprint: bool = False) -> TicketPrint:
+        service = self.config.service(ticket.service)
+        windows = self.config.windows_serving(ticket.service)
+        return TicketPrint(
+            hall_name=self.config.name, number=ticket.number, service_name=ticket.service_name,
+            waiting_ahead=ticket.waiting_ahead, issued_at=ticket.issued_at.astimezone(self.config.timezone),
+            windows=tuple(w.name for w in windows), tag=PRIORITY_TAG if ticket.priority else None,
+            track_url=self.track_url(ticket.track_token) if ticket.track_token else None,
+            notice=f"请携带：{service.materials}" if service and service.materials else None, reprint=reprint)
+
+    # ------------------------------------------------------------------ the worker of one printer
+
+    def _work(self, printer: PrinterConfig) -> None:
+        jobs = self._queues[printer.name]
+        self._check(printer)
+        while True:
+            try:
+                job = jobs.get(timeout=self.config.printing.status_interval)
+            except queue.Empty:
+                job = _CHECK
+            if job is _STOP:
+                return
+            try:
+                if job is _CHECK:
+                    self._check(printer)
+                else:
+                    self._print(printer, job)
+            except Exception:  # the worker must outlive any bug in one job
+                log.exception("printer %s: job failed unexpectedly", printer.name)
+
+    def _check(self, printer: PrinterConfig) -> None:
+        if printer.via_agent or printer.connection.kind == "dummy":
+            return  # an agent reports with each job; a dummy has nothing to read
+        try:
+            status = self.runtime.blocking(probe, printer)
+        except PrinterFault as fault:
+            status = PrinterStatus(fault.code, fault.message)
+        self._update(printer, status, None)
+
+    def _print(self, printer: PrinterConfig, job: PrintJob) -> None:
+        error: dict[str, str] | None = None
+        try:
+            data = self.runtime.blocking(render, job.paper, self.config.printing.layout, printer)
+            if printer.via_agent:
+                if self.agents is None:
+                    raise PrinterFault("error", "打印代理不可用")
+                status = self.agents.deliver(printer, data, self.config.printing.agent_timeout)
+            else:
+                status = self.runtime.blocking(device.send, printer, data)
+        except PrinterFault as fault:
+            log.warning("printer %s: ticket %s not printed: %s", printer.name, job.paper.number, fault)
+            error = {"code": fault.code, "message": fault.message}
+            status = PrinterStatus(fault.code, fault.message)
+        self._update(printer, status, error)
+        try:
+            self.record(job.ticket_id, job.for_actor, printer.name, error)
+        except Exception:
+            log.exception("printer %s: could not record the outcome for ticket %s", printer.name, job.ticket_id)
+
+    def _update(self, printer: PrinterConfig, status: PrinterStatus, error: dict[str, str] | None) -> None:
+        state = self.states[printer.name]
+        now = self.clock.now()
+        changed = state.status != status or error is not None
+        state.status, state.checked_at = status, now
+        if error is not None:
+            state.last_error = {**error, "at": now.isoformat()}
+        if changed:
+            printers = self.printers()
+            for listener in self._listeners:
+                try:
+                    listener(printers)
+                except Exception:
+                    log.exception("printer state listener failed")
+
+
+def probe(printer: PrinterConfig) -> PrinterStatus:
+    """Open, read DLE EOT, close: what `hallq printers` and the background check see."""
+    connection = device.open_printer(printer)
+    try:
+        return device.read_status(connection)
+    finally:
+        connection.close()

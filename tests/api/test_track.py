@@ -1,0 +1,69 @@
+"""The resident's phone page behind the ticket's QR code: live state, 即将到号, nothing personal, no guessing."""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from tests.api.conftest import HallApp
+
+
+def take(hall_app: HallApp, service: str = "id-card") -> str:
+    """Issue a ticket at the kiosk; the path of its tracking page."""
+    answer = hall_app.kiosk().post("/api/tickets", json={"service": service})
+    assert answer.status_code == 201
+    return urlsplit(answer.json["ticket"]["track_url"]).path
+
+
+def test_the_page_follows_the_ticket_and_says_when_it_is_nearly_its_turn(hall_app: HallApp) -> None:
+    paths = [take(hall_app) for _ in range(6)]
+    phone = hall_app.app.test_client()  # no token, no login
+    state = phone.get(f"{paths[5]}/state").json
+    assert state["number"] == "A006" and state["waiting_ahead"] == 5 and state["soon"] is False
+    assert state["status_text"] == "等候中" and "即将到号" not in state["hint"]
+    page = phone.get(paths[5])
+    assert page.status_code == 200 and "A006" in page.text and "居民身份证核发" in page.text
+
+    clerk = hall_app.staff("clerk1", window=1)
+    clerk.post("/api/windows/1/call-next")
+    clerk.post("/api/windows/1/call-next")
+    state = phone.get(f"{paths[5]}/state").json
+    assert state["waiting_ahead"] == 3 and state["soon"] is True and state["hint"] == "即将到号，请留意叫号"
+    assert "即将到号" in phone.get(paths[5]).text
+
+    called = phone.get(f"{paths[1]}/state").json
+    assert called["status"] == "called" and called["hint"] == "请到 1号窗口 办理" and called["waiting_ahead"] is None
+    assert phone.get(f"{paths[5]}/state").headers["Cache-Control"] == "no-store"
+
+
+def test_a_transferred_ticket_keeps_its_page(hall_app: HallApp) -> None:
+    path = take(hall_app)
+    clerk = hall_app.staff("clerk1", window=1)
+    clerk.post("/api/windows/1/call-next")
+    assert clerk.post("/api/windows/1/transfer", json={"service": "pension"}).status_code == 200
+    state = hall_app.app.test_client().get(f"{path}/state").json
+    assert state["number"] == "A001" and state["status"] == "waiting" and state["service_name"] == "养老保险参保登记"
+
+
+def test_yesterdays_ticket_says_it_has_expired(hall_app: HallApp) -> None:
+    path = take(hall_app)
+    hall_app.clock.advance(days=1)
+    state = hall_app.app.test_client().get(f"{path}/state").json
+    assert state["status_text"] == "已过期" and state["soon"] is False and "重新取号" in state["hint"]
+
+
+def test_an_unknown_token_is_a_readable_404(hall_app: HallApp) -> None:
+    take(hall_app)
+    phone = hall_app.app.test_client()
+    page = phone.get("/t/not-a-real-token")
+    assert page.status_code == 404 and "没有找到这张号票" in page.text
+    answer = phone.get("/t/not-a-real-token/state")
+    assert answer.status_code == 404 and answer.json["error"]["code"] == "ticket_not_found"
+
+
+def test_tokens_are_unguessable_and_the_page_carries_nothing_personal(hall_app: HallApp) -> None:
+    paths = {take(hall_app) for _ in range(50)}
+    tokens = {path.removeprefix("/t/") for path in paths}
+    assert len(tokens) == 50 and all(len(token) >= 16 for token in tokens)  # 96 random bits each
+    state = hall_app.app.test_client().get(f"{next(iter(paths))}/state").json
+    assert set(state) == {"hall", "number", "service_name", "status", "status_text", "waiting_ahead", "soon",
+                          "window_name", "hint", "issued_at", "updated_at", "refresh"}

@@ -1,0 +1,73 @@
+"""The resident's phone: the page behind the ticket's QR code. No login; the unguessable token is the key,
+and nothing on it says who the resident is."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from flask import Blueprint, current_app, jsonify, render_template
+
+from server.events import TicketView
+from server.hall import Hall
+from server.models import TicketStatus as S
+
+bp = Blueprint("track", __name__, template_folder="templates", static_folder="static",
+               static_url_path="/track/static")
+
+#: "即将到号" when this many residents or fewer are ahead
+SOON = 3
+#: seconds between two refreshes of the page
+REFRESH = 5
+
+_STATUS_TEXT = {S.WAITING: "等候中", S.CALLED: "正在呼叫您", S.SERVING: "正在办理", S.DONE: "已办结",
+                S.NO_SHOW: "已过号", S.TRANSFERRED: "已转办"}
+
+
+def _hall() -> Hall:
+    return current_app.extensions["hallq"]
+
+
+def state(hall: Hall, view: TicketView, now: datetime) -> dict[str, Any]:
+    """What the tracking page shows; the same for the first paint and every refresh."""
+    window = hall.config.window(view.window) if view.window else None
+    expired = view.issued_at.astimezone(hall.config.timezone).date() != now.astimezone(hall.config.timezone).date()
+    waiting = view.status == S.WAITING and not expired
+    if expired and view.status == S.WAITING:
+        hint = "号票已过期，请重新取号"
+    elif view.status == S.CALLED and window is not None:
+        hint = f"请到 {window.name} 办理"
+    elif view.status == S.NO_SHOW:
+        hint = "您已过号，请到导询台咨询"
+    elif waiting and view.waiting_ahead <= SOON:
+        hint = "即将到号，请留意叫号"
+    elif waiting:
+        hint = "请耐心等候，留意大厅叫号"
+    else:
+        hint = ""
+    return {"hall": hall.config.name, "number": view.number, "service_name": view.service_name,
+            "status": view.status, "status_text": "已过期" if expired and view.status == S.WAITING
+            else _STATUS_TEXT.get(view.status, view.status), "waiting_ahead": view.waiting_ahead if waiting else None,
+            "soon": waiting and view.waiting_ahead <= SOON, "window_name": window.name if window else None,
+            "hint": hint, "issued_at": view.issued_at.isoformat(), "updated_at": now.isoformat(),
+            "refresh": REFRESH}
+
+
+@bp.get("/t/<token>")
+def page(token: str) -> Any:
+    hall = _hall()
+    view = hall.engine.tracked(token)
+    if view is None:
+        return render_template("track.html", hall=hall.config, ticket=None), 404
+    return render_template("track.html", hall=hall.config, ticket=state(hall, view, hall.settings.clock.now()))
+
+
+@bp.get("/t/<token>/state")
+def current(token: str) -> Any:
+    hall = _hall()
+    view = hall.engine.tracked(token)
+    if view is None:
+        return jsonify({"error": {"code": "ticket_not_found", "message": "没有这张号票，请核对二维码"}}), 404
+    response = jsonify(state(hall, view, hall.settings.clock.now()))
+    response.headers["Cache-Control"] = "no-store"
+    return response
