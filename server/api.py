@@ -155,6 +155,7 @@ def reprint(ticket_id: int) -> Any:
     """补打 at the guide desk: on the printer asked for, else the desk's own."""
     who = require(*DESK)
     requested = field(body(), "printer", str, required=False)
+    hall().engine.ticket(ticket_id)  # an unknown ticket is a 404 whatever the printers
     printer = spooler().printer_for(who.actor, requested)
     if printer is None:
         if requested is not None:

@@ -104,10 +104,14 @@ def _printers(args: argparse.Namespace) -> int:
     for printer in printers:
         where = printer.connection.kind + (f" {printer.connection.host}:{printer.connection.port}"
                                            if printer.connection.kind == "network" else "")
-        try:
-            status = "agent (status is reported by the kiosk PC)" if printer.via_agent else probe(printer).message
-        except PrinterFault as fault:
-            status = f"FAULT {fault.code}: {fault.message}"
+        if printer.via_agent:
+            status = "agent (the kiosk PC reports its status to the server)"
+        else:
+            try:
+                read = probe(printer)
+                status = read.message if read.printable else f"FAULT {read.code}: {read.message}"
+            except PrinterFault as fault:
+                status = f"FAULT {fault.code}: {fault.message}"
         kiosks = ", ".join(printer.kiosks) or "-"
         print(f"{printer.name:12} {where:24} {printer.mode:5} {printer.paper_width}mm  kiosks: {kiosks:16} {status}")
     return 0

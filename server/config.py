@@ -226,7 +226,7 @@ def parse_config(text: str, source: str = "config.toml") -> HallConfig:
         recall_limit=_non_negative(reader, rules_data, ("queue", "recall_limit"), 3),
     )
     public_url = reader.get(hall, ("hall", "public_url"), str, "").rstrip("/")
-    if public_url and not re.match(r"^https?://[^/\s]+", public_url):
+    if public_url and not re.fullmatch(r"https?://[^/\s?#]+(/[^\s?#]*)?", public_url):
         raise reader.fail(("hall", "public_url"), f"{public_url!r}: an http:// or https:// address")
     services = _services(reader, data)
     windows = _windows(reader, data, {s.code for s in services})
@@ -328,6 +328,8 @@ def _printing(reader: _Reader, data: dict[str, Any]) -> PrintingConfig:
         raise reader.fail(("printing", "fields"),
                           f"each at most once, from: {', '.join(TICKET_FIELDS)}" + (f" (not {unknown[0]!r})"
                                                                                     if unknown else ""))
+    if "number" not in fields:
+        raise reader.fail(("printing", "fields"), "must include \"number\": a ticket without its number is no ticket")
     layout = TicketLayout(fields=fields, footer=reader.get(table, ("printing", "footer"), str, TicketLayout.footer))
     entries = reader.get(data, ("printers",), list, [])
     printers = tuple(_printer(reader, entry, i) for i, entry in enumerate(entries))
@@ -346,7 +348,12 @@ def _printing(reader: _Reader, data: dict[str, Any]) -> PrintingConfig:
         raise reader.fail(("printing", "desk_printer"), f"no printer named {desk!r}")
     return PrintingConfig(layout=layout, printers=printers, desk_printer=desk,
                           status_interval=_seconds(reader, table, ("printing", "status_interval"), 10, 1, 3600),
-                          agent_timeout=_seconds(reader, table, ("printing", "agent_timeout"), 15, 1, 300))
+                          agent_timeout=_seconds(reader, table, ("printing", "agent_timeout"), 15, 1, 300),
+                          job_expiry=_seconds(reader, table, ("printing", "job_expiry"), 60, 5, 3600))
+
+
+_PRINTER_KEYS = frozenset({"name", "connection", "host", "port", "timeout", "vendor_id", "product_id", "device",
+                           "baudrate", "path", "mode", "paper_width", "profile", "font", "kiosks", "via_agent"})
 
 
 def _printer(reader: _Reader, entry: Any, i: int) -> PrinterConfig:
@@ -356,6 +363,9 @@ def _printer(reader: _Reader, entry: Any, i: int) -> PrinterConfig:
 
     if not isinstance(entry, dict):
         raise reader.fail(("printers", i), "must be a table ([[printers]])")
+    for name in entry:
+        if name not in _PRINTER_KEYS:  # a typo such as `kiosk = [...]` would silently leave a printer unbound
+            raise reader.fail(("printers", i, name), f"unknown key; one of {', '.join(sorted(_PRINTER_KEYS))}")
 
     def key(name: str, kind: type, default: Any = ...) -> Any:
         return reader.get(entry, ("printers", i, name), kind, default)
@@ -398,5 +408,8 @@ def _printer(reader: _Reader, entry: Any, i: int) -> PrinterConfig:
     kiosks = key("kiosks", list, [])
     if not all(isinstance(k, str) and k for k in kiosks):
         raise reader.fail(("printers", i, "kiosks"), "must be a list of kiosk device names")
+    via_agent = key("via_agent", bool, False)
+    if via_agent and not kiosks:
+        raise reader.fail(("printers", i, "via_agent"), "an agent runs on a kiosk PC: list that kiosk in kiosks")
     return PrinterConfig(name=key("name", str), connection=connection, mode=mode, paper_width=width,
-                         profile=profile, font=font, kiosks=tuple(kiosks), via_agent=key("via_agent", bool, False))
+                         profile=profile, font=font, kiosks=tuple(kiosks), via_agent=via_agent)

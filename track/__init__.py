@@ -31,7 +31,8 @@ def _hall() -> Hall:
 def state(hall: Hall, view: TicketView, now: datetime) -> dict[str, Any]:
     """What the tracking page shows; the same for the first paint and every refresh."""
     window = hall.config.window(view.window) if view.window else None
-    expired = view.issued_at.astimezone(hall.config.timezone).date() != now.astimezone(hall.config.timezone).date()
+    zone = hall.config.timezone  # times as the hall's clocks show them
+    expired = view.issued_at.astimezone(zone).date() != now.astimezone(zone).date()
     waiting = view.status == S.WAITING and not expired
     if expired and view.status == S.WAITING:
         hint = "号票已过期，请重新取号"
@@ -49,7 +50,8 @@ def state(hall: Hall, view: TicketView, now: datetime) -> dict[str, Any]:
             "status": view.status, "status_text": "已过期" if expired and view.status == S.WAITING
             else _STATUS_TEXT.get(view.status, view.status), "waiting_ahead": view.waiting_ahead if waiting else None,
             "soon": waiting and view.waiting_ahead <= SOON, "window_name": window.name if window else None,
-            "hint": hint, "issued_at": view.issued_at.isoformat(), "updated_at": now.isoformat(),
+            "hint": hint, "issued_at": view.issued_at.astimezone(zone).isoformat(),
+            "updated_at": now.astimezone(zone).isoformat(),
             "refresh": REFRESH}
 
 

@@ -67,6 +67,8 @@ class PrintingConfig:
     status_interval: float = 10.0
     #: seconds a printer agent has to acknowledge a job before it is reported as not printed
     agent_timeout: float = 15.0
+    #: seconds a job may wait behind a dead printer; later, the resident has long left the kiosk: not printed
+    job_expiry: float = 60.0
 
     def printer(self, name: str) -> PrinterConfig | None:
         return next((p for p in self.printers if p.name == name), None)

@@ -20,6 +20,7 @@ from server.clock import Clock
 from server.config import HallConfig
 from server.events import HallEvent, TicketView
 from server.printing import device
+from server.printing.agent import OFFLINE
 from server.printing.device import PrinterFault, PrinterStatus
 from server.printing.settings import PrinterConfig
 from server.printing.ticket import TicketPrint, render
@@ -82,6 +83,7 @@ class PrintJob:
     paper: TicketPrint
     #: who will pick the paper up (``device:kiosk-1`` or a staff name): told the outcome
     for_actor: str
+    queued_at: datetime
 
 
 _CHECK = object()  # a queue item asking the worker to read the status now
@@ -97,7 +99,8 @@ class Spooler:
         self.public_url = public_url
         self.runtime = runtime
         self.agents = agents
-        self.states = {p.name: PrinterState(p) for p in config.printing.printers}
+        self.states = {p.name: PrinterState(p, OFFLINE) if p.via_agent else PrinterState(p)
+                       for p in config.printing.printers}
         self._queues: dict[str, queue.Queue[Any]] = {p.name: queue.Queue() for p in config.printing.printers}
         self._listeners: list[Callable[[list[dict[str, Any]]], None]] = []
         self._started = False
@@ -154,7 +157,8 @@ class Spooler:
         else:
             return
         if printer is not None:
-            self._queues[printer.name].put(PrintJob(event.ticket.id, self.paper(event.ticket, reprint), event.actor))
+            self._queues[printer.name].put(PrintJob(event.ticket.id, self.paper(event.ticket, reprint), event.actor,
+                                                    self.clock.now()))
 
     def paper(self, ticket: TicketView, reprint: bool = False) -> TicketPrint:
         service = self.config.service(ticket.service)
@@ -197,6 +201,10 @@ class Spooler:
 
     def _print(self, printer: PrinterConfig, job: PrintJob) -> None:
         error: dict[str, str] | None = None
+        waited = (self.clock.now() - job.queued_at).total_seconds()
+        if waited > self.config.printing.job_expiry:  # no paper for a resident who has gone: nothing is sent
+            self._record(printer, job, {"code": "expired", "message": f"排队 {waited:.0f} 秒未能打印，已取消，请补打"})
+            return
         try:
             data = self.runtime.blocking(render, job.paper, self.config.printing.layout, printer)
             if printer.via_agent:
@@ -210,6 +218,9 @@ class Spooler:
             error = {"code": fault.code, "message": fault.message}
             status = PrinterStatus(fault.code, fault.message)
         self._update(printer, status, error)
+        self._record(printer, job, error)
+
+    def _record(self, printer: PrinterConfig, job: PrintJob, error: dict[str, str] | None) -> None:
         try:
             self.record(job.ticket_id, job.for_actor, printer.name, error)
         except Exception:

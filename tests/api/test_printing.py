@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -150,43 +150,33 @@ def test_image_mode_sends_a_raster_of_the_paper_width(tmp_path: Path, database_u
         assert not paper.texts  # everything, the Chinese included, is in the picture
 
 
-def _break(printer: FakePrinter, fault: str) -> None:
-    match fault:
-        case "refused":
-            printer.close()
-        case "timeout":
-            printer.silent = True
-        case "paper_out":
-            printer.paper = "out"
-        case "disconnected":
-            printer.drop_after = 40  # inside the ticket's bytes
+def _set(name: str, value: Any) -> Callable[[FakePrinter], None]:
+    return lambda printer: setattr(printer, name, value)
 
 
-def _repair(printer: FakePrinter, fault: str) -> None:
-    match fault:
-        case "refused":
-            printer.restart()
-        case "timeout":
-            printer.silent = False
-        case "paper_out":
-            printer.paper = "ok"
-        case "disconnected":
-            printer.drop_after = None
+#: how each fault is caused, and how it is repaired
+FAULTS: dict[str, tuple[Callable[[FakePrinter], Any], Callable[[FakePrinter], Any]]] = {
+    "refused": (FakePrinter.close, FakePrinter.restart),  # switched off, then on again
+    "timeout": (_set("silent", True), _set("silent", False)),
+    "paper_out": (_set("paper", "out"), _set("paper", "ok")),
+    "disconnected": (_set("drop_after", 40), _set("drop_after", None)),  # the cable pulled inside the ticket's bytes
+}
 
 
-@pytest.mark.parametrize("fault", ["refused", "timeout", "paper_out", "disconnected"])
+@pytest.mark.parametrize("fault", list(FAULTS))
 def test_a_printer_fault_costs_no_ticket_shows_everywhere_and_reprint_works_once_repaired(
         printing: tuple[HallApp, Outcomes], printer: FakePrinter, fault: str) -> None:
     hall_app, outcomes = printing
     kiosk = socketio_of(hall_app).test_client(hall_app.app, auth={"token": hall_app.kiosk_token})
     guide = socketio_of(hall_app).test_client(hall_app.app, flask_test_client=hall_app.staff("guide"))
-    _break(printer, fault)
+    cause, repair = FAULTS[fault]
+    cause(printer)
 
     answer = issue(hall_app)  # answered before the printer is even tried
     ticket = answer["ticket"]
     assert answer["print"]["status"] == "queued"
     failed = outcomes.wait(1)
-    expected = "timeout" if fault == "timeout" else fault
+    expected = fault
     assert failed.kind == "print_failed" and failed.detail is not None
     assert failed.detail["error"]["code"] == expected, failed.detail
 
@@ -198,7 +188,7 @@ def test_a_printer_fault_costs_no_ticket_shows_everywhere_and_reprint_works_once
     alerts = received(guide, "printers")
     assert alerts and not {p["name"]: p for p in alerts[-1]["printers"]}["kiosk-printer"]["ok"]
 
-    _repair(printer, fault)
+    repair(printer)
     again = hall_app.staff("guide").post(f"/api/tickets/{ticket['id']}/reprint", json={"printer": "kiosk-printer"})
     assert again.status_code == 202, again.json
     assert outcomes.wait(2).kind == "printed"
@@ -265,3 +255,18 @@ def test_a_kiosk_without_a_printer_is_told_so(hall_app: HallApp) -> None:
     assert answer["print"] == {"status": "none", "printer": None, "printer_status": None, "message": "本机未配置打印机"}
     assert hall_app.staff("clerk1").get("/api/printers").json == {"printers": []}
     assert hall_app.kiosk().get("/api/printers").status_code == 403
+
+
+def test_a_job_stuck_behind_a_dead_printer_expires_instead_of_printing_late(
+        printing: tuple[HallApp, Outcomes], printer: FakePrinter) -> None:
+    hall_app, outcomes = printing
+    printer.silent = True  # the worker is held for the 0.5 s printer timeout by the first job
+    issue(hall_app)
+    issue(hall_app)
+    hall_app.clock.advance(seconds=61)  # the second job now waited longer than job_expiry (60 s)
+    assert outcomes.wait(1).detail["error"]["code"] == "timeout"  # type: ignore[index]
+    expired = outcomes.wait(2)
+    assert expired.ticket is not None and expired.ticket.number == "A002"
+    assert expired.detail is not None and expired.detail["error"]["code"] == "expired"
+    printer.silent = False
+    assert "A002" not in {text for paper in ticket_jobs(printer) for text in paper.double_size_texts}

@@ -32,7 +32,9 @@ def test_the_page_follows_the_ticket_and_says_when_it_is_nearly_its_turn(hall_ap
 
     called = phone.get(f"{paths[1]}/state").json
     assert called["status"] == "called" and called["hint"] == "请到 1号窗口 办理" and called["waiting_ahead"] is None
-    assert phone.get(f"{paths[5]}/state").headers["Cache-Control"] == "no-store"
+    answer = phone.get(f"{paths[5]}/state")
+    assert answer.headers["Cache-Control"] == "no-store"
+    assert answer.json["updated_at"].startswith("2026-11-30T09:00:00+08:00")  # the hall's local time
 
 
 def test_a_transferred_ticket_keeps_its_page(hall_app: HallApp) -> None:

@@ -92,3 +92,227 @@ def test_missing_file_and_start_up_failure_name_the_problem(tmp_path: Path) -> N
                              str(tmp_path / "instance")], cwd=ROOT, capture_output=True, text=True, timeout=60)
     assert result.returncode == 2
     assert f"{broken}:{line_of(broken.read_text(), 'passport')}: windows[1].services: unknown service" in result.stderr
+
+
+# ---------------------------------------------------------------- printing: [hall] public_url, materials,
+# [printing] and [[printers]]
+
+ONE_PRINTER = """
+[[printers]]
+name = "p1"
+connection = "network"
+host = "192.168.1.50"
+kiosks = ["kiosk-1"]
+"""
+
+TWO_PRINTERS = """
+[printing]
+fields = ["hall", "number", "service", "waiting", "qr", "notice"]
+footer = "过号请到导询台"
+desk_printer = "desk"
+status_interval = 30
+agent_timeout = 20
+
+[[printers]]
+name = "kiosk-1-printer"
+connection = "network"
+host = "192.168.1.50"
+port = 9101
+timeout = 2.5
+mode = "text"
+paper_width = 80
+profile = "TM-T20II"
+kiosks = ["kiosk-1", "kiosk-2"]
+
+[[printers]]
+name = "desk"
+connection = "usb"
+vendor_id = 0x0483
+product_id = 0x5743
+mode = "image"
+paper_width = 58
+kiosks = ["kiosk-3"]
+via_agent = true
+"""
+
+
+def printer_error(printers: str, change: tuple[str, str] | None = None, hall: str = SMALL_HALL) -> tuple[
+        ConfigError, str]:
+    text = hall + (printers.replace(*change) if change else printers)
+    return error_of(text), text
+
+
+def test_a_valid_printing_config_parses_to_its_dataclasses() -> None:
+    text = SMALL_HALL.replace('[hall]', '[hall]\npublic_url = "http://192.168.1.10:5000/"')
+    text = text.replace('prefix = "A"\n', 'prefix = "A"\nmaterials = "户口簿、原身份证"\n', 1)
+    hall = parse_config(text + TWO_PRINTERS)
+    assert hall.public_url == "http://192.168.1.10:5000"  # the trailing / is dropped
+    assert hall.service("id-card").materials == "户口簿、原身份证" and hall.service("hukou").materials == ""
+    printing = hall.printing
+    assert printing.layout.fields == ("hall", "number", "service", "waiting", "qr", "notice")
+    assert printing.layout.footer == "过号请到导询台"
+    assert printing.status_interval == 30.0 and printing.agent_timeout == 20.0
+    network, usb = printing.printers
+    assert network.name == "kiosk-1-printer" and network.connection.kind == "network"
+    assert (network.connection.host, network.connection.port, network.connection.timeout) == ("192.168.1.50", 9101,
+                                                                                              2.5)
+    assert (network.mode, network.paper_width, network.profile, network.dots) == ("text", 80, "TM-T20II", 576)
+    assert network.kiosks == ("kiosk-1", "kiosk-2") and not network.via_agent
+    assert (usb.connection.kind, usb.connection.vendor_id, usb.connection.product_id) == ("usb", 0x0483, 0x5743)
+    assert (usb.mode, usb.paper_width, usb.dots, usb.via_agent) == ("image", 58, 384, True)
+    assert usb.connection.timeout == 3.0 and usb.profile == "default"  # defaults
+    assert printing.printer_of_kiosk("kiosk-2") is network and printing.printer_of_kiosk("kiosk-3") is usb
+    assert printing.printer_of_kiosk("kiosk-9") is None
+    assert printing.desk_printer == "desk" and printing.printer("desk") is usb
+
+
+def test_without_printers_nothing_is_printed_and_defaults_apply() -> None:
+    hall = parse_config(SMALL_HALL)
+    assert hall.public_url == "" and hall.printing.printers == () and hall.printing.desk_printer is None
+    assert hall.printing.status_interval == 10.0 and hall.printing.agent_timeout == 15.0
+    assert hall.printing.layout.fields[:2] == ("hall", "number")
+    printer = parse_config(SMALL_HALL + ONE_PRINTER).printing.printers[0]
+    assert (printer.connection.port, printer.connection.timeout, printer.mode, printer.paper_width) == (9100, 3.0,
+                                                                                                        "text", 80)
+
+
+@pytest.mark.parametrize(("change", "key", "needle", "fragment"), [
+    (('connection = "network"', 'connection = "bluetooth"'), "printers[0].connection", "bluetooth",
+     "one of network, usb, serial, file, dummy"),
+    (('host = "192.168.1.50"\n', ''), "printers[0].host", "[[printers]]", "required for a network printer"),
+    (('host = "192.168.1.50"', 'host = ""'), "printers[0].host", 'host = ""', "must not be empty"),
+    (('kiosks', 'port = 0\nkiosks'), "printers[0].port", "port = 0", "between 1 and 65535"),
+    (('kiosks', 'port = 70000\nkiosks'), "printers[0].port", "port = 70000", "between 1 and 65535"),
+    (('kiosks', 'port = "9100"\nkiosks'), "printers[0].port", "port =", "integer"),
+    (('kiosks', 'timeout = "3"\nkiosks'), "printers[0].timeout", "timeout =", "number of seconds"),
+    (('kiosks', 'timeout = true\nkiosks'), "printers[0].timeout", "timeout =", "number of seconds"),
+    (('kiosks', 'timeout = 0\nkiosks'), "printers[0].timeout", "timeout =", "between 0.1 and 60 seconds"),
+    (('kiosks', 'timeout = 61\nkiosks'), "printers[0].timeout", "timeout =", "between 0.1 and 60 seconds"),
+    (('kiosks', 'timeout = nan\nkiosks'), "printers[0].timeout", "timeout =", "between 0.1 and 60 seconds"),
+    (('kiosks', 'mode = "graphics"\nkiosks'), "printers[0].mode", "mode =", "one of text, image"),
+    (('kiosks', 'paper_width = 76\nkiosks'), "printers[0].paper_width", "paper_width", "58 or 80"),
+    (('kiosks', 'profile = "NoSuchPrinter"\nkiosks'), "printers[0].profile", "profile =",
+     "unknown python-escpos profile 'NoSuchPrinter'"),
+    (('kiosks', 'profile = "TM-T88V"\nkiosks'), "printers[0].profile", "profile =", "512 dots"),
+    (('kiosks', 'mode = "image"\nfont = "/nonexistent/simsun.ttc"\nkiosks'), "printers[0].font", "font =",
+     "/nonexistent/simsun.ttc"),
+    (('kiosks = ["kiosk-1"]', 'kiosks = ["kiosk-1", 2]'), "printers[0].kiosks", "kiosks =", "kiosk device names"),
+    (('kiosks = ["kiosk-1"]', 'kiosks = "kiosk-1"'), "printers[0].kiosks", "kiosks =", "must be a list"),
+    (('kiosks', 'via_agent = "yes"\nkiosks'), "printers[0].via_agent", "via_agent", "true/false"),
+    (('name = "p1"\n', ''), "printers[0].name", "[[printers]]", "is required"),
+    (('connection = "network"\n', ''), "printers[0].connection", "[[printers]]", "is required"),
+])
+def test_each_printer_mistake_names_its_key_and_line(change: tuple[str, str], key: str, needle: str,
+                                                      fragment: str) -> None:
+    error, text = printer_error(ONE_PRINTER, change)
+    assert error.key == key, str(error)
+    assert fragment in str(error)
+    assert error.line == line_of(text, needle) and f"config.toml:{error.line}: {key}: " in str(error)
+
+
+@pytest.mark.parametrize(("entry", "key", "fragment"), [
+    ('connection = "usb"\nproduct_id = 0x5743', "printers[0].vendor_id", "required for a usb printer"),
+    ('connection = "usb"\nvendor_id = 0x0483', "printers[0].product_id", "required for a usb printer"),
+    ('connection = "usb"\nvendor_id = "0x0483"\nproduct_id = 0x5743', "printers[0].vendor_id", "integer"),
+    ('connection = "serial"', "printers[0].device", "required for a serial printer"),
+    ('connection = "file"', "printers[0].path", "required for a file printer"),
+])
+def test_a_connection_needs_its_own_keys(entry: str, key: str, fragment: str) -> None:
+    text = SMALL_HALL + f'\n[[printers]]\nname = "p1"\n{entry}\n'
+    error = error_of(text)
+    assert error.key == key and fragment in str(error)
+    assert error.line is not None and error.line >= line_of(text, "[[printers]]")
+
+
+def test_a_180_dpi_profile_is_refused_for_80_mm_paper_but_fits_58_mm() -> None:
+    error, _ = printer_error(ONE_PRINTER, ('kiosks', 'profile = "TM-T88V"\nkiosks'))
+    assert "512" in str(error) and "576" in str(error) and "80 mm" in str(error)
+    hall = parse_config(SMALL_HALL + ONE_PRINTER.replace('kiosks', 'profile = "TM-T88V"\npaper_width = 58\nkiosks'))
+    assert hall.printing.printers[0].dots == 384
+
+
+def test_a_missing_font_matters_only_in_image_mode() -> None:
+    error, text = printer_error(ONE_PRINTER, ('kiosks', 'mode = "image"\nfont = "/nonexistent/simsun.ttc"\nkiosks'))
+    assert error.key == "printers[0].font" and error.line == line_of(text, "font =")
+    text_mode = ONE_PRINTER.replace('kiosks', 'font = "/nonexistent/simsun.ttc"\nkiosks')
+    assert parse_config(SMALL_HALL + text_mode).printing.printers[0].mode == "text"
+
+
+def test_two_printers_of_one_name_or_one_kiosk_are_refused() -> None:
+    second = ONE_PRINTER.replace('"192.168.1.50"', '"192.168.1.51"').replace('"kiosk-1"', '"kiosk-2"')
+    error, text = printer_error(ONE_PRINTER + second)
+    assert error.key == "printers[1].name" and "duplicate printer name 'p1'" in str(error)
+    assert error.line == line_of(text, 'name = "p1"', occurrence=2)
+    other = ONE_PRINTER.replace('name = "p1"', 'name = "p2"').replace('"192.168.1.50"', '"192.168.1.51"')
+    error, text = printer_error(ONE_PRINTER + other)
+    assert error.key == "printers[1].kiosks" and "kiosk 'kiosk-1' already prints on 'p1'" in str(error)
+    assert error.line == line_of(text, "kiosks =", occurrence=2)
+
+
+def test_a_printer_agent_needs_the_kiosk_it_runs_on() -> None:
+    error, text = printer_error(ONE_PRINTER, ('kiosks = ["kiosk-1"]', 'via_agent = true'))
+    assert error.key == "printers[0].via_agent" and "kiosks" in str(error)
+    assert error.line == line_of(text, "via_agent")
+
+
+def test_desk_printer_must_name_a_printer() -> None:
+    error, text = printer_error('\n[printing]\ndesk_printer = "desk"\n' + ONE_PRINTER)
+    assert error.key == "printing.desk_printer" and "no printer named 'desk'" in str(error)
+    assert error.line == line_of(text, "desk_printer")
+    error, _ = printer_error('\n[printing]\ndesk_printer = "desk"\n')  # no printers at all
+    assert error.key == "printing.desk_printer"
+
+
+@pytest.mark.parametrize(("printing", "key", "fragment"), [
+    ('fields = ["number", "barcode"]', "printing.fields", "(not 'barcode')"),
+    ('fields = ["number", "qr", "number"]', "printing.fields", "each at most once"),
+    ('fields = "number"', "printing.fields", "must be a list"),
+    ('footer = ""', "printing.footer", "must not be empty"),
+    ('status_interval = 0', "printing.status_interval", "between 1 and 3600 seconds"),
+    ('status_interval = "10s"', "printing.status_interval", "number of seconds"),
+    ('agent_timeout = 301', "printing.agent_timeout", "between 1 and 300 seconds"),
+])
+def test_printing_section_mistakes_name_their_key(printing: str, key: str, fragment: str) -> None:
+    text = SMALL_HALL + f"\n[printing]\n{printing}\n"
+    error = error_of(text)
+    assert error.key == key and fragment in str(error)
+    assert error.line == line_of(text, printing.split(" =")[0])
+
+
+def test_an_unknown_field_error_lists_the_fields_there_are() -> None:
+    message = str(error_of(SMALL_HALL + '\n[printing]\nfields = ["number", "barcode"]\n'))
+    assert "hall, number, service, waiting, issued_at, windows, tag, qr, notice, footer" in message
+
+
+@pytest.mark.parametrize("url", ["192.168.1.10:5000", "ftp://hall.example", "http://", "https:///t",
+                                 "http://192.168.1.10 :5000"])
+def test_a_bad_public_url_is_refused(url: str) -> None:
+    text = SMALL_HALL.replace('[hall]', f'[hall]\npublic_url = "{url}"')
+    error = error_of(text)
+    assert error.key == "hall.public_url" and error.line == line_of(text, "public_url")
+    assert "http:// or https://" in str(error)
+
+
+def test_materials_must_be_text() -> None:
+    text = SMALL_HALL.replace('prefix = "B"\n', 'prefix = "B"\nmaterials = ["户口簿"]\n')
+    error = error_of(text)
+    assert error.key == "services[1].materials" and error.line == line_of(text, "materials")
+    assert "must be a string" in str(error)
+
+
+def test_the_demo_hall_prints_on_a_dummy_printer_and_tells_every_service_what_to_bring() -> None:
+    hall = load_config(ROOT / "config.toml")
+    assert all(s.materials for s in hall.services), [s.code for s in hall.services if not s.materials]
+    printer = hall.printing.printer_of_kiosk("kiosk-1")
+    assert printer is not None and printer.name == "kiosk-1-printer" and printer.connection.kind == "dummy"
+
+
+def test_a_typo_in_a_printer_key_is_named_not_ignored() -> None:
+    text = (SMALL_HALL + ONE_PRINTER).replace('kiosks = ["kiosk-1"]', 'kiosk = ["kiosk-1"]')
+    with pytest.raises(ConfigError, match=r"printers\[0\]\.kiosk: unknown key"):
+        parse_config(text)
+
+
+def test_the_ticket_must_show_its_number() -> None:
+    with pytest.raises(ConfigError, match=r"printing\.fields: must include \"number\""):
+        parse_config(SMALL_HALL + ONE_PRINTER + '\n[printing]\nfields = ["hall", "service"]\n')
