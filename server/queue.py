@@ -79,26 +79,32 @@ class QueueEngine:
                                      .order_by(Ticket.id.desc()).limit(1)).first()
             return self._view(session, ticket) if ticket is not None else None
 
-    def request_reprint(self, ticket_id: int, actor: str, printer: str) -> TicketView:
-        """补打 at the desk: recorded here, printed by the printing adapter that hears the event."""
-        return self._note(ticket_id, "reprint_requested", actor, {"printer": printer})
-
-    def record_print(self, ticket_id: int, for_actor: str, printer: str, error: dict[str, str] | None) -> None:
-        """The outcome of a print job, in the ticket's history; ``for_actor`` asked for the paper."""
+    def record_print(self, ticket_id: int, number: str, for_actor: str, printer: str,
+                     error: dict[str, str] | None) -> None:
+        """The outcome of a print job; ``for_actor`` asked for the paper. A failure goes into the ticket's
+        history (staff may be asked why there was no paper); a success is only announced: it happens for every
+        ticket, and a transaction each would double the cost of issuing one."""
+        now = self.clock.now()
         detail: dict[str, Any] = {"printer": printer, "for": for_actor}
         if error is not None:
             detail["error"] = error
-        self._note(ticket_id, "print_failed" if error else "printed", f"printer:{printer}", detail)
+            with self.storage.write() as session:
+                session.add(TicketEvent(ticket_id=ticket_id, action="print_failed", window_id=None,
+                                        actor=f"printer:{printer}", at=now, detail=detail))
+        self.bus.publish([HallEvent("print_failed" if error else "printed", now, actor=f"printer:{printer}",
+                                    detail={**detail, "ticket": ticket_id, "number": number})])
 
-    def _note(self, ticket_id: int, action: str, actor: str, detail: dict[str, Any]) -> TicketView:
+    def request_reprint(self, ticket_id: int, actor: str, printer: str) -> TicketView:
+        """补打 at the desk: recorded here, printed by the printing adapter that hears the event."""
         now = self.clock.now()
+        detail = {"printer": printer}
         with self.storage.write() as session:
             ticket = session.get(Ticket, ticket_id)
             if ticket is None:
                 raise DomainError("not_found", "ticket_not_found", f"没有编号为 {ticket_id} 的票")
-            self._record(session, ticket, action, None, actor, now, detail)
+            self._record(session, ticket, "reprint_requested", None, actor, now, detail)
             view = self._view(session, ticket)
-        self.bus.publish([HallEvent(action, now, view, actor=actor, detail=detail)])
+        self.bus.publish([HallEvent("reprint_requested", now, view, actor=actor, detail=detail)])
         return view
 
     def _waiting_by_service(self, session: Session, day: date) -> dict[str, int]:

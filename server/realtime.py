@@ -89,11 +89,10 @@ class Realtime:
 
     def _print_outcome(self, event: HallEvent) -> None:
         """Tell the kiosk (or the desk) that asked for the paper whether it came out."""
-        assert event.ticket is not None
         detail = event.detail or {}
         for_actor = str(detail.get("for", ""))
         room = device_room(for_actor.removeprefix("device:")) if for_actor.startswith("device:") else STAFF_ROOM
-        self.socketio.emit("printed", {"ticket": event.ticket.id, "number": event.ticket.number,
+        self.socketio.emit("printed", {"ticket": detail.get("ticket"), "number": detail.get("number"),
                                        "printer": detail.get("printer"), "ok": event.kind == "printed",
                                        "error": detail.get("error")}, to=room)
 

@@ -91,7 +91,7 @@ _STOP = object()
 
 
 class Spooler:
-    def __init__(self, config: HallConfig, record: Callable[[int, str, str, dict[str, str] | None], None],
+    def __init__(self, config: HallConfig, record: Callable[[int, str, str, str, dict[str, str] | None], None],
                  clock: Clock, public_url: str, runtime: Runtime, agents: AgentLink | None = None):
         self.config = config
         self.record = record
@@ -222,7 +222,7 @@ class Spooler:
 
     def _record(self, printer: PrinterConfig, job: PrintJob, error: dict[str, str] | None) -> None:
         try:
-            self.record(job.ticket_id, job.for_actor, printer.name, error)
+            self.record(job.ticket_id, job.paper.number, job.for_actor, printer.name, error)
         except Exception:
             log.exception("printer %s: could not record the outcome for ticket %s", printer.name, job.ticket_id)
 

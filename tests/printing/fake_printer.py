@@ -17,6 +17,7 @@ from __future__ import annotations
 import selectors
 import socket
 import threading
+from collections.abc import Callable
 from types import TracebackType
 
 from tests.printing.escpos_decode import UnknownCommand, next_token
@@ -92,9 +93,13 @@ class FakePrinter:
 
     def wait_for_jobs(self, count: int, timeout: float = 5.0) -> list[bytes]:
         """The jobs once at least ``count`` connections have ended; AssertionError after ``timeout`` seconds."""
+        return self.wait_until(lambda jobs: len(jobs) >= count, f"{count} print jobs", timeout)
+
+    def wait_until(self, ready: Callable[[list[bytes]], bool], what: str, timeout: float = 5.0) -> list[bytes]:
+        """The jobs once ``ready(jobs)``: the client may see its job done before this thread saw it close."""
         with self._changed:
-            if not self._changed.wait_for(lambda: len(self.jobs) >= count, timeout):
-                raise AssertionError(f"{len(self.jobs)} of {count} print jobs arrived within {timeout} s")
+            if not self._changed.wait_for(lambda: ready(self.jobs), timeout):
+                raise AssertionError(f"not within {timeout} s: {what} ({len(self.jobs)} jobs)")
             return list(self.jobs)
 
     @property
