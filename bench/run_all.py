@@ -9,11 +9,12 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from bench import bench_call_display, bench_issue, bench_kiosk_printer, bench_print, common
+from bench import bench_call_display, bench_issue, bench_kiosk_printer, bench_print, bench_voice, common
 
 
 def main() -> int:
-    results = [bench_issue.run(), bench_call_display.run(), bench_print.run(), bench_kiosk_printer.run()]
+    results = [bench_issue.run(), bench_call_display.run(), bench_print.run(), bench_kiosk_printer.run(),
+               bench_voice.run()]
     for result in results:
         result.report()
     targets = [target for result in results for target in result.targets]

@@ -127,6 +127,23 @@ def ticket(ticket_id: int) -> Any:
     return jsonify({"ticket": _tracked(view) if who.role in DESK else view.to_json()})
 
 
+@bp.get("/health")
+def health() -> Any:
+    """What works and what does not, with the reason: for the admin (voice, printers, database)."""
+    require(*STAFF)
+    printers = spooler().printers()
+    try:
+        hall().engine.services()
+        database: dict[str, Any] = {"ok": True, "error": None}
+    except Exception as exc:  # reported, not raised: this is the page that says what is broken
+        database = {"ok": False, "error": f"{type(exc).__name__}: {exc}"[:300]}
+    return jsonify({"voice": current_app.extensions["hallq_announcer"].voice.health(),
+                    "printers": {"ok": all(p["ok"] for p in printers),
+                                 "faults": [{"name": p["name"], "status": p["status"], "message": p["message"]}
+                                            for p in printers if not p["ok"]]},
+                    "database": database})
+
+
 @bp.get("/printers")
 def printers() -> Any:
     require(*STAFF)

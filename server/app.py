@@ -12,11 +12,15 @@ from caller import bp as caller_bp
 from display import bp as display_bp
 from kiosk import bp as kiosk_bp
 from server import api
+from server.announcer import Announcer
+from server.announcer import bp as audio_bp
 from server.hall import Hall, Settings
 from server.printing.agent import AgentHub
 from server.printing.spooler import Spooler, ThreadRuntime
 from server.realtime import Realtime
+from server.voice.speech import Voice
 from track import bp as track_bp
+from windowscreen import bp as windowscreen_bp
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -36,7 +40,7 @@ def create_app(settings: Settings | None = None, async_mode: str | None = None) 
     app.extensions["hallq"] = hall
     app.register_blueprint(api.bp)
     api.register_errors(app)
-    for blueprint in (kiosk_bp, caller_bp, display_bp, track_bp):
+    for blueprint in (audio_bp, kiosk_bp, caller_bp, display_bp, track_bp, windowscreen_bp):
         app.register_blueprint(blueprint)
 
     @app.get("/")
@@ -49,6 +53,10 @@ def create_app(settings: Settings | None = None, async_mode: str | None = None) 
                       agents)
     hall.bus.subscribe(spooler.on_event)
     app.extensions["hallq_spooler"] = spooler
-    app.extensions["hallq_realtime"] = Realtime(socketio, hall, spooler, agents)
+    voice = Voice(hall.config.voice, hall.settings.instance / "voice")
+    announcer = Announcer(hall.config, voice, socketio.start_background_task)
+    app.extensions["hallq_announcer"] = announcer
+    app.extensions["hallq_realtime"] = Realtime(socketio, hall, spooler, agents, announcer)
     spooler.start()
+    voice.start()
     return app

@@ -185,6 +185,7 @@ def _demo(args: argparse.Namespace) -> int:
     print("Screens (the token after # is kept by the browser and never sent in the URL):")
     print(f"  kiosk   {base}/kiosk#token={tokens['kiosk-1']}")
     print(f"  display {base}/display#token={tokens['display-1']}")
+    print(f"  window  {base}/window/1#token={tokens['display-1']}   (the small screen above 1号窗口)")
     print(f"  caller  {base}/caller   (log in as clerk1 / clerk-demo-2026)")
     return 0
 
@@ -210,7 +211,7 @@ def _run(args: argparse.Namespace) -> int:
     host, port = server.address[:2]
     base = f"http://{host}:{port}"
     print(f"hallq serving {app.extensions['hallq'].config.name} on {base}", flush=True)
-    for screen in ("kiosk", "caller", "display"):
+    for screen in ("kiosk", "caller", "display", "window/1"):
         print(f"  {screen:8}{base}/{screen}", flush=True)
     import gevent
 

@@ -23,6 +23,7 @@ from server.printing.settings import (
     PrintingConfig,
     TicketLayout,
 )
+from server.voice.speech import VoiceSettings
 
 #: The twelve categories of service items of the seed manual (事项办理标准 1.1-1.12).
 CATEGORIES: tuple[str, ...] = (
@@ -82,6 +83,14 @@ class Window:
 
 
 @dataclass(frozen=True)
+class Display:
+    """A waiting-area screen (a display device, by name) that shows and announces only some zones' calls."""
+
+    name: str
+    zones: tuple[str, ...]
+
+
+@dataclass(frozen=True)
 class QueueRules:
     #: how many priority (绿色通道) tickets may be called ahead of one waiting regular ticket
     priority_bound: int = 3
@@ -101,6 +110,8 @@ class HallConfig:
     #: the hall's address as residents' phones reach it (the ticket's QR code); empty: the address it runs on
     public_url: str = ""
     printing: PrintingConfig = field(default_factory=PrintingConfig)
+    displays: tuple[Display, ...] = ()
+    voice: VoiceSettings = field(default_factory=VoiceSettings)
     source: str = "config.toml"
 
     def service(self, code: str) -> Service | None:
@@ -111,6 +122,10 @@ class HallConfig:
 
     def windows_serving(self, code: str) -> tuple[Window, ...]:
         return tuple(w for w in self.windows if code in w.services)
+
+    def zones_of_display(self, name: str) -> tuple[str, ...] | None:
+        """The zones a display shows; None: every zone (a display not listed in [[displays]])."""
+        return next((d.zones for d in self.displays if d.name == name), None)
 
 
 class _Locator:
@@ -232,7 +247,8 @@ def parse_config(text: str, source: str = "config.toml") -> HallConfig:
     windows = _windows(reader, data, {s.code for s in services})
     return HallConfig(name=name, timezone=timezone, services=services, windows=windows, rules=rules,
                       notice=notice, announcement=announcement, public_url=public_url,
-                      printing=_printing(reader, data), source=source)
+                      printing=_printing(reader, data), displays=_displays(reader, data, windows),
+                      voice=_voice(reader, data), source=source)
 
 
 def _non_negative(reader: _Reader, table: dict[str, Any], path: tuple[str, ...], default: int) -> int:
@@ -413,3 +429,44 @@ def _printer(reader: _Reader, entry: Any, i: int) -> PrinterConfig:
         raise reader.fail(("printers", i, "via_agent"), "an agent runs on a kiosk PC: list that kiosk in kiosks")
     return PrinterConfig(name=key("name", str), connection=connection, mode=mode, paper_width=width,
                          profile=profile, font=font, kiosks=tuple(kiosks), via_agent=via_agent)
+
+
+def _displays(reader: _Reader, data: dict[str, Any], windows: tuple[Window, ...]) -> tuple[Display, ...]:
+    zones = {w.zone for w in windows if w.zone}
+    displays: list[Display] = []
+    for i, entry in enumerate(reader.get(data, ("displays",), list, [])):
+        if not isinstance(entry, dict):
+            raise reader.fail(("displays", i), "must be a table ([[displays]])")
+        name = reader.get(entry, ("displays", i, "name"), str)
+        if any(d.name == name for d in displays):
+            raise reader.fail(("displays", i, "name"), f"display {name!r} is listed twice")
+        shown = reader.get(entry, ("displays", i, "zones"), list)
+        unknown = [z for z in shown if z not in zones]
+        if not shown or unknown:
+            known = "、".join(sorted(zones)) or "none set"
+            raise reader.fail(("displays", i, "zones"),
+                              f"zones of the windows: {known}" + (f" (not {unknown[0]!r})" if unknown else ""))
+        displays.append(Display(name=name, zones=tuple(shown)))
+    return tuple(displays)
+
+
+def _voice(reader: _Reader, data: dict[str, Any]) -> VoiceSettings:
+    table = reader.get(data, ("voice",), dict, {})
+    defaults = VoiceSettings()
+    for name in table:
+        if name not in VoiceSettings.__dataclass_fields__:
+            raise reader.fail(("voice", name), f"unknown key; one of {', '.join(VoiceSettings.__dataclass_fields__)}")
+    rate = reader.get(table, ("voice", "rate"), int, defaults.rate)
+    if not 60 <= rate <= 400:
+        raise reader.fail(("voice", "rate"), "must be between 60 and 400 (words a minute; 150 is calm speech)")
+    volume = table.get("volume", defaults.volume)
+    if isinstance(volume, bool) or not isinstance(volume, int | float) or not 0 < volume <= 1:
+        raise reader.fail(("voice", "volume"), "must be a number above 0 and at most 1.0")
+    repeat = reader.get(table, ("voice", "repeat"), int, defaults.repeat)
+    if not 1 <= repeat <= 3:
+        raise reader.fail(("voice", "repeat"), "must be 1, 2 or 3 (readings of the sentence in one announcement)")
+    def flag(name: str) -> bool:
+        return reader.get(table, ("voice", name), bool, getattr(defaults, name))
+
+    return VoiceSettings(enabled=flag("enabled"), voice=reader.get(table, ("voice", "voice"), str, defaults.voice),
+                         rate=rate, volume=float(volume), repeat=repeat, yao=flag("yao"), chime=flag("chime"))

@@ -49,6 +49,7 @@ def openapi_document() -> dict[str, Any]:
         "call": _window_action("Call a specific number (特呼)", {
             "type": "object", "required": ["number"], "properties": {"number": {"type": "string"}}}),
     }
+    nullable_str = {"type": ["string", "null"]}
     ticket_id = {"name": "id", "in": "path", "required": True, "schema": {"type": "integer"}}
     issued = {"type": "object", "properties": {"ticket": {"$ref": "#/components/schemas/Ticket"},
                                                "print": {"$ref": "#/components/schemas/PrintPlan"}}}
@@ -98,6 +99,15 @@ def openapi_document() -> dict[str, Any]:
                 "printer": {"type": "string"}}})},
             "responses": {"202": {"description": "Queued; the outcome follows as Socket.IO `printed`",
                                   **_json(issued)}, **_errors(400, 401, 403, 404, 409, 422)}}},
+        "/api/health": {"get": {
+            "summary": "What works and why not (staff): voice, printers, database", "tags": ["admin"],
+            "security": [{"session": []}],
+            "responses": {"200": {"description": "OK", **_json({"type": "object", "properties": {
+                "voice": {"type": "object", "properties": {"ok": {"type": "boolean"}, "error": nullable_str}},
+                "printers": {"type": "object", "properties": {"ok": {"type": "boolean"},
+                                                              "faults": {"type": "array"}}},
+                "database": {"type": "object", "properties": {"ok": {"type": "boolean"}, "error": nullable_str}},
+            }})}, **_errors(401, 403)}}},
         "/api/printers": {"get": {
             "summary": "Printers and their live status (staff)", "tags": ["printing"],
             "security": [{"session": []}],

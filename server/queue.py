@@ -120,7 +120,7 @@ class QueueEngine:
 
     def windows(self) -> list[dict[str, Any]]:
         with self.storage.read() as session:
-            return self._windows_json(session)
+            return self._windows_json(session, self.today())
 
     def snapshot(self) -> dict[str, Any]:
         """Everything a screen shows, as of now: sent on connect, reconnect and after changes."""
@@ -128,7 +128,7 @@ class QueueEngine:
         day = business_date(now, self.config.timezone)
         with self.storage.read() as session:
             waiting = self._waiting_by_service(session, day)
-            windows = self._windows_json(session)
+            windows = self._windows_json(session, day)
             recent = self._recent_calls(session, day)
         return {
             "hall": {"name": self.config.name, "notice": self.config.notice, "business_date": day.isoformat(),
@@ -487,8 +487,11 @@ class QueueEngine:
         return {"code": service.code, "name": service.name, "category": service.category,
                 "prefix": service.prefix, "waiting": waiting.get(service.code, 0)}
 
-    def _windows_json(self, session: Session) -> list[dict[str, Any]]:
+    def _windows_json(self, session: Session, day: date) -> list[dict[str, Any]]:
         states = {s.window_id: s for s in session.scalars(select(WindowState))}
+        served = dict(session.execute(  # 今日已办: shown above each window
+            select(Ticket.window_id, func.count()).where(Ticket.business_date == day, Ticket.status == S.DONE)
+            .group_by(Ticket.window_id)).all())
         current_ids = [s.current_ticket_id for s in states.values() if s.current_ticket_id]
         current = {t.id: t for t in session.scalars(select(Ticket).where(Ticket.id.in_(current_ids)))}
         clerks = {s.username: s for s in session.scalars(
@@ -504,6 +507,7 @@ class QueueEngine:
                 "clerk": {"name": clerk.display_name, "staff_no": clerk.staff_no} if clerk else None,
                 "current": {"id": ticket.id, "number": ticket.number, "status": ticket.status,
                             "service": ticket.service} if ticket else None,
+                "served_today": served.get(window.id, 0),
             })
         return result
 
@@ -512,14 +516,19 @@ class QueueEngine:
             select(TicketEvent.at, TicketEvent.window_id, TicketEvent.action, Ticket.number)
             .join(Ticket, Ticket.id == TicketEvent.ticket_id)
             .where(TicketEvent.action.in_(("called", "recalled")), Ticket.business_date == day)
-            .order_by(TicketEvent.id.desc()).limit(8))
+            .order_by(TicketEvent.id.desc()).limit(RECENT_CALLS))
         calls = []
         for at, window_id, action, number in rows:
             window = self.config.window(window_id)
             calls.append({"number": number, "window": window_id, "window_name": window.name if window else "",
+                          "zone": window.zone if window else "",
                           "text": self.announcement(number, window) if window else "",
                           "recall": action == "recalled", "at": at.isoformat()})
         return calls
+
+
+#: calls in the snapshot, newest first: enough for a display of one zone to fill its list of 8 from them
+RECENT_CALLS = 24
 
 
 class _WindowQueries:

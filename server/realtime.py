@@ -13,6 +13,7 @@ from typing import Any
 from flask import request, session
 from flask_socketio import SocketIO, emit, join_room
 
+from server.announcer import Announcer
 from server.auth import Principal
 from server.events import HallEvent
 from server.hall import Hall
@@ -30,10 +31,16 @@ def device_room(name: str) -> str:
     return f"device:{name}"
 
 
+def zone_room(zone: str | None) -> str:
+    """Calls of one zone's windows; ``None``: the room of screens that show every zone."""
+    return f"zone:{zone}" if zone else "zone:*"
+
+
 class Realtime:
-    def __init__(self, socketio: SocketIO, hall: Hall, spooler: Spooler, agents: AgentHub):
+    def __init__(self, socketio: SocketIO, hall: Hall, spooler: Spooler, agents: AgentHub, announcer: Announcer):
         self.socketio = socketio
         self.hall = hall
+        self.announcer = announcer
         self.spooler = spooler
         self.agents = agents
         self._dirty = socketio.server.eio.create_event()
@@ -61,7 +68,13 @@ class Realtime:
             join_room(device_room(who.name))
         else:
             join_room(STAFF_ROOM)
+            join_room(zone_room(None))
             emit("printers", {"printers": self.spooler.printers()})
+        if who.role == "display":
+            zones = self.hall.config.zones_of_display(who.name)
+            for zone in zones or (None,):
+                join_room(zone_room(zone))
+            emit("display", {"name": who.name, "zones": list(zones) if zones else None})
         emit("snapshot", self.hall.engine.snapshot())
         if not self._loop_started:
             self._loop_started = True
@@ -103,13 +116,19 @@ class Realtime:
         if event.kind == "reprint_requested":
             return
         if event.kind in ("called", "recalled") and event.ticket is not None:
-            window = self.hall.config.window(event.window_id or 0)
-            self.socketio.emit("called", {
-                "ticket": event.ticket.to_json(), "window": event.window_id,
-                "window_name": window.name if window else "", "text": event.text,
-                "recall": event.kind == "recalled", "at": event.at.isoformat(),
-            }, to=HALL_ROOM)
+            self._announce(event)
         self._dirty.set()
+
+    def _announce(self, event: HallEvent) -> None:
+        """The call to the screens of its window's zone (and to those showing every zone), with its audio."""
+        assert event.ticket is not None
+        window = self.hall.config.window(event.window_id or 0)
+        name, zone = (window.name, window.zone) if window else ("", "")
+        self.socketio.emit("called", {
+            "ticket": event.ticket.to_json(), "window": event.window_id, "window_name": name, "zone": zone,
+            "text": event.text, "audio": self.announcer.audio_for(event.ticket.number, name),
+            "recall": event.kind == "recalled", "at": event.at.isoformat(),
+        }, to=[zone_room(zone), zone_room(None)] if zone else zone_room(None))
 
     def _snapshot_loop(self) -> None:
         while True:

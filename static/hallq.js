@@ -75,8 +75,10 @@
       auth: authToken ? { token: authToken } : {},
       reconnection: true, reconnectionAttempts: Infinity, reconnectionDelay: 1000, reconnectionDelayMax: 5000,
     });
-    socket.on("connect", () => { banner.hidden = true; });
+    const root = document.documentElement;
+    socket.on("connect", () => { banner.hidden = true; root.dataset.socket = "connected"; });
     socket.on("disconnect", (reason) => {
+      root.dataset.socket = "offline";
       banner.hidden = reason === "io client disconnect";  // we closed it ourselves (logout)
       if (reason === "io server disconnect") socket.connect();  // not retried by socket.io itself
     });
@@ -107,6 +109,19 @@
         `${p.ok ? "提醒" : "打印机故障"}：${p.name}${p.kiosks.length ? `（${p.kiosks.join("、")}）` : ""} ${p.message}`)));
       strip.hidden = alerts.length === 0;
     };
+  }
+
+  /** connect() for a screen on a device token: a refused token ends in a full-page message (nothing on the
+   * screen can fix it; the administrator must open the page with a new token). */
+  function connectDevice(handlers) {
+    const socket = connect({
+      ...handlers,
+      unauthorized: () => {
+        socket.disconnect();
+        fatal("本设备令牌无效或已被更换", "请用管理员提供的带令牌的新地址重新打开本页面");
+      },
+    });
+    return socket;
   }
 
   function offlineBanner() {
@@ -200,5 +215,5 @@
       detail ? h("p", { class: "fatal-detail" }, detail) : null));
   }
 
-  window.hallq = { token, api, connect, printerAlerts, clock, now, time, date, h, toast, fatal };
+  window.hallq = { token, api, connect, connectDevice, printerAlerts, clock, now, time, date, h, toast, fatal };
 })();

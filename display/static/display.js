@@ -1,4 +1,5 @@
-/* The waiting-area TV: a 1920×1080 stage, scaled to the screen, redrawn from every snapshot. */
+/* The waiting-area TV: a 1920×1080 stage, scaled to the screen, redrawn from every snapshot; every call is
+ * announced, one at a time, with its caption. */
 (() => {
   "use strict";
   const { h } = hallq;
@@ -11,10 +12,36 @@
   const FLASH_MS = 6000;
   const WINDOW_STATE = { paused: "暂停服务", closed: "未开放" };
 
-  /** Every `called` event received, newest last: for tests and for checking a screen on site. */
-  window.hallqCalls = [];
+  // announcements
+  const CHIME = "/audio/chime.wav";
+  const START_LIMIT_MS = 20000;   // an announcement's audio that has not started playing by then has failed
+  const CHIME_START_MS = 5000;
+  const SOUND_MAX_S = 60;         // once playing, a sound may last its own length (at most this) ...
+  const END_MARGIN_MS = 3000;     // ... plus this, then it counts as failed
+  const CAPTION_MIN_MS = 3000;    // a caption stays at least this long; after a chime alone, this long after it
+  const STALE_MS = 30000;         // a call older than this (server clock) is shown but not announced
+  const QUEUE_MAX = 30;           // pending announcements kept; beyond, the oldest are dropped
+  const SEEN_MAX = 500;           // calls remembered to never announce one twice
+  const RECONNECT_MAX_MS = 3000;  // back on screen within ~3 s of the server
 
-  const state = { latest: null, recent: [], flashTimer: null, socket: null };
+  /** Every `called` event received for this screen's zones, newest last: for tests and on-site checks. */
+  window.hallqCalls = [];
+  /** Every announcement, in the order played: {number, window, text, audio, started, ended, outcome}, where
+   * started/ended are performance.now() and outcome is "played" (its audio), "chime" (voice off or its audio
+   * failed: the chime and the caption), "blocked" (the browser refused to play sound: caption only) or "failed"
+   * (not even the chime played: caption only). */
+  window.hallqAnnouncements = [];
+
+  const state = {
+    latest: null, recent: [], flashTimer: null, socket: null,
+    zones: null,          // from the `display` event; null: every zone
+    snapshot: null,       // the last snapshot, redrawn when the zones arrive
+    queue: [],            // announcements waiting their turn
+    current: null,        // the announcement playing
+    pumping: false,
+    seen: new Set(),      // `${ticket id}@${at}` of every call queued
+    soundBlocked: false,
+  };
 
   function fit() {
     const stage = $("stage");
@@ -24,6 +51,13 @@
     const top = (innerHeight - STAGE_H * scale) / 2;
     stage.style.transform = `translate(${left}px, ${top}px) scale(${scale})`;
   }
+
+  const sleep = (ms) => new Promise((resolve) => { setTimeout(resolve, Math.max(0, ms)); });
+  const inZones = (zone) => !state.zones || state.zones.includes(zone);
+  const push = (log, entry) => {
+    log.push(entry);
+    if (log.length > LOG_MAX) log.splice(0, log.length - LOG_MAX);
+  };
 
   // ------------------------------------------------------------------ the latest call
 
@@ -44,19 +78,174 @@
   }
 
   function onCalled(event) {
-    const call = { number: event.ticket.number, window: event.window, window_name: event.window_name,
-      text: event.text, at: event.at };
-    window.hallqCalls.push({ number: call.number, window: call.window, text: call.text, at: call.at });
-    if (window.hallqCalls.length > LOG_MAX) window.hallqCalls.splice(0, window.hallqCalls.length - LOG_MAX);
-    showLatest(call, true);
+    if (!inZones(event.zone)) return;  // the server sends only our zones' calls: this is a second guard
+    const call = { id: event.ticket.id, number: event.ticket.number, window: event.window,
+      window_name: event.window_name, zone: event.zone, text: event.text, audio: event.audio ?? null,
+      recall: Boolean(event.recall), at: event.at };
+    push(window.hallqCalls, { number: call.number, window: call.window, text: call.text, audio: call.audio,
+      at: call.at });
     const others = state.recent.filter((c) => c.number !== call.number || c.window !== call.window);
     state.recent = [call, ...others].slice(0, RECENT_MAX);
     renderRecent();
+    const tile = $("windows").querySelector(`[data-window="${call.window}"]`);
+    if (tile?.dataset.status === "open") {  // at once; the snapshot that follows agrees
+      tile.lastElementChild.replaceWith(h("div", { class: "win-number" }, call.number));
+    }
+    const fresh = enqueue(call);
+    showLatest(call, fresh);  // the newest call at once; the caption bar follows the announcements
   }
 
   function renderRecent() {
     $("recent").replaceChildren(...state.recent.map((c) => h("li", {},
       h("span", { class: "r-number" }, c.number), h("span", { class: "r-window" }, c.window_name))));
+  }
+
+  // ------------------------------------------------------------------ announcements
+
+  /** Queue a call for announcement, unless it was queued before or is too old to announce (a call from before a
+   * reconnect: the snapshot shows it, nobody should hear it now). True when queued. */
+  function enqueue(call) {
+    const key = `${call.id}@${call.at}`;
+    if (state.seen.has(key)) return false;
+    state.seen.add(key);
+    if (state.seen.size > SEEN_MAX) state.seen.delete(state.seen.values().next().value);
+    const age = hallq.now().getTime() - Date.parse(call.at);
+    if (age > STALE_MS) return false;
+    state.queue.push(call);
+    if (state.queue.length > QUEUE_MAX) state.queue.splice(0, state.queue.length - QUEUE_MAX);
+    pump();
+    return true;
+  }
+
+  /** The only consumer of the queue: one announcement at a time, each awaited to its end. */
+  async function pump() {
+    if (state.pumping) return;
+    state.pumping = true;
+    try {
+      while (state.queue.length) {
+        const call = state.queue.shift();
+        state.current = call;
+        const entry = { number: call.number, window: call.window, text: call.text, audio: call.audio,
+          started: performance.now(), ended: null, outcome: null };
+        push(window.hallqAnnouncements, entry);
+        try {
+          showCaption(call);
+          entry.outcome = await announce(call, entry.started);
+        } catch {
+          entry.outcome = "failed";  // not expected (announce does not throw); the queue must not stall
+        }
+        entry.ended = performance.now();
+        state.current = null;
+      }
+    } finally {
+      state.pumping = false;
+      hideCaption();
+    }
+  }
+
+  /** Play one call's sound and keep its caption up; resolves to its outcome, in bounded time (at most
+   * START_LIMIT_MS + the sound + END_MARGIN_MS, then the chime likewise, then CAPTION_MIN_MS). */
+  async function announce(call, started) {
+    let outcome;
+    if (call.audio) {
+      const result = await playSound(call.audio, START_LIMIT_MS);
+      if (result === "ended") outcome = "played";
+      else if (result === "blocked") outcome = "blocked";
+    }
+    if (!outcome) {  // no voice, or its audio failed: the chime, and the caption a while longer
+      const result = await playSound(CHIME, CHIME_START_MS);
+      outcome = result === "ended" ? "chime" : result;
+      if (outcome === "chime") await sleep(CAPTION_MIN_MS);
+    }
+    if (outcome === "blocked") showUnlock();
+    await sleep(started + CAPTION_MIN_MS - performance.now());
+    return outcome;
+  }
+
+  /** Play `url` once: "ended", "blocked" (autoplay refused), or "failed" (404, decode error, or it did not start
+   * within `startMs` or did not end within its own length + END_MARGIN_MS). Always resolves, with the sound
+   * stopped by then. */
+  function playSound(url, startMs) {
+    return new Promise((resolve) => {
+      const audio = new Audio();
+      let done = false;
+      let timer = null;
+      const limit = (ms) => {
+        clearTimeout(timer);
+        timer = setTimeout(() => finish("failed"), ms);
+      };
+      const finish = (result) => {
+        if (done) return;
+        done = true;
+        clearTimeout(timer);
+        audio.onended = null;
+        audio.onerror = null;
+        audio.onplaying = null;
+        audio.pause();
+        audio.removeAttribute("src");
+        audio.load();
+        resolve(result);
+      };
+      limit(startMs);
+      audio.onended = () => finish("ended");
+      audio.onerror = () => finish("failed");
+      audio.onplaying = () => {  // a slow speaking rate makes a long file: allow what is left of it from here
+        const left = Number.isFinite(audio.duration) ? audio.duration - audio.currentTime : SOUND_MAX_S;
+        limit(Math.min(Math.max(left, 0), SOUND_MAX_S) * 1000 + END_MARGIN_MS);
+      };
+      audio.preload = "auto";
+      audio.src = url;
+      let playing;
+      try {
+        playing = audio.play();
+      } catch (err) {
+        finish(err?.name === "NotAllowedError" ? "blocked" : "failed");
+        return;
+      }
+      playing?.then(() => {
+        if (state.soundBlocked) hideUnlock();  // sound works again (e.g. unlocked by a tap)
+      }, (err) => finish(err?.name === "NotAllowedError" ? "blocked" : "failed"));
+    });
+  }
+
+  function showCaption(call) {
+    $("caption-text").textContent = call.text || `请${call.number}号到${call.window_name}办理`;
+    $("caption").dataset.number = call.number;
+    $("caption").hidden = false;
+    markCalledWindow();
+  }
+
+  function hideCaption() {
+    $("caption").hidden = true;
+    delete $("caption").dataset.number;
+    markCalledWindow();
+  }
+
+  /** The tile of the window being announced gets a ring. */
+  function markCalledWindow() {
+    for (const tile of $("windows").children) {
+      tile.classList.toggle("is-called", Number(tile.dataset.window) === state.current?.window);
+    }
+  }
+
+  // 开启声音: the browser refused to play sound without a tap (a Chromium started without
+  // --autoplay-policy=no-user-gesture-required). One tap unlocks sound for the page; the queue never waits for it.
+  function showUnlock() {
+    state.soundBlocked = true;
+    $("unlock").hidden = false;
+  }
+
+  function hideUnlock() {
+    state.soundBlocked = false;
+    $("unlock").hidden = true;
+  }
+
+  function unlock() {
+    hideUnlock();
+    // play (silently) inside the tap: browsers that unlock per element or per gesture count this as the unlock
+    const probe = new Audio(CHIME);
+    probe.muted = true;
+    probe.play().then(() => probe.pause(), () => { /* shown again by the next refused announcement */ });
   }
 
   // ------------------------------------------------------------------ the hall
@@ -72,6 +261,7 @@
           h("span", { class: "win-label" }, w.label)),
         body);
     }));
+    markCalledWindow();
   }
 
   function renderWaiting(services) {
@@ -97,38 +287,50 @@
   }
 
   function applySnapshot(snapshot) {
+    state.snapshot = snapshot;
     $("hall-name").textContent = snapshot.hall.name;
     document.title = `叫号大屏 · ${snapshot.hall.name}`;
-    renderWindows(snapshot.windows);
-    renderWaiting(snapshot.services);
+    // the snapshot is hall-wide: keep our zones' windows, the calls of those windows ...
+    const windows = snapshot.windows.filter((w) => inZones(w.zone));
+    const ours = new Set(windows.map((w) => w.id));
+    renderWindows(windows);
+    // and the items those windows serve (all of them on a display of every zone)
+    const served = new Set(windows.flatMap((w) => w.services || []));
+    renderWaiting(state.zones ? snapshot.services.filter((s) => served.has(s.code)) : snapshot.services);
     renderNotice(snapshot.hall.notice || "");
-    state.recent = snapshot.recent_calls.slice(0, RECENT_MAX);
+    const calls = snapshot.recent_calls.filter((c) => ours.has(c.window));
+    state.recent = calls.slice(0, RECENT_MAX);
     renderRecent();
-    const newest = snapshot.recent_calls[0];
+    const newest = calls[0];
     if (!newest) return;
     const latest = state.latest;
     if (!latest || Date.parse(newest.at) > Date.parse(latest.at)) {
-      // a call we did not hear (e.g. while offline): show it, without flashing or a caption we do not know
-      showLatest({ ...newest, text: latest?.number === newest.number ? latest.text : "" }, false);
+      // a call we did not hear (e.g. while offline): show it, without flashing or announcing it
+      showLatest({ ...newest, text: newest.text || (latest?.number === newest.number ? latest.text : "") }, false);
     }
+  }
+
+  function onDisplay({ zones }) {
+    state.zones = Array.isArray(zones) && zones.length ? zones : null;
+    const el = $("zones");
+    el.textContent = state.zones ? state.zones.join("、") : "";
+    el.hidden = !state.zones;
+    if (state.snapshot) applySnapshot(state.snapshot);
   }
 
   function start() {
     addEventListener("resize", fit);
     fit();
+    $("hall-name").after($("zones"));  // the zones follow the hall name in the header
+    $("unlock-button").addEventListener("click", unlock);
     if (!hallq.token("display")) {
       hallq.fatal("本设备未授权：请用管理员提供的带令牌的地址打开", "例如 http://服务器地址/display#token=……");
       return;
     }
     hallq.clock($("clock"), $("date"));
-    state.socket = hallq.connect({
-      snapshot: applySnapshot,
-      called: onCalled,
-      unauthorized: () => {
-        state.socket?.disconnect();
-        hallq.fatal("本设备令牌无效或已被更换", "请用管理员提供的带令牌的新地址重新打开本页面");
-      },
-    });
+    state.socket = hallq.connectDevice({ snapshot: applySnapshot, called: onCalled });
+    state.socket.on("display", onDisplay);
+    state.socket.io.reconnectionDelayMax?.(RECONNECT_MAX_MS);
   }
 
   start();

@@ -8,9 +8,11 @@
   const DONE_GUARD_MS = 800;   // the second tap of a double tap must not hit 完成 on the ticket screen
   const PRINT_FAILED_IDLE_S = 40;  // time to read and remember the number when no paper came out
   const PRINT_FAILED = "打印失败，请记住您的号码或到导询台补打";
+  const PRINT_UNKNOWN_S = 10;  // no word from the printer by then (e.g. the connection dropped): say what to do
 
   const state = {
     services: [], windows: [], category: null, busy: false, socket: null, doneTimer: null, ticketId: null,
+    printTimer: null,
   };
 
   // ------------------------------------------------------------------ pages and the idle countdown
@@ -155,13 +157,21 @@
   }
 
   function showPrint(plan) {
-    if (!plan || plan.status === "none") setPrint("本机未连接打印机，请记住您的号码", "failed");
-    else setPrint("正在打印号票，请稍候…", "pending");
+    clearTimeout(state.printTimer);
+    if (!plan || plan.status === "none") {
+      setPrint("本机未连接打印机，请记住您的号码", "failed");
+      return;
+    }
+    setPrint("正在打印号票，请稍候…", "pending");
+    state.printTimer = setTimeout(() => {
+      if ($("ticket-print").classList.contains("is-pending")) setPrint("如未出票，请记住您的号码或到导询台补打", "unknown");
+    }, PRINT_UNKNOWN_S * 1000);
   }
 
   /** The printer's answer for a ticket of this kiosk (it arrives after the ticket, over the socket). */
   function printed(outcome) {
     if (outcome.ticket !== state.ticketId || $("ticket").hidden) return;
+    clearTimeout(state.printTimer);
     if (outcome.ok) {
       setPrint("请取走号票", "ok");
       return;

@@ -74,6 +74,7 @@ def printing(tmp_path: Path) -> Iterator[PrintingHall]:
 
 def test_the_kiosk_says_take_your_ticket_and_the_phone_page_follows_it(printing: PrintingHall) -> None:
     kiosk = printing.page(f"/kiosk#token={printing.hall.kiosk_token}", KIOSK)
+    expect(kiosk.locator("html")).to_have_attribute("data-socket", "connected")  # the outcome comes this way
     assert take_ticket(kiosk, "户籍管理", "居民身份证核发") == "A001"
     expect(kiosk.locator("#ticket-print")).to_have_text("请取走号票")
 
@@ -94,6 +95,7 @@ def test_a_dead_printer_shows_on_the_kiosk_and_on_the_clerks_screen(printing: Pr
 
     printing.printer.close()  # switched off: the port refuses
     kiosk = printing.page(f"/kiosk#token={printing.hall.kiosk_token}", KIOSK)
+    expect(kiosk.locator("html")).to_have_attribute("data-socket", "connected")
     assert take_ticket(kiosk, "户籍管理", "居民身份证核发") == "A001"
     expect(kiosk.locator("#ticket-print")).to_have_text(PRINT_FAILED)
     expect(kiosk.locator("#ticket-number")).to_have_text("A001")
@@ -119,6 +121,7 @@ def take_screenshots(out: Path = SHOTS) -> None:
             log_in_and_sign_in(caller, "clerk1", setup.hall.passwords["clerk1"], 1)
             setup.printer.close()
             kiosk = setup.page(f"/kiosk#token={setup.hall.kiosk_token}", KIOSK)
+            expect(kiosk.locator("html")).to_have_attribute("data-socket", "connected")
             take_ticket(kiosk, "户籍管理", "居民身份证核发")
             expect(kiosk.locator("#ticket-print")).to_have_text(PRINT_FAILED)
             kiosk.screenshot(path=out / "kiosk-print-failed.png", animations="disabled")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -316,3 +317,25 @@ def test_a_typo_in_a_printer_key_is_named_not_ignored() -> None:
 def test_the_ticket_must_show_its_number() -> None:
     with pytest.raises(ConfigError, match=r"printing\.fields: must include \"number\""):
         parse_config(SMALL_HALL + ONE_PRINTER + '\n[printing]\nfields = ["hall", "service"]\n')
+
+
+# ---------------------------------------------------------------- [voice] and [[displays]]
+
+def test_voice_settings_parse_and_bad_values_are_named() -> None:
+    voice = parse_config(SMALL_HALL + "\n[voice]\nrate = 130\nvolume = 0.8\nrepeat = 1\nyao = true\n").voice
+    assert (voice.enabled, voice.voice, voice.rate, voice.volume, voice.repeat, voice.yao, voice.chime) == (
+        True, "cmn-latn-pinyin", 130, 0.8, 1, True, True)
+    for body, key in (("rate = 1000", "voice.rate"), ("volume = 0", "voice.volume"), ("repeat = 5", "voice.repeat"),
+                      ("enabled = \"yes\"", "voice.enabled"), ("speed = 3", "voice.speed")):
+        with pytest.raises(ConfigError, match=re.escape(key)):
+            parse_config(SMALL_HALL + f"\n[voice]\n{body}\n")
+
+
+def test_displays_are_bound_to_known_zones() -> None:
+    config = parse_config(SMALL_HALL + '\n[[displays]]\nname = "tv-2f"\nzones = ["二楼"]\n')
+    assert config.zones_of_display("tv-2f") == ("二楼",) and config.zones_of_display("other") is None
+    with pytest.raises(ConfigError, match=r"displays\[0\]\.zones: zones of the windows: 一楼、二楼 \(not '三楼'\)"):
+        parse_config(SMALL_HALL + '\n[[displays]]\nname = "tv"\nzones = ["三楼"]\n')
+    twice = '\n[[displays]]\nname = "tv"\nzones = ["一楼"]\n'
+    with pytest.raises(ConfigError, match=r"displays\[1\]\.name: display 'tv' is listed twice"):
+        parse_config(SMALL_HALL + twice + twice)

@@ -1,0 +1,96 @@
+/* The small screen above a window (/window/<id>): the number at the window, the clerk, 今日已办. A 1280×400
+ * stage scaled to the screen's height, stretched to its width (1920×540 shows the same, wider). */
+(() => {
+  "use strict";
+  const $ = (id) => document.getElementById(id);
+  const root = $("ws");
+  if (!root) return;  // an unknown window: the page says so itself
+
+  const STAGE_W = 1280;
+  const STAGE_H = 400;
+  const FLASH_MS = 6000;
+  const windowId = Number(root.dataset.window);
+  const STATUS = { paused: "暂停服务", closed: "未开放" };
+  const TICKET = { called: "正在呼叫", serving: "正在办理" };
+  const state = { socket: null, flashTimer: null };
+
+  function fit() {
+    const scale = Math.min(innerWidth / STAGE_W, innerHeight / STAGE_H);
+    root.style.width = `${innerWidth / scale}px`;
+    root.style.height = `${innerHeight / scale}px`;
+    root.style.transform = `scale(${scale})`;
+  }
+
+  function setText(id, text) {
+    const el = $(id);
+    if (el.textContent !== text) el.textContent = text;
+  }
+
+  function render(w) {
+    setText("ws-name", w.name);
+    setText("ws-label", w.label || "");
+    document.title = `${w.name} · 窗口屏`;
+    const ticket = w.current && TICKET[w.current.status] ? w.current : null;
+    const now = $("ws-now");
+    now.dataset.status = w.status;
+    const number = $("ws-number");
+    if (w.status !== "open") {
+      setText("ws-number", STATUS[w.status] || w.status);
+      number.classList.add("is-state");
+      $("ws-now-label").hidden = true;
+    } else if (ticket) {
+      setText("ws-number", ticket.number);
+      number.classList.remove("is-state");
+      setText("ws-now-label", TICKET[ticket.status]);
+      $("ws-now-label").hidden = false;
+    } else {
+      setText("ws-number", "请稍候");
+      number.classList.add("is-state");
+      $("ws-now-label").hidden = true;
+    }
+    setText("ws-clerk-name", w.clerk?.name || "—");
+    setText("ws-clerk-no", w.clerk?.staff_no ? `工号 ${w.clerk.staff_no}` : "");
+    setText("ws-served", `今日已办 ${w.served_today ?? 0} 件`);
+  }
+
+  function applySnapshot(snapshot) {
+    setText("ws-hall", snapshot.hall.name);
+    const w = snapshot.windows.find((x) => x.id === windowId);
+    if (!w) {
+      state.socket?.disconnect();
+      hallq.fatal(`没有 ${windowId} 号窗口`, "请检查地址：/window/窗口编号，编号见大厅配置");
+      return;
+    }
+    render(w);
+  }
+
+  function onCalled(event) {
+    if (event.window !== windowId) return;
+    const now = $("ws-now");
+    if (now.dataset.status === "open") {  // shown at once; the snapshot that follows agrees
+      setText("ws-number", event.ticket.number);
+      $("ws-number").classList.remove("is-state");
+      setText("ws-now-label", TICKET.called);
+      $("ws-now-label").hidden = false;
+    }
+    now.classList.remove("flash");
+    void now.offsetWidth;  // restart the animation
+    now.classList.add("flash");
+    clearTimeout(state.flashTimer);
+    state.flashTimer = setTimeout(() => now.classList.remove("flash"), FLASH_MS);
+  }
+
+  function start() {
+    addEventListener("resize", fit);
+    fit();
+    if (!hallq.token("windowscreen")) {
+      hallq.fatal("本设备未授权：请用管理员提供的带令牌的地址打开",
+        `例如 http://服务器地址/window/${windowId}#token=……（大屏设备的令牌）`);
+      return;
+    }
+    hallq.clock($("clock"));
+    state.socket = hallq.connectDevice({ snapshot: applySnapshot, called: onCalled });
+  }
+
+  start();
+})();
