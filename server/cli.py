@@ -212,7 +212,7 @@ def _run(args: argparse.Namespace) -> int:
     base = f"http://{host}:{port}"
     print(f"hallq serving {app.extensions['hallq'].config.name} on {base}", flush=True)
     for screen in ("kiosk", "caller", "display", "window/1"):
-        print(f"  {screen:8}{base}/{screen}", flush=True)
+        print(f"  {screen:9}{base}/{screen}", flush=True)
     import gevent
 
     gevent.signal_handler(signal.SIGTERM, server.stop)

@@ -12,7 +12,7 @@
 
   const state = {
     services: [], windows: [], category: null, busy: false, socket: null, doneTimer: null, ticketId: null,
-    printTimer: null,
+    printTimer: null, early: new Map(),  // print outcomes that came before their ticket's answer
   };
 
   // ------------------------------------------------------------------ pages and the idle countdown
@@ -166,11 +166,21 @@
     state.printTimer = setTimeout(() => {
       if ($("ticket-print").classList.contains("is-pending")) setPrint("如未出票，请记住您的号码或到导询台补打", "unknown");
     }, PRINT_UNKNOWN_S * 1000);
+    const early = state.early.get(state.ticketId);
+    if (early) {
+      state.early.delete(state.ticketId);
+      printed(early);
+    }
   }
 
-  /** The printer's answer for a ticket of this kiosk (it arrives after the ticket, over the socket). */
+  /** The printer's answer for a ticket of this kiosk. It comes over the socket, not with the ticket's answer,
+   * and a fast printer can answer before the ticket's own HTTP answer has arrived: keep it until then. */
   function printed(outcome) {
-    if (outcome.ticket !== state.ticketId || $("ticket").hidden) return;
+    if (outcome.ticket !== state.ticketId || $("ticket").hidden) {
+      state.early.set(outcome.ticket, outcome);
+      if (state.early.size > 20) state.early.delete(state.early.keys().next().value);
+      return;
+    }
     clearTimeout(state.printTimer);
     if (outcome.ok) {
       setPrint("请取走号票", "ok");
