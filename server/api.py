@@ -127,6 +127,12 @@ def ticket(ticket_id: int) -> Any:
     return jsonify({"ticket": _tracked(view) if who.role in DESK else view.to_json()})
 
 
+@bp.get("/hall/status")
+def hall_status() -> Any:
+    require(*READERS)
+    return jsonify(hall().engine.status())
+
+
 @bp.get("/health")
 def health() -> Any:
     """What works and what does not, with the reason: for the admin (voice, printers, database)."""

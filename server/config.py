@@ -9,10 +9,12 @@ from __future__ import annotations
 import re
 import tomllib
 from dataclasses import dataclass, field
+from datetime import date, datetime, time
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from server.calendar import ALL_DAY, WEEKDAY_NAMES, CalendarConfig, Session
 from server.printing.settings import (
     CONNECTIONS,
     MODES,
@@ -70,6 +72,8 @@ class Service:
     daily_cap: int | None = None
     #: 一次性告知: what to bring, printed on the ticket
     materials: str = ""
+    #: at most this many tickets in one session of the [calendar] (上午, 下午)
+    session_cap: int | None = None
 
 
 @dataclass(frozen=True)
@@ -112,6 +116,7 @@ class HallConfig:
     printing: PrintingConfig = field(default_factory=PrintingConfig)
     displays: tuple[Display, ...] = ()
     voice: VoiceSettings = field(default_factory=VoiceSettings)
+    calendar: CalendarConfig = field(default_factory=CalendarConfig)
     source: str = "config.toml"
 
     def service(self, code: str) -> Service | None:
@@ -137,10 +142,13 @@ class _Locator:
         self.lines = text.splitlines()
 
     def line_of(self, path: tuple[str | int, ...]) -> int | None:
-        table, index, rest = self._split(path)
-        start, end = self._table_span(table, index)
-        if start is None:
-            return None
+        for table, index, rest in self._splits(path):
+            start, end = self._table_span(table, index)
+            if start is not None:
+                return self._key_line(table, start, end, rest)
+        return None
+
+    def _key_line(self, table: str, start: int, end: int, rest: tuple[str | int, ...]) -> int | None:
         key = rest[0] if rest else None
         if key is None:
             return start + 1 if table else None
@@ -149,6 +157,14 @@ class _Locator:
             if pattern.match(self.lines[number]):
                 return number + 1
         return start + 1 if table else None
+
+    @classmethod
+    def _splits(cls, path: tuple[str | int, ...]) -> list[tuple[str, int | None, tuple[str | int, ...]]]:
+        """Where the key may be: in a nested array of tables ([[calendar.sessions]]) first, then as usual."""
+        nested = []
+        if len(path) >= 3 and isinstance(path[0], str) and isinstance(path[1], str) and isinstance(path[2], int):
+            nested.append((f"{path[0]}.{path[1]}", path[2], path[3:]))
+        return [*nested, cls._split(path)]
 
     @staticmethod
     def _split(path: tuple[str | int, ...]) -> tuple[str, int | None, tuple[str | int, ...]]:
@@ -248,7 +264,7 @@ def parse_config(text: str, source: str = "config.toml") -> HallConfig:
     return HallConfig(name=name, timezone=timezone, services=services, windows=windows, rules=rules,
                       notice=notice, announcement=announcement, public_url=public_url,
                       printing=_printing(reader, data), displays=_displays(reader, data, windows),
-                      voice=_voice(reader, data), source=source)
+                      voice=_voice(reader, data), calendar=_calendar(reader, data), source=source)
 
 
 def _non_negative(reader: _Reader, table: dict[str, Any], path: tuple[str, ...], default: int) -> int:
@@ -286,11 +302,15 @@ def _services(reader: _Reader, data: dict[str, Any]) -> tuple[Service, ...]:
         cap = reader.get(entry, ("services", i, "daily_cap"), int, None)
         if cap is not None and not 1 <= cap <= 999:
             raise reader.fail(("services", i, "daily_cap"), "must be between 1 and 999")
+        session_cap = reader.get(entry, ("services", i, "session_cap"), int, None)
+        if session_cap is not None and not 1 <= session_cap <= 999:
+            raise reader.fail(("services", i, "session_cap"), "must be between 1 and 999")
         codes.add(code)
         prefixes[prefix] = code
         services.append(Service(code=code, name=reader.get(entry, ("services", i, "name"), str),
                                 category=category, prefix=prefix, daily_cap=cap,
-                                materials=reader.get(entry, ("services", i, "materials"), str, "")))
+                                materials=reader.get(entry, ("services", i, "materials"), str, ""),
+                                session_cap=session_cap))
     return tuple(services)
 
 
@@ -470,3 +490,101 @@ def _voice(reader: _Reader, data: dict[str, Any]) -> VoiceSettings:
 
     return VoiceSettings(enabled=flag("enabled"), voice=reader.get(table, ("voice", "voice"), str, defaults.voice),
                          rate=rate, volume=float(volume), repeat=repeat, yao=flag("yao"), chime=flag("chime"))
+
+
+_CALENDAR_KEYS = ("sessions", "cutoff_minutes", "holidays", "workdays")
+_SESSION_KEYS = ("name", "start", "end", "days")
+_HH_MM = re.compile(r"(\d{1,2}):(\d{2})")
+
+
+def _calendar(reader: _Reader, data: dict[str, Any]) -> CalendarConfig:
+    table = reader.get(data, ("calendar",), dict, {})
+    for name in table:
+        if name not in _CALENDAR_KEYS:
+            raise reader.fail(("calendar", name), f"unknown key; one of {', '.join(_CALENDAR_KEYS)}")
+    entries = reader.get(table, ("calendar", "sessions"), list, None)
+    if entries is not None and not entries:
+        raise reader.fail(("calendar", "sessions"), "at least one session (leave sessions out: open at all hours)")
+    sessions = (ALL_DAY,) if entries is None else tuple(_session(reader, e, i) for i, e in enumerate(entries))
+    for j, later in enumerate(sessions):
+        for i, earlier in enumerate(sessions[:j]):
+            common = sorted(set(earlier.days) & set(later.days))
+            if common and _minute(later.start) < _minute(earlier.end) and _minute(earlier.start) < _minute(later.end):
+                raise reader.fail(("calendar", "sessions", j), f"{later.label()} overlaps sessions[{i}] "
+                                  f"{earlier.label()} on {'、'.join(WEEKDAY_NAMES[d] for d in common)}")
+    cutoff = reader.get(table, ("calendar", "cutoff_minutes"), int, 0)
+    if not 0 <= cutoff <= 240:
+        raise reader.fail(("calendar", "cutoff_minutes"), "must be between 0 and 240 (minutes)")
+    for i, session in enumerate(sessions):
+        if cutoff >= session.minutes():
+            raise reader.fail(("calendar", "cutoff_minutes"), f"{cutoff} minutes is not shorter than sessions[{i}] "
+                              f"{session.label()} ({session.minutes()} minutes): it could issue no ticket")
+    holidays = _dates(reader, table, "holidays")
+    workdays = _dates(reader, table, "workdays")
+    for k, day in enumerate(workdays):
+        if day in holidays:
+            raise reader.fail(("calendar", "workdays", k), f"{day} is also in holidays: a day is closed or open")
+    if workdays and not any(1 in s.days for s in sessions):
+        raise reader.fail(("calendar", "workdays"), "a 调休 working day opens with a Monday's sessions, and no session "
+                          "lists Monday (1) in its days")
+    return CalendarConfig(sessions=sessions, holidays=frozenset(holidays), workdays=frozenset(workdays),
+                          cutoff_minutes=cutoff)
+
+
+def _session(reader: _Reader, entry: Any, i: int) -> Session:
+    path = ("calendar", "sessions", i)
+    if not isinstance(entry, dict):
+        raise reader.fail(path, "must be a table ([[calendar.sessions]])")
+    for name in entry:
+        if name not in _SESSION_KEYS:  # a typo such as `day = [6]` would silently open the session on weekdays
+            raise reader.fail((*path, name), f"unknown key; one of {', '.join(_SESSION_KEYS)}")
+    name = reader.get(entry, (*path, "name"), str)
+    start = _time_of_day(reader, entry, (*path, "start"), end=False) or time(0)  # only an end is 24:00 (None)
+    end = _time_of_day(reader, entry, (*path, "end"), end=True)
+    if end is not None and end <= start:
+        raise reader.fail((*path, "end"), f"{end:%H:%M} is not after start {start:%H:%M}")
+    days = reader.get(entry, (*path, "days"), list, [1, 2, 3, 4, 5])
+    bad = [d for d in days if isinstance(d, bool) or not isinstance(d, int) or not 1 <= d <= 7]
+    if bad or not days:
+        raise reader.fail((*path, "days"), (f"{bad[0]!r}: " if bad else "") + "weekdays 1 (Monday) to 7 (Sunday)")
+    if len(set(days)) != len(days):
+        raise reader.fail((*path, "days"), "a weekday is listed twice")
+    return Session(name=name, start=start, end=end, days=tuple(sorted(days)))
+
+
+def _time_of_day(reader: _Reader, entry: dict[str, Any], path: tuple[str | int, ...], end: bool) -> time | None:
+    """A time of day, "08:30" or a TOML time 08:30:00; an end may be "24:00" (returned as None)."""
+    if path[-1] not in entry:
+        raise reader.fail(path, "is required")
+    value = entry[path[-1]]
+    if isinstance(value, time) and not value.second and not value.microsecond:
+        return value
+    match = _HH_MM.fullmatch(value.strip()) if isinstance(value, str) else None
+    if match:
+        hour, minute = int(match.group(1)), int(match.group(2))
+        if end and (hour, minute) == (24, 0):
+            return None
+        if hour <= 23 and minute <= 59:
+            return time(hour, minute)
+    shown = repr(value) if isinstance(value, str) else str(value)
+    raise reader.fail(path, f"{shown}: a time of day \"HH:MM\" such as \"08:30\"" + (" or \"24:00\"" if end else ""))
+
+
+def _minute(moment: time | None) -> int:
+    return 24 * 60 if moment is None else moment.hour * 60 + moment.minute
+
+
+def _dates(reader: _Reader, table: dict[str, Any], key: str) -> list[date]:
+    days: list[date] = []
+    for k, value in enumerate(reader.get(table, ("calendar", key), list, [])):
+        day = value if isinstance(value, date) and not isinstance(value, datetime) else None
+        if isinstance(value, str) and re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
+            try:
+                day = date.fromisoformat(value)
+            except ValueError:  # 2026-02-30
+                day = None
+        if day is None:
+            shown = repr(value) if isinstance(value, str) else str(value)
+            raise reader.fail(("calendar", key, k), f"{shown}: a date such as 2026-10-01 or \"2026-10-01\"")
+        days.append(day)
+    return days

@@ -99,6 +99,15 @@ def openapi_document() -> dict[str, Any]:
                 "printer": {"type": "string"}}})},
             "responses": {"202": {"description": "Queued; the outcome follows as Socket.IO `printed`",
                                   **_json(issued)}, **_errors(400, 401, 403, 404, 409, 422)}}},
+        "/api/hall/status": {"get": {
+            "summary": "Open or closed now, the session, when the hall opens next", "tags": ["queue"],
+            "security": [{"device": []}, {"session": []}],
+            "responses": {"200": {"description": "OK", **_json({"type": "object", "properties": {
+                "state": {"type": "string", "enum": ["open", "closed", "extended"]},
+                "accepting": {"type": "boolean"}, "business_date": {"type": "string", "format": "date"},
+                "session": {"type": ["object", "null"]}, "next_open": nullable_str,
+                "next_open_text": {"type": "string"},
+                "extended": {"type": ["object", "null"]}}})}, **_errors(401, 403)}}},
         "/api/health": {"get": {
             "summary": "What works and why not (staff): voice, printers, database", "tags": ["admin"],
             "security": [{"session": []}],

@@ -20,10 +20,12 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
+from server.calendar import HallCalendar
 from server.clock import Clock, business_date
 from server.config import PRIORITIES, HallConfig, Service, Window
 from server.db import Storage
 from server.events import EventBus, HallEvent, TicketView
+from server.hours import Hours
 from server.models import DailyCounter, Staff, Ticket, TicketEvent, TicketStatus, WindowState
 from server.policy import Candidate, choose_next
 
@@ -48,6 +50,7 @@ class QueueEngine:
         self.config = config
         self.clock = clock
         self.bus = bus
+        self.hours = Hours(HallCalendar(config.calendar, config.timezone))
         self._window_queries = {window.id: _WindowQueries(window) for window in config.windows}
 
     # ------------------------------------------------------------------ set-up
@@ -136,30 +139,63 @@ class QueueEngine:
             "services": [self._service_json(service, waiting) for service in self.config.services],
             "windows": windows,
             "recent_calls": recent,
+            "status": self.status(),
             "server_time": now.isoformat(),
         }
 
     # ------------------------------------------------------------------ issuing
 
     def issue(self, service_code: str, priority: str | None, actor: str, channel: str = "kiosk") -> TicketView:
+        """A number for a resident. Outside hours or over a cap the kiosk is refused with what to do instead;
+        staff at the desk may still issue, and the ticket records which rule they overrode."""
         service = self._service(service_code)
         if priority is not None and priority not in PRIORITIES:
             raise DomainError("invalid", "bad_priority",
                               f"priority 只能是 {', '.join(PRIORITIES)} 之一或 null")
         now = self.clock.now()
         day = business_date(now, self.config.timezone)
+        overrides: list[str] = []
+        if (closed := self.hours.refusal(now)) is not None:
+            if channel == "kiosk":
+                raise DomainError("conflict", closed.code, closed.message)
+            overrides.append(closed.code)
         with self.storage.write() as session:
             seq = self._next_number(session, service, day, channel)
+            if service.daily_cap is not None and seq > service.daily_cap:
+                overrides.append("cap_reached")  # only staff get here: the kiosk was refused in _next_number
+            if self._session_full(session, service, now):
+                if channel == "kiosk":
+                    refusal = self.hours.session_cap(service.name, now)
+                    raise DomainError("conflict", refusal.code, refusal.message)
+                overrides.append("session_cap_reached")
             ticket = Ticket(number=f"{service.prefix}{seq:03d}", service=service.code, business_date=day,
                             status=S.WAITING, priority=priority, queue_at=now, issued_at=now, recalls=0,
                             channel=channel, track_token=secrets.token_urlsafe(12))
             session.add(ticket)
             session.flush()
-            self._record(session, ticket, "issued", None, actor, now,
-                         {"priority": priority, "channel": channel})
+            detail: dict[str, Any] = {"priority": priority, "channel": channel}
+            if overrides:
+                detail["override"] = overrides
+            self._record(session, ticket, "issued", None, actor, now, detail)
             view = self._view(session, ticket)
-        self.bus.publish([HallEvent("issued", now, view, actor=actor)])
+        self.bus.publish([HallEvent("issued", now, view, actor=actor, detail=detail)])
         return view
+
+    def _session_full(self, session: Session, service: Service, now: datetime) -> bool:
+        """Has this session already issued its cap of this service (transfers do not count twice)?"""
+        start = self.hours.session_start(now)
+        if service.session_cap is None or start is None:
+            return False
+        issued = session.execute(select(func.count()).select_from(Ticket).where(
+            Ticket.service == service.code, Ticket.issued_at >= start, Ticket.issued_at <= now,
+            Ticket.transferred_from.is_(None))).scalar_one()
+        return issued >= service.session_cap
+
+    def status(self) -> dict[str, Any]:
+        """The hall's state for every screen: open or closed, the session, when it opens next."""
+        now = self.clock.now()
+        return {**self.hours.status(now), "business_date": business_date(now, self.config.timezone).isoformat(),
+                "extended": None}
 
     def _next_number(self, session: Session, service: Service, day: date, channel: str) -> int:
         insert = pg_insert if self.storage.dialect == "postgresql" else sqlite_insert

@@ -92,6 +92,7 @@
     });
     socket.on("snapshot", (snapshot) => {
       if (snapshot?.server_time) syncClock(snapshot.server_time);
+      showHallState(snapshot?.status);
       handlers.snapshot?.(snapshot);
     });
     for (const name of ["called", "printed", "printers"]) {
@@ -109,6 +110,15 @@
         `${p.ok ? "提醒" : "打印机故障"}：${p.name}${p.kiosks.length ? `（${p.kiosks.join("、")}）` : ""} ${p.message}`)));
       strip.hidden = alerts.length === 0;
     };
+  }
+
+  /** The hall's state in every screen's header: nothing while open, 「休息中」 or 「停止取号」 otherwise. */
+  function showHallState(status) {
+    const chip = document.getElementById("hall-state");
+    if (!chip || !status) return;
+    chip.hidden = status.accepting;
+    chip.textContent = status.state === "open" ? `停止取号 · 下次 ${status.next_open_text}`
+      : `休息中 · 下次开放 ${status.next_open_text}`;
   }
 
   /** connect() for a screen on a device token: a refused token ends in a full-page message (nothing on the

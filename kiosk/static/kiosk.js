@@ -204,7 +204,17 @@
 
   // ------------------------------------------------------------------ live state
 
+  /** Outside hours (or past the ticket cut-off) say so before anyone touches a tile; the desk still helps. */
+  function applyStatus(status) {
+    const banner = $("closed");
+    banner.hidden = !status || status.accepting;
+    if (banner.hidden) return;
+    const why = status.state === "open" ? "本时段已停止取号" : "现在不是办理时间";
+    banner.textContent = `${why}，下次开放：${status.next_open_text}。可到导询台咨询或预约`;
+  }
+
   function applySnapshot(snapshot) {
+    applyStatus(snapshot.status);
     $("hall-name").textContent = snapshot.hall.name;
     document.title = `自助取号 · ${snapshot.hall.name}`;
     applyServices(snapshot.services, snapshot.windows);

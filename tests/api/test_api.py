@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
 from flask.testing import FlaskClient
 
+from server.clock import ManualClock
 from server.events import TicketView
-from tests.api.conftest import HallApp, password
+from tests.api.conftest import HallApp, open_hall_app, password
 
 TICKET_FIELDS = {"id", "number", "service", "service_name", "status", "priority", "waiting_ahead", "issued_at",
                  "called_at", "window"}
@@ -242,3 +244,18 @@ def test_ticket_json_has_the_documented_fields(hall_app: HallApp) -> None:
     schema = hall_app.app.test_client().get("/api/openapi.json").json["components"]["schemas"]["Ticket"]
     fields = set(TicketView.__dataclass_fields__) - {"track_token"} | {"track_url"}
     assert set(schema["properties"]) == fields
+
+
+def test_outside_hours_the_kiosk_is_told_when_to_come_back_and_the_desk_can_still_issue(
+        tmp_path: Path, database_url: str, clock: ManualClock) -> None:
+    from tests.unit.test_hours import WEEK
+
+    for hall_app in open_hall_app(tmp_path, database_url, clock, WEEK):
+        clock.set(clock.now().replace(hour=4, minute=30))  # 12:30 in Shanghai: lunch
+        status = hall_app.kiosk().get("/api/hall/status").json
+        assert (status["state"], status["accepting"], status["next_open_text"]) == ("closed", False, "今天 14:00")
+        answer = hall_app.kiosk().post("/api/tickets", json={"service": "id-card"})
+        assert answer.status_code == 409 and answer.json["error"]["code"] == "hall_closed"
+        assert "下次开放：今天 14:00" in answer.json["error"]["message"]
+        assert hall_app.staff("guide").post("/api/tickets", json={"service": "id-card"}).status_code == 201
+        assert hall_app.app.test_client().get("/api/hall/status").status_code == 401

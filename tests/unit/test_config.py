@@ -339,3 +339,179 @@ def test_displays_are_bound_to_known_zones() -> None:
     twice = '\n[[displays]]\nname = "tv"\nzones = ["一楼"]\n'
     with pytest.raises(ConfigError, match=r"displays\[1\]\.name: display 'tv' is listed twice"):
         parse_config(SMALL_HALL + twice + twice)
+
+
+# ---------------------------------------------------------------- [calendar] and session_cap
+
+CALENDAR = """
+[calendar]
+cutoff_minutes = 30
+holidays = [2026-10-01, "2026-10-02"]
+workdays = ["2026-10-10"]
+
+[[calendar.sessions]]
+name = "上午"
+start = "08:30"
+end = "12:00"
+
+[[calendar.sessions]]
+name = "下午"
+start = 14:00:00
+end = "17:30"
+days = [5, 1, 2, 3, 4]
+
+[[calendar.sessions]]
+name = "周六上午"
+start = "09:00"
+end = "12:00"
+days = [6]
+"""
+
+
+def test_a_calendar_parses_to_its_sessions_holidays_and_workdays() -> None:
+    from datetime import date, time
+
+    from server.calendar import Session
+
+    calendar = parse_config(SMALL_HALL + CALENDAR).calendar
+    assert calendar.sessions == (Session("上午", time(8, 30), time(12), (1, 2, 3, 4, 5)),
+                                 Session("下午", time(14), time(17, 30), (1, 2, 3, 4, 5)),
+                                 Session("周六上午", time(9), time(12), (6,)))
+    assert calendar.holidays == {date(2026, 10, 1), date(2026, 10, 2)}
+    assert calendar.workdays == {date(2026, 10, 10)} and calendar.cutoff_minutes == 30
+    late = parse_config(SMALL_HALL + CALENDAR.replace('end = "17:30"', 'end = "24:00"')).calendar.sessions[1]
+    assert late.end is None  # 24:00: to the end of the day
+
+
+def test_without_a_calendar_the_hall_is_open_at_all_hours_every_day() -> None:
+    from server.calendar import ALL_DAY, CalendarConfig
+
+    assert parse_config(SMALL_HALL).calendar == CalendarConfig()
+    assert CalendarConfig().sessions == (ALL_DAY,) and ALL_DAY.days == (1, 2, 3, 4, 5, 6, 7) and ALL_DAY.end is None
+    only_holidays = parse_config(SMALL_HALL + '\n[calendar]\nholidays = ["2026-10-01"]\n').calendar
+    assert only_holidays.sessions == (ALL_DAY,) and len(only_holidays.holidays) == 1
+
+
+@pytest.mark.parametrize(("change", "key", "needle", "fragment"), [
+    (('start = "08:30"', 'start = "8h30"'), "calendar.sessions[0].start", "8h30", "'8h30': a time of day \"HH:MM\""),
+    (('start = "08:30"', 'start = "24:00"'), "calendar.sessions[0].start", '"24:00"', "a time of day"),
+    (('start = "08:30"', 'start = 830'), "calendar.sessions[0].start", "830", "830: a time of day"),
+    (('start = 14:00:00', 'start = 14:00:30'), "calendar.sessions[1].start", "14:00:30", "a time of day"),
+    (('end = "17:30"', 'end = "17:60"'), "calendar.sessions[1].end", "17:60", 'or "24:00"'),
+    (('end = "17:30"', 'end = "24:30"'), "calendar.sessions[1].end", "24:30", "a time of day"),
+    (('start = "08:30"\n', ''), "calendar.sessions[0].start", '[[calendar.sessions]]', "is required"),
+    (('name = "上午"\n', ''), "calendar.sessions[0].name", '[[calendar.sessions]]', "is required"),
+    (('end = "12:00"', 'end = "08:00"'), "calendar.sessions[0].end", 'end = "08:00"', "08:00 is not after start 08:30"),
+    (('end = "12:00"', 'end = "08:30"'), "calendar.sessions[0].end", 'end = "08:30"', "08:30 is not after start 08:30"),
+    (('days = [6]', 'days = [8]'), "calendar.sessions[2].days", "days = [8]", "8: weekdays 1 (Monday) to 7 (Sunday)"),
+    (('days = [6]', 'days = [0]'), "calendar.sessions[2].days", "days = [0]", "0: weekdays 1 (Monday)"),
+    (('days = [6]', 'days = ["sat"]'), "calendar.sessions[2].days", 'days = ["sat"]', "'sat': weekdays"),
+    (('days = [6]', 'days = [true]'), "calendar.sessions[2].days", "days = [true]", "True: weekdays"),
+    (('days = [6]', 'days = []'), "calendar.sessions[2].days", "days = []", "weekdays 1 (Monday) to 7 (Sunday)"),
+    (('days = [6]', 'days = [6, 6]'), "calendar.sessions[2].days", "days = [6, 6]", "listed twice"),
+    (('days = [6]', 'day = [6]'), "calendar.sessions[2].day", "day = [6]", "unknown key; one of name, start, end"),
+    (('"2026-10-02"', '"2026-02-30"'), "calendar.holidays[1]", "holidays =", "'2026-02-30': a date such as"),
+    (('"2026-10-02"', '"2026/10/02"'), "calendar.holidays[1]", "holidays =", "'2026/10/02': a date"),
+    (('"2026-10-02"', '20261002'), "calendar.holidays[1]", "holidays =", "20261002: a date"),
+    (('"2026-10-02"', '2026-10-02T08:00:00'), "calendar.holidays[1]", "holidays =", "2026-10-02 08:00:00: a date"),
+    (('workdays = ["2026-10-10"]', 'workdays = ["2026-10-1"]'), "calendar.workdays[0]", "workdays =", "a date"),
+    (('workdays = ["2026-10-10"]', 'workdays = ["2026-10-10", "2026-10-01"]'), "calendar.workdays[1]",
+     "workdays =", "2026-10-01 is also in holidays"),
+    (('cutoff_minutes = 30', 'cutoff_minutes = 180'), "calendar.cutoff_minutes", "cutoff_minutes",
+     "180 minutes is not shorter than sessions[2] 周六上午 09:00-12:00 (180 minutes)"),
+    (('cutoff_minutes = 30', 'cutoff_minutes = 241'), "calendar.cutoff_minutes", "cutoff_minutes", "between 0 and 240"),
+    (('cutoff_minutes = 30', 'cutoff_minutes = -1'), "calendar.cutoff_minutes", "cutoff_minutes", "between 0 and 240"),
+    (('cutoff_minutes = 30', 'cutoff_minutes = "30"'), "calendar.cutoff_minutes", "cutoff_minutes", "an integer"),
+    (('cutoff_minutes = 30', 'cutof_minutes = 30'), "calendar.cutof_minutes", "cutof_minutes", "unknown key"),
+    (('holidays = [2026-10-01, "2026-10-02"]', 'holidays = "2026-10-01"'), "calendar.holidays", "holidays =",
+     "must be a list"),
+])
+def test_each_calendar_mistake_names_its_key_and_line(change: tuple[str, str], key: str, needle: str,
+                                                      fragment: str) -> None:
+    text = SMALL_HALL + CALENDAR.replace(*change, 1)
+    error = error_of(text)
+    assert error.key == key, str(error)
+    assert fragment in str(error), str(error)
+    occurrence = {"calendar.sessions[1]": 2, "calendar.sessions[2]": 3}.get(key.rsplit(".", 1)[0], 1)
+    assert error.line == line_of(text, needle, occurrence if needle.startswith("[[") else 1)
+    assert f"config.toml:{error.line}: {key}: " in str(error)
+
+
+def test_overlapping_sessions_on_a_common_day_are_refused_at_the_later_session() -> None:
+    text = SMALL_HALL + CALENDAR.replace('start = 14:00:00', 'start = "11:30"')
+    error = error_of(text)
+    assert error.key == "calendar.sessions[1]"
+    assert error.line == line_of(text, "[[calendar.sessions]]", occurrence=2)
+    assert "下午 11:30-17:30 overlaps sessions[0] 上午 08:30-12:00 on 周一、周二、周三、周四、周五" in str(error)
+    one_day = CALENDAR.replace('start = 14:00:00', 'start = "11:30"').replace("days = [5, 1, 2, 3, 4]", "days = [3, 6]")
+    error = error_of(SMALL_HALL + one_day)  # only the common days are named
+    assert error.key == "calendar.sessions[1]" and str(error).endswith("上午 08:30-12:00 on 周三")
+    # sessions meeting end to start, and the same hours on different days, are fine
+    touching = CALENDAR.replace('start = 14:00:00', 'start = "12:00"')
+    assert parse_config(SMALL_HALL + touching).calendar.sessions[1].start.hour == 12
+
+
+def test_a_calendar_of_no_sessions_and_make_up_days_without_monday_are_refused() -> None:
+    text = SMALL_HALL + "\n[calendar]\nsessions = []\n"
+    error = error_of(text)
+    assert error.key == "calendar.sessions" and error.line == line_of(text, "sessions = []")
+    assert "at least one session" in str(error)
+    weekend = ('\n[calendar]\nworkdays = ["2026-10-10"]\n\n[[calendar.sessions]]\nname = "周末"\nstart = "09:00"\n'
+               'end = "12:00"\ndays = [6, 7]\n')
+    error = error_of(SMALL_HALL + weekend)
+    assert error.key == "calendar.workdays" and "Monday's sessions" in str(error)
+    text = SMALL_HALL + '\n[calendar]\nsessions = "上午"\n'
+    assert error_of(text).key == "calendar.sessions" and "must be a list" in str(error_of(text))
+
+
+def test_the_line_of_a_key_in_a_nested_array_of_tables_is_found() -> None:
+    # no [calendar] header at all: [[calendar.sessions]] alone
+    sessions = CALENDAR.split("\n[[calendar.sessions]]", 1)[1]
+    text = SMALL_HALL + "\n[[calendar.sessions]]" + sessions.replace('end = "17:30"', 'end = "1730"')
+    error = error_of(text)
+    assert error.key == "calendar.sessions[1].end" and error.line == line_of(text, '"1730"')
+    # a key of [calendar] itself, after its sessions in another order of tables, still finds [calendar]
+    text = SMALL_HALL + CALENDAR.replace('cutoff_minutes = 30', 'cutoff_minutes = 999')
+    assert error_of(text).line == line_of(text, "cutoff_minutes")
+    # other keys keep their lines: a window after the calendar, a printer before it
+    text = SMALL_HALL + CALENDAR + '\n[[windows]]\nid = 5\nname = "5号窗口"\nservices = ["passport"]\n'
+    error = error_of(text)
+    assert error.key == "windows[4].services" and error.line == line_of(text, '"passport"')
+
+
+@pytest.mark.parametrize(("cap", "fragment"), [("0", "between 1 and 999"), ("1000", "between 1 and 999"),
+                                               ('"30"', "must be an integer")])
+def test_session_cap_is_checked_like_daily_cap(cap: str, fragment: str) -> None:
+    text = SMALL_HALL.replace('prefix = "B"\n', f'prefix = "B"\nsession_cap = {cap}\n')
+    error = error_of(text)
+    assert error.key == "services[1].session_cap" and fragment in str(error)
+    assert error.line == line_of(text, "session_cap")
+
+
+def test_session_cap_parses_and_defaults_to_none() -> None:
+    hall = parse_config(SMALL_HALL.replace('prefix = "A"\n', 'prefix = "A"\ndaily_cap = 50\nsession_cap = 30\n'))
+    assert (hall.service("id-card").daily_cap, hall.service("id-card").session_cap) == (50, 30)
+    assert hall.service("hukou").session_cap is None
+
+
+def test_the_realistic_hall_example_parses_with_the_2026_calendar() -> None:
+    from datetime import date, datetime
+
+    from server.calendar import HallCalendar
+
+    hall = load_config(ROOT / "examples" / "realistic-hall.toml")
+    assert {s.code for s in hall.services} == {s.code for s in load_config(ROOT / "config.toml").services}
+    calendar = HallCalendar(hall.calendar, hall.timezone)
+    assert hall.calendar.cutoff_minutes == 30 and len(hall.calendar.holidays) == 33
+    assert hall.calendar.workdays == {date(2026, 1, 4), date(2026, 2, 14), date(2026, 2, 28), date(2026, 5, 9),
+                                      date(2026, 9, 20), date(2026, 10, 10)}
+    assert all(day.isoweekday() >= 6 for day in hall.calendar.workdays)
+    zone = hall.timezone
+    assert calendar.accepting(datetime(2026, 11, 30, 16, 59, tzinfo=zone))
+    assert not calendar.accepting(datetime(2026, 11, 30, 17, 0, tzinfo=zone))
+    assert calendar.accepting(datetime(2026, 12, 5, 10, 0, tzinfo=zone))  # a Saturday morning
+    assert not calendar.accepting(datetime(2026, 10, 3, 10, 0, tzinfo=zone))  # a Saturday in 国庆
+    assert calendar.describe_next_open(datetime(2026, 9, 30, 18, 0, tzinfo=zone)) == "10月8日（周四）08:30"
+    assert calendar.describe_next_open(datetime(2026, 10, 9, 18, 0, tzinfo=zone)) == "明天 08:30"  # 调休 Saturday
+    capped = {s.code: (s.daily_cap, s.session_cap) for s in hall.services if s.daily_cap or s.session_cap}
+    assert capped["hukou-id"] == (50, 30) and hall.service("hukou-id").name == "居民身份证核发"

@@ -1,0 +1,164 @@
+"""The hall's calendar: weekly sessions, statutory holidays, make-up working days (调休) and the ticket cut-off.
+
+Pure domain code: every question is asked about an instant passed in (an aware datetime, from the server's Clock),
+never about "now". Local times are turned into instants with zoneinfo, and instants are compared and shifted in
+UTC, so a zone with daylight saving time works too (Asia/Shanghai has none).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
+
+#: ISO weekday (1 = Monday … 7 = Sunday) → the name on a kiosk: 周一 … 周日.
+WEEKDAY_NAMES: dict[int, str] = {1: "周一", 2: "周二", 3: "周三", 4: "周四", 5: "周五", 6: "周六", 7: "周日"}
+
+#: How far next_open looks ahead before deciding the calendar never opens.
+SEARCH_DAYS = 400
+
+
+@dataclass(frozen=True)
+class Session:
+    """A weekly opening period, e.g. 上午 08:30-12:00 Monday to Friday."""
+
+    name: str
+    start: time
+    #: None: 24:00, the end of the day
+    end: time | None
+    #: ISO weekdays, 1 = Monday … 7 = Sunday
+    days: tuple[int, ...]
+
+    def minutes(self) -> int:
+        """The session's length on the wall clock."""
+        end = 24 * 60 if self.end is None else self.end.hour * 60 + self.end.minute
+        return end - (self.start.hour * 60 + self.start.minute)
+
+    def label(self) -> str:
+        """E.g. 上午 08:30-12:00."""
+        end = "24:00" if self.end is None else f"{self.end:%H:%M}"
+        return f"{self.name} {self.start:%H:%M}-{end}"
+
+
+#: Open at any hour, every day: the calendar of a hall whose config.toml has no [calendar].
+ALL_DAY = Session("全天", time(0), None, (1, 2, 3, 4, 5, 6, 7))
+
+
+@dataclass(frozen=True)
+class CalendarConfig:
+    sessions: tuple[Session, ...] = (ALL_DAY,)
+    #: closed days (法定节假日), whatever their weekday
+    holidays: frozenset[date] = frozenset()
+    #: make-up working days (调休上班), usually a Saturday or Sunday: open with a Monday's sessions
+    workdays: frozenset[date] = frozenset()
+    #: the kiosk stops issuing tickets this many minutes before a session ends
+    cutoff_minutes: int = 0
+
+
+@dataclass(frozen=True)
+class OpenSpan:
+    """One session on one date, as instants in the hall's zone.
+
+    Python compares and subtracts two datetimes of the same zone by their wall clocks: for a length across a
+    daylight-saving change, convert to UTC first (``contains`` does).
+    """
+
+    session: Session
+    start: datetime
+    end: datetime
+    #: end − cutoff_minutes: from here on no more tickets are issued
+    cutoff: datetime
+
+    @property
+    def day(self) -> date:
+        return self.start.date()
+
+    def contains(self, instant: datetime) -> bool:
+        """Start inclusive, end exclusive."""
+        return _utc(self.start) <= _utc(instant) < _utc(self.end)
+
+
+def _utc(instant: datetime) -> datetime:
+    if instant.tzinfo is None or instant.utcoffset() is None:
+        raise ValueError("the calendar needs an aware datetime")
+    return instant.astimezone(UTC)
+
+
+class HallCalendar:
+    def __init__(self, config: CalendarConfig, zone: tzinfo):
+        self.config = config
+        self.zone = zone
+
+    # ---------------------------------------------------------------- days
+
+    def is_working_day(self, day: date) -> bool:
+        """Holidays are closed; a 调休 working day is open; otherwise a day some session lists is."""
+        if day in self.config.holidays:
+            return False
+        if day in self.config.workdays:
+            return True
+        return any(day.isoweekday() in s.days for s in self.config.sessions)
+
+    def sessions_on(self, day: date) -> list[OpenSpan]:
+        """The day's sessions in order; a 调休 working day has those of a Monday; none on a closed day."""
+        if not self.is_working_day(day):
+            return []
+        weekday = 1 if day in self.config.workdays else day.isoweekday()
+        spans = [self._span(day, s) for s in self.config.sessions if weekday in s.days]
+        return sorted(spans, key=lambda span: _utc(span.start))
+
+    def closing_time(self, day: date) -> datetime | None:
+        """The end of the day's last session; None on a closed day."""
+        spans = self.sessions_on(day)
+        return max((span.end for span in spans), key=_utc) if spans else None
+
+    # ---------------------------------------------------------------- instants
+
+    def span_at(self, instant: datetime) -> OpenSpan | None:
+        """The session open at this instant (start inclusive, end exclusive), or None."""
+        day = self._local(instant).date()
+        return next((span for span in self.sessions_on(day) if span.contains(instant)), None)
+
+    def accepting(self, instant: datetime) -> bool:
+        """Inside a session and before its cut-off: the kiosk may issue a ticket."""
+        span = self.span_at(instant)
+        return span is not None and _utc(instant) < _utc(span.cutoff)
+
+    def next_open(self, instant: datetime) -> datetime | None:
+        """The start of the first session that starts after this instant; None if none within ~400 days."""
+        after = _utc(instant)
+        day = self._local(instant).date()
+        for offset in range(SEARCH_DAYS + 1):
+            for span in self.sessions_on(day + timedelta(days=offset)):
+                if _utc(span.start) > after:
+                    return span.start
+        return None
+
+    def describe_next_open(self, instant: datetime) -> str:
+        """When the hall opens next, for the kiosk: 今天 14:00, 明天 08:30 or 12月1日（周一）08:30."""
+        opens = self.next_open(instant)
+        if opens is None:
+            return "暂无开放时间"
+        days = (opens.date() - self._local(instant).date()).days
+        if days == 0:
+            when = "今天"
+        elif days == 1:
+            when = "明天"
+        else:
+            when = f"{opens.month}月{opens.day}日（{WEEKDAY_NAMES[opens.isoweekday()]}）"
+        return f"{when} {opens:%H:%M}" if days <= 1 else f"{when}{opens:%H:%M}"
+
+    # ---------------------------------------------------------------- helpers
+
+    def _local(self, instant: datetime) -> datetime:
+        return _utc(instant).astimezone(self.zone)
+
+    def _at(self, day: date, wall: time) -> datetime:
+        """The instant of a wall-clock time on a date; a time skipped by a DST change lands after the gap."""
+        naive = datetime.combine(day, wall)
+        return naive.replace(tzinfo=self.zone).astimezone(UTC).astimezone(self.zone)
+
+    def _span(self, day: date, session: Session) -> OpenSpan:
+        start = self._at(day, session.start)
+        end = self._at(day + timedelta(days=1), time(0)) if session.end is None else self._at(day, session.end)
+        cutoff = (_utc(end) - timedelta(minutes=self.config.cutoff_minutes)).astimezone(self.zone)
+        return OpenSpan(session=session, start=start, end=end, cutoff=cutoff)
