@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import date, timedelta
 from typing import Any
 
 from flask import Blueprint, Flask, Response, current_app, jsonify, request, session
@@ -125,6 +126,36 @@ def ticket(ticket_id: int) -> Any:
     who = require(*READERS)
     view = hall().engine.ticket(ticket_id)
     return jsonify({"ticket": _tracked(view) if who.role in DESK else view.to_json()})
+
+
+@bp.post("/tickets/<int:ticket_id>/move")
+def move(ticket_id: int) -> Any:
+    """The admin sends a waiting resident to another window (延时服务: coordinating the windows)."""
+    who = require("admin")
+    view = hall().engine.move(ticket_id, field(body(), "window", int), who.actor)
+    return jsonify({"ticket": view.to_json()})
+
+
+@bp.get("/extended-service")
+def extended_service() -> Any:
+    """延时服务 records and totals: ?month=2026-11, or ?from=2026-11-01&to=2026-11-30."""
+    require("admin")
+    first, last = _period(request.args)
+    return jsonify(hall().engine.extended_records(first, last))
+
+
+def _period(args: Any) -> tuple[date, date]:
+    try:
+        if "month" in args:
+            first = date.fromisoformat(f"{args['month']}-01")
+            following = date(first.year + first.month // 12, first.month % 12 + 1, 1)
+            return first, following - timedelta(days=1)
+        first, last = date.fromisoformat(args["from"]), date.fromisoformat(args["to"])
+    except (KeyError, ValueError):
+        raise DomainError("invalid", "bad_period", "请用 month=YYYY-MM，或 from=YYYY-MM-DD&to=YYYY-MM-DD") from None
+    if last < first or (last - first).days > 366:
+        raise DomainError("invalid", "bad_period", "to 不能早于 from，且跨度不超过一年")
+    return first, last
 
 
 @bp.get("/hall/status")

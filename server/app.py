@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import timedelta
 from pathlib import Path
 
@@ -23,6 +24,29 @@ from track import bp as track_bp
 from windowscreen import bp as windowscreen_bp
 
 ROOT = Path(__file__).resolve().parent.parent
+
+
+TICK_SECONDS = 5  # how soon 延时服务 starts after closing time, and ends after the last resident
+
+
+class Ticker:
+    """The hall's clock-driven rules (延时服务, the day's end), run without anyone pressing anything."""
+
+    def __init__(self, socketio: SocketIO, hall: Hall):
+        self.socketio = socketio
+        self.hall = hall
+        self.running = True
+
+    def run(self) -> None:
+        while self.running:
+            try:
+                self.hall.engine.tick()
+            except Exception:  # a database hiccup must not stop the hall's clock
+                logging.getLogger(__name__).exception("tick failed")
+            self.socketio.sleep(TICK_SECONDS)
+
+    def stop(self) -> None:
+        self.running = False
 
 
 def create_app(settings: Settings | None = None, async_mode: str | None = None) -> Flask:
@@ -59,4 +83,7 @@ def create_app(settings: Settings | None = None, async_mode: str | None = None) 
     app.extensions["hallq_realtime"] = Realtime(socketio, hall, spooler, agents, announcer)
     spooler.start()
     voice.start()
+    ticker = Ticker(socketio, hall)
+    socketio.start_background_task(ticker.run)
+    app.extensions["hallq_stop"] = lambda: (spooler.stop(), ticker.stop())  # background work ends (tests)
     return app

@@ -137,3 +137,22 @@ class Device(Base):
     name: Mapped[str] = mapped_column(String(64), unique=True)
     kind: Mapped[str] = mapped_column(String(16))
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+
+
+class ExtendedService(Base):
+    """延时服务: one per business day on which residents were still waiting at closing time."""
+
+    __tablename__ = "extended_services"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    business_date: Mapped[date] = mapped_column(Date, unique=True)
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: residents still waiting when it started, and those served after closing time
+    waiting_at_start: Mapped[int] = mapped_column(Integer, default=0)
+    served: Mapped[int] = mapped_column(Integer, default=0)
+    #: window ids and staff usernames that called or served after closing time
+    windows: Mapped[list[int]] = mapped_column(JSON, default=list)
+    clerks: Mapped[list[str]] = mapped_column(JSON, default=list)
+    #: tickets still open when the next business day began (numbers), never deleted
+    anomalies: Mapped[list[str]] = mapped_column(JSON, default=list)

@@ -99,6 +99,21 @@ def openapi_document() -> dict[str, Any]:
                 "printer": {"type": "string"}}})},
             "responses": {"202": {"description": "Queued; the outcome follows as Socket.IO `printed`",
                                   **_json(issued)}, **_errors(400, 401, 403, 404, 409, 422)}}},
+        "/api/tickets/{id}/move": {"post": {
+            "summary": "Send a waiting resident to another window (admin; 延时服务 coordination)", "tags": ["queue"],
+            "security": [{"session": []}], "parameters": [ticket_id],
+            "requestBody": {"required": True, **_json({"type": "object", "required": ["window"],
+                                                       "properties": {"window": {"type": "integer"}}})},
+            "responses": {"200": {"description": "Moved", **_json({"type": "object", "properties": {
+                "ticket": {"$ref": "#/components/schemas/Ticket"}}})}, **_errors(400, 401, 403, 404, 409, 422)}}},
+        "/api/extended-service": {"get": {
+            "summary": "延时服务 records and totals for ?month=YYYY-MM or ?from=&to= (admin)", "tags": ["admin"],
+            "security": [{"session": []}],
+            "parameters": [{"name": name, "in": "query", "required": False, "schema": {"type": "string"}}
+                           for name in ("month", "from", "to")],
+            "responses": {"200": {"description": "OK", **_json({"type": "object", "properties": {
+                "records": {"type": "array"}, "days": {"type": "integer"}, "served": {"type": "integer"},
+                "minutes": {"type": "number"}, "anomalies": {"type": "integer"}}})}, **_errors(401, 403, 422)}}},
         "/api/hall/status": {"get": {
             "summary": "Open or closed now, the session, when the hall opens next", "tags": ["queue"],
             "security": [{"device": []}, {"session": []}],

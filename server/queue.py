@@ -20,13 +20,14 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
+from server import extended
 from server.calendar import HallCalendar
 from server.clock import Clock, business_date
 from server.config import PRIORITIES, HallConfig, Service, Window
 from server.db import Storage
 from server.events import EventBus, HallEvent, TicketView
 from server.hours import Hours
-from server.models import DailyCounter, Staff, Ticket, TicketEvent, TicketStatus, WindowState
+from server.models import DailyCounter, ExtendedService, Staff, Ticket, TicketEvent, TicketStatus, WindowState
 from server.policy import Candidate, choose_next
 
 S = TicketStatus
@@ -192,10 +193,70 @@ class QueueEngine:
         return issued >= service.session_cap
 
     def status(self) -> dict[str, Any]:
-        """The hall's state for every screen: open or closed, the session, when it opens next."""
+        """The hall's state for every screen: open, closed or extended (延时服务), the session, when it opens next."""
         now = self.clock.now()
-        return {**self.hours.status(now), "business_date": business_date(now, self.config.timezone).isoformat(),
-                "extended": None}
+        day = business_date(now, self.config.timezone)
+        status = {**self.hours.status(now), "business_date": day.isoformat(), "extended": None}
+        with self.storage.read() as session:
+            record = extended.active(session, day)
+            if record is not None:
+                windows = extended.waiting_by_window(session, self.config, day)
+                status["state"] = "extended"
+                status["extended"] = {**extended.summary(record, self.config.timezone),
+                                      "waiting": self._waiting_today(session, day),
+                                      "windows": windows}
+        return status
+
+    def _waiting_today(self, session: Session, day: date) -> int:
+        return sum(self._waiting_by_service(session, day).values())
+
+    # ------------------------------------------------------------------ 延时服务 and the day's end
+
+    def tick(self) -> None:
+        """What the time calls for: 延时服务 starts at closing time while residents wait, ends when the last is
+        served; tickets left open from an earlier day are flagged. Run every few seconds by the server."""
+        now = self.clock.now()
+        with self.storage.write() as session:
+            happened = extended.advance(session, self.hours.calendar, now, business_date(now, self.config.timezone))
+        self.bus.publish([HallEvent(kind, now) for kind in happened])
+
+    def extended_records(self, first: date, last: date) -> dict[str, Any]:
+        """延时服务 of the days from ``first`` to ``last``: each record and the totals (本月延时服务 N 件)."""
+        with self.storage.read() as session:
+            records = session.scalars(select(ExtendedService).where(
+                ExtendedService.business_date >= first, ExtendedService.business_date <= last)
+                .order_by(ExtendedService.business_date)).all()
+            rows = [extended.summary(record, self.config.timezone) for record in records]
+        served = sum(r["served"] for r in rows)
+        return {"from": first.isoformat(), "to": last.isoformat(), "records": rows, "days": len(rows),
+                "served": served, "text": f"延时服务 {len(rows)} 天，服务群众 {served} 件",
+                "minutes": round(sum(r["minutes"] or 0 for r in rows), 1),
+                "anomalies": sum(len(r["anomalies"]) for r in rows)}
+
+    def move(self, ticket_id: int, window_id: int, actor: str) -> TicketView:
+        """The admin (首席代表/中心负责人) sends a waiting resident to another window."""
+        window = self._window(window_id)
+        now = self.clock.now()
+        with self.storage.write() as session:
+            ticket = session.get(Ticket, ticket_id)
+            if ticket is None:
+                raise DomainError("not_found", "ticket_not_found", f"没有编号为 {ticket_id} 的票")
+            if ticket.status != S.WAITING:
+                raise DomainError("conflict", "not_waiting", f"{ticket.number} 号不在等候中，不能调整窗口")
+            ticket.target_window = window.id
+            self._record(session, ticket, "moved", window.id, actor, now, {"window": window.id})
+            view = self._view(session, ticket)
+        self.bus.publish([HallEvent("moved", now, view, window_id=window.id, actor=actor)])
+        return view
+
+    def _keep_extended_covered(self, session: Session, window: Window, now: datetime, leaving: str) -> None:
+        """During 延时服务 a clerk stays while residents of their items wait, unless another window takes them."""
+        day = business_date(now, self.config.timezone)
+        if extended.active(session, day) is None:
+            return
+        if (left := extended.uncovered(session, self.config, window, day)):
+            raise DomainError("conflict", "extended_service", f"延时服务：还有 {left} 人等候本窗口的事项，"
+                              f"请办完或请其他窗口接办（转移）后再{leaving}")
 
     def _next_number(self, session: Session, service: Service, day: date, channel: str) -> int:
         insert = pg_insert if self.storage.dialect == "postgresql" else sqlite_insert
@@ -232,8 +293,9 @@ class QueueEngine:
     def sign_out(self, window_id: int, staff: str) -> dict[str, Any]:
         now = self.clock.now()
         with self.storage.write() as session:
-            _, state = self._operate(session, window_id, staff)
+            window, state = self._operate(session, window_id, staff)
             self._require_idle(session, state)
+            self._keep_extended_covered(session, window, now, "签退")
             self._close(session, state, staff, now)
         self.bus.publish([HallEvent("signed_out", now, window_id=window_id)])
         return self.window_json(window_id)
@@ -407,6 +469,8 @@ class QueueEngine:
             window, state = self._operate(session, window_id, staff)
             if state.status != before:
                 raise DomainError("conflict", code, message)
+            if after == "paused":
+                self._keep_extended_covered(session, window, now, "暂停")
             state.status = after
             self._record(session, None, "paused" if after == "paused" else "resumed", window.id, staff, now)
         self.bus.publish([HallEvent("paused" if after == "paused" else "resumed", now, window_id=window.id)])
@@ -477,20 +541,30 @@ class QueueEngine:
         queries = self._window_queries[window.id]
         session.flush()
         connection = session.connection()
+        in_arrival_order = extended.active(session, day) is not None  # 延时服务: strictly first come, first served
         for _ in range(_CALL_ATTEMPTS):
-            heads = [Candidate(ticket_id=row.id, service=row.service, rank=row.rank, queue_at=row.queue_at,
-                               priority=row.priority)
-                     for head in (queries.regular, queries.priority)
-                     if (row := connection.execute(head, {"day": day}).first()) is not None]
-            choice = choose_next(heads, lambda regular: connection.execute(
-                queries.passed, {"day": day, "queue_at": regular.queue_at}).scalar_one(),
-                self.config.rules.priority_bound)
+            if in_arrival_order:
+                row = connection.execute(queries.arrival, {"day": day}).first()
+                choice = Candidate(ticket_id=row.id, service=row.service, rank=0, queue_at=row.queue_at,
+                                   priority=row.priority) if row is not None else None
+            else:
+                choice = self._policy_choice(connection, queries, day)
             if choice is None:
                 return None
             taken = connection.execute(_TAKE, {"ticket": choice.ticket_id, "now": now, "window": window.id})
             if taken.rowcount == 1:
                 return session.get(Ticket, choice.ticket_id, populate_existing=True)
         raise DomainError("conflict", "busy", "叫号繁忙，请重试")
+
+    def _policy_choice(self, connection: Any, queries: _WindowQueries, day: date) -> Candidate | None:
+        """The window's services in their order, 绿色通道 within the bound: the normal rule of who is next."""
+        heads = [Candidate(ticket_id=row.id, service=row.service, rank=row.rank, queue_at=row.queue_at,
+                           priority=row.priority)
+                 for head in (queries.regular, queries.priority)
+                 if (row := connection.execute(head, {"day": day}).first()) is not None]
+        return choose_next(heads, lambda regular: connection.execute(
+            queries.passed, {"day": day, "queue_at": regular.queue_at}).scalar_one(),
+            self.config.rules.priority_bound)
 
     # ------------------------------------------------------------------ internals: records and views
 
@@ -580,6 +654,9 @@ class _WindowQueries:
         # the earliest regular and the earliest priority ticket: all the policy needs to choose
         self.regular = earliest.where(*may_call, Ticket.priority.is_(None))
         self.priority = earliest.where(*may_call, Ticket.priority.is_not(None))
+        # 延时服务: whoever came first, whatever the item or the tag
+        self.arrival = (select(Ticket.id, Ticket.service, Ticket.queue_at, Ticket.priority)
+                        .where(*may_call).order_by(Ticket.queue_at, Ticket.id).limit(1))
         # priority tickets that joined after a regular one and were already called: how often it was passed
         self.passed = select(func.count()).select_from(Ticket).where(
             Ticket.business_date == bindparam("day"), Ticket.priority.is_not(None), Ticket.called_at.is_not(None),

@@ -112,13 +112,15 @@
     };
   }
 
-  /** The hall's state in every screen's header: nothing while open, 「休息中」 or 「停止取号」 otherwise. */
+  /** The hall's state in every screen's header: nothing while open; 「休息中」, 「停止取号」 or, after closing time
+   * with residents still waiting, 「延时服务中，请耐心等候」. */
   function showHallState(status) {
     const chip = document.getElementById("hall-state");
     if (!chip || !status) return;
-    chip.hidden = status.accepting;
-    chip.textContent = status.state === "open" ? `停止取号 · 下次 ${status.next_open_text}`
-      : `休息中 · 下次开放 ${status.next_open_text}`;
+    chip.hidden = status.accepting && status.state !== "extended";
+    if (status.state === "extended") chip.textContent = "延时服务中，请耐心等候";
+    else if (status.state === "open") chip.textContent = `停止取号 · 下次 ${status.next_open_text}`;
+    else chip.textContent = `休息中 · 下次开放 ${status.next_open_text}`;
   }
 
   /** connect() for a screen on a device token: a refused token ends in a full-page message (nothing on the

@@ -101,9 +101,20 @@
 
   // ------------------------------------------------------------------ live state
 
+  /** 延时服务: this window's residents still waiting after closing time, so the clerk stays until they are served. */
+  function showExtended(snapshot) {
+    const mine = snapshot.status?.extended?.windows?.find((w) => w.id === state.windowId);
+    const alert = $("extended-alert");
+    alert.hidden = !mine || state.view !== "operate";
+    if (!alert.hidden) {
+      alert.textContent = mine.waiting > 0 ? `延时服务：还有 ${mine.waiting} 人等候` : "延时服务：本窗口事项已无人等候";
+    }
+  }
+
   function applySnapshot(snapshot) {
     state.snapshot = snapshot;
     $("hall-name").textContent = `${snapshot.hall.name} · 窗口叫号`;
+    showExtended(snapshot);
     if (state.view === "loading") {
       const resume = snapshot.windows.find(isMine);
       if (resume) enterWindow(resume);

@@ -61,7 +61,7 @@ def open_hall_app(tmp_path: Path, database_url: str, clock: ManualClock, config_
         hall.accounts.add_user(name, role, password(name), display_name=name)
     yield HallApp(app, hall, clock, hall.accounts.add_device("kiosk-1", "kiosk"),
                   hall.accounts.add_device("display-1", "display"))
-    app.extensions["hallq_spooler"].stop()
+    app.extensions["hallq_stop"]()
     hall.storage.dispose()
 
 

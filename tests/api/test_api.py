@@ -259,3 +259,21 @@ def test_outside_hours_the_kiosk_is_told_when_to_come_back_and_the_desk_can_stil
         assert "下次开放：今天 14:00" in answer.json["error"]["message"]
         assert hall_app.staff("guide").post("/api/tickets", json={"service": "id-card"}).status_code == 201
         assert hall_app.app.test_client().get("/api/hall/status").status_code == 401
+
+
+def test_extended_service_figures_and_moving_residents_are_for_the_admin(hall_app: HallApp) -> None:
+    ticket = take(hall_app.kiosk())
+    admin = hall_app.staff("admin")
+    assert hall_app.staff("clerk1").post(f"/api/tickets/{ticket['id']}/move", json={"window": 3}).status_code == 403
+    moved = admin.post(f"/api/tickets/{ticket['id']}/move", json={"window": 3})
+    assert moved.status_code == 200 and moved.json["ticket"]["status"] == "waiting"
+    err(admin.post(f"/api/tickets/{ticket['id']}/move", json={"window": 99}), 404, "window_not_found")
+    err(admin.post(f"/api/tickets/{ticket['id']}/move", json={}), 422, "missing_field")
+    month = admin.get("/api/extended-service?month=2026-11")
+    assert month.status_code == 200 and month.json == {"from": "2026-11-01", "to": "2026-11-30", "records": [],
+                                                       "days": 0, "served": 0, "minutes": 0, "anomalies": 0,
+                                                       "text": "延时服务 0 天，服务群众 0 件"}
+    assert admin.get("/api/extended-service?from=2026-12-01&to=2026-12-31").json["to"] == "2026-12-31"
+    err(admin.get("/api/extended-service?month=2026-13"), 422, "bad_period")
+    err(admin.get("/api/extended-service"), 422, "bad_period")
+    assert hall_app.staff("guide").get("/api/extended-service?month=2026-11").status_code == 403

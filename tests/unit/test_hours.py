@@ -130,3 +130,16 @@ def test_without_a_calendar_the_hall_is_open_at_any_hour(engine: QueueEngine, cl
     clock.set(datetime(2026, 12, 6, 3, 0, tzinfo=SHANGHAI))  # a Sunday, 3 o'clock at night
     assert engine.issue("id-card", None, "device:kiosk-1").number == "A001"
     assert engine.status()["state"] == "open"
+
+
+def test_the_realistic_example_hall_keeps_its_week(storage: Storage, clock: ManualClock) -> None:
+    from tests.live import ROOT
+
+    config = parse_config((ROOT / "examples" / "realistic-hall.toml").read_text(encoding="utf-8"))
+    hall = QueueEngine(storage, config, clock, EventBus())
+    clock.set(datetime(2026, 10, 2, 10, 0, tzinfo=SHANGHAI))  # 国庆: closed
+    assert refused(hall, "hall_closed", "hukou-id").endswith("下次开放：10月8日（周四）08:30。可到导询台咨询或预约")
+    clock.set(datetime(2026, 12, 1, 17, 5, tzinfo=SHANGHAI))  # a Tuesday after the 30-minute cut-off
+    assert refused(hall, "cut_off", "hukou-id")
+    clock.set(datetime(2026, 12, 5, 9, 30, tzinfo=SHANGHAI))  # the Saturday morning session
+    assert hall.issue("hukou-id", None, "device:kiosk-1").number == "A001"

@@ -1,0 +1,123 @@
+"""延时服务: when closing time comes and residents still wait, the windows stay and serve every one of them.
+
+Nothing here abandons a ticket: closing only starts the record; the record ends when the last resident of the
+day is served; a ticket still open when the next business day begins is flagged as an anomaly, never deleted.
+Functions over one session (the engine's transaction) and plain values; no clock of their own.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time
+from typing import Any
+
+from sqlalchemy import and_, func, or_, select
+from sqlalchemy.orm import Session
+
+from server.calendar import HallCalendar
+from server.config import HallConfig, Window
+from server.models import ExtendedService, Ticket, TicketEvent, WindowState
+from server.models import TicketStatus as S
+
+OPEN = (S.WAITING, S.CALLED, S.SERVING)
+LEFT_OPEN = "left_open"  # the event flagging a ticket still open when the next business day began
+
+
+def active(session: Session, day: date) -> ExtendedService | None:
+    return session.scalar(select(ExtendedService).where(ExtendedService.business_date == day,
+                                                        ExtendedService.ended_at.is_(None)))
+
+
+def _open_tickets(session: Session, day: date) -> int:
+    return session.scalar(select(func.count()).select_from(Ticket).where(
+        Ticket.business_date == day, Ticket.status.in_(OPEN))) or 0
+
+
+def advance(session: Session, calendar: HallCalendar, now: datetime, day: date) -> list[str]:
+    """Start, end or flag what the time calls for; the kinds of what happened, for the event bus."""
+    happened = _flag_left_open(session, calendar, now, day)
+    record = session.scalar(select(ExtendedService).where(ExtendedService.business_date == day))
+    closing = calendar.closing_time(day)
+    if record is None and closing is not None and now >= closing:
+        waiting = _open_tickets(session, day)
+        if waiting:
+            session.add(ExtendedService(business_date=day, started_at=closing, waiting_at_start=waiting,
+                                        windows=[], clerks=[], anomalies=[]))
+            happened.append("extended_started")
+    elif record is not None and record.ended_at is None and not _open_tickets(session, day):
+        _end(session, record, now)
+        happened.append("extended_ended")
+    return happened
+
+
+def _end(session: Session, record: ExtendedService, now: datetime) -> None:
+    """The record's figures, from the event log: who called or served after closing, how many were served."""
+    record.ended_at = now
+    record.served = session.scalar(select(func.count()).select_from(Ticket).where(
+        Ticket.business_date == record.business_date, Ticket.status == S.DONE,
+        Ticket.finished_at >= record.started_at)) or 0
+    after = session.execute(select(TicketEvent.window_id, TicketEvent.actor).where(
+        TicketEvent.at >= record.started_at, TicketEvent.at <= now,
+        TicketEvent.action.in_(("called", "recalled", "started", "finished")),
+        TicketEvent.window_id.is_not(None))).all()
+    record.windows = sorted({window for window, _ in after if window is not None})
+    record.clerks = sorted({actor for _, actor in after})
+
+
+def _flag_left_open(session: Session, calendar: HallCalendar, now: datetime, day: date) -> list[str]:
+    """Tickets of an earlier business day still open: flagged once, kept, listed in their day's record."""
+    flagged = select(TicketEvent.ticket_id).where(TicketEvent.action == LEFT_OPEN)
+    stale = session.scalars(select(Ticket).where(Ticket.business_date < day, Ticket.status.in_(OPEN),
+                                                 Ticket.id.not_in(flagged)).order_by(Ticket.id)).all()
+    for ticket in stale:
+        session.add(TicketEvent(ticket_id=ticket.id, action=LEFT_OPEN, window_id=None, actor="system", at=now,
+                                detail={"status": ticket.status, "business_date": ticket.business_date.isoformat()}))
+        record = session.scalar(select(ExtendedService).where(
+            ExtendedService.business_date == ticket.business_date))
+        if record is None:  # the server was not running at that closing time
+            closing = calendar.closing_time(ticket.business_date) or datetime.combine(
+                ticket.business_date, time(0), calendar.zone)
+            record = ExtendedService(business_date=ticket.business_date, started_at=closing, waiting_at_start=0,
+                                     windows=[], clerks=[], anomalies=[])
+            session.add(record)
+            session.flush()
+        record.anomalies = [*record.anomalies, ticket.number]
+        if record.ended_at is None:
+            _end(session, record, now)
+    return ["left_open_flagged"] if stale else []
+
+
+def _servable(window: Window) -> Any:
+    return or_(and_(Ticket.service.in_(window.services), Ticket.target_window.is_(None)),
+               Ticket.target_window == window.id)
+
+
+def waiting_by_window(session: Session, config: HallConfig, day: date) -> list[dict[str, Any]]:
+    """For each window, how many waiting residents it could call: what 「延时服务：还有 N 人等候」 says."""
+    counts = []
+    for window in config.windows:
+        waiting = session.scalar(select(func.count()).select_from(Ticket).where(
+            Ticket.business_date == day, Ticket.status == S.WAITING, _servable(window))) or 0
+        counts.append({"id": window.id, "name": window.name, "waiting": waiting})
+    return counts
+
+
+def uncovered(session: Session, config: HallConfig, window: Window, day: date) -> int:
+    """Residents waiting for this window whom no other open window could take over."""
+    others = [config.window(state.window_id) for state in session.scalars(select(WindowState).where(
+        WindowState.status == "open", WindowState.clerk.is_not(None), WindowState.window_id != window.id))]
+    covered = [_servable(other) for other in others if other is not None]
+    query = select(func.count()).select_from(Ticket).where(
+        Ticket.business_date == day, Ticket.status == S.WAITING, _servable(window))
+    if covered:
+        query = query.where(~or_(*covered))
+    return session.scalar(query) or 0
+
+
+def summary(record: ExtendedService, zone: Any) -> dict[str, Any]:
+    minutes = ((record.ended_at - record.started_at).total_seconds() / 60) if record.ended_at else None
+    return {"business_date": record.business_date.isoformat(),
+            "started_at": record.started_at.astimezone(zone).isoformat(),
+            "ended_at": record.ended_at.astimezone(zone).isoformat() if record.ended_at else None,
+            "minutes": round(minutes, 1) if minutes is not None else None,
+            "waiting_at_start": record.waiting_at_start, "served": record.served, "windows": record.windows,
+            "clerks": record.clerks, "anomalies": record.anomalies}
