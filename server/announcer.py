@@ -84,5 +84,4 @@ def audio(name: str) -> Any:
     path = announcer.file(name) if _NAME.match(name) or name == CHIME else None
     if path is None:
         return jsonify({"error": {"code": "audio_not_found", "message": "没有这段语音（语音合成失败或已过期）"}}), 404
-    response = send_file(path, mimetype="audio/wav", max_age=86400)
-    return response
+    return send_file(path, mimetype="audio/wav", max_age=86400)  # the name is a hash of the content

@@ -66,6 +66,8 @@ class Realtime:
         join_room(HALL_ROOM)
         if who.kind == "device":
             join_room(device_room(who.name))
+            if who.role == "kiosk":
+                emit("printer", self._kiosk_printer(who.name))
         else:
             join_room(STAFF_ROOM)
             join_room(zone_room(None))
@@ -99,6 +101,13 @@ class Realtime:
 
     def on_printers(self, printers: list[dict[str, Any]]) -> None:
         self.socketio.emit("printers", {"printers": printers}, to=STAFF_ROOM)
+        for printer in printers:  # each kiosk hears about its own printer, to warn residents before they choose
+            for kiosk in printer["kiosks"]:
+                self.socketio.emit("printer", {"printer": printer}, to=device_room(kiosk))
+
+    def _kiosk_printer(self, kiosk: str) -> dict[str, Any]:
+        printer = self.hall.config.printing.printer_of_kiosk(kiosk)
+        return {"printer": self.spooler.states[printer.name].to_json() if printer else None}
 
     def _print_outcome(self, event: HallEvent) -> None:
         """Tell the kiosk (or the desk) that asked for the paper whether it came out."""

@@ -95,7 +95,7 @@
       showHallState(snapshot?.status);
       handlers.snapshot?.(snapshot);
     });
-    for (const name of ["called", "printed", "printers"]) {
+    for (const name of ["called", "printed", "printers", "printer"]) {
       if (handlers[name]) socket.on(name, handlers[name]);
     }
     return socket;

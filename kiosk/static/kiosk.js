@@ -213,6 +213,13 @@
     banner.textContent = `${why}，下次开放：${status.next_open_text}。可到导询台咨询或预约`;
   }
 
+  /** This kiosk's printer: when it cannot print, residents are told before they take a number. */
+  function applyPrinter({ printer }) {
+    const notice = $("printer-notice");
+    notice.hidden = !printer || printer.ok;
+    if (!notice.hidden) notice.textContent = `本机暂时无法打印号票（${printer.message}），取号后请记住您的号码，或到导询台取号`;
+  }
+
   function applySnapshot(snapshot) {
     applyStatus(snapshot.status);
     $("hall-name").textContent = snapshot.hall.name;
@@ -245,7 +252,7 @@
       if (err.status === 401) unauthorized();
       else hallq.toast(err.message);
     });
-    state.socket = hallq.connect({ snapshot: applySnapshot, unauthorized, printed });
+    state.socket = hallq.connect({ snapshot: applySnapshot, unauthorized, printed, printer: applyPrinter });
   }
 
   start();

@@ -185,12 +185,15 @@ def test_a_printer_fault_costs_no_ticket_shows_everywhere_and_reprint_works_once
     assert failed.detail["error"]["code"] == expected, failed.detail
 
     assert hall_app.kiosk().get(f"/api/tickets/{ticket['id']}").json["ticket"]["status"] == "waiting"
-    outcome = received(kiosk, "printed")[-1]
+    to_kiosk = kiosk.get_received()  # read once: reading empties the test client's inbox
+    outcome = [m["args"][0] for m in to_kiosk if m["name"] == "printed"][-1]
     assert outcome["ok"] is False and outcome["error"]["code"] == expected and outcome["number"] == "A001"
     state = printers(hall_app)["kiosk-printer"]
     assert state["ok"] is False and state["last_error"]["code"] == expected and state["message"]
     alerts = received(guide, "printers")
     assert alerts and not {p["name"]: p for p in alerts[-1]["printers"]}["kiosk-printer"]["ok"]
+    own = [m["args"][0] for m in to_kiosk if m["name"] == "printer"]  # its own printer: it warns residents
+    assert own[0]["printer"]["name"] == "kiosk-printer" and own[-1]["printer"]["ok"] is False
 
     repair(printer)
     again = hall_app.staff("guide").post(f"/api/tickets/{ticket['id']}/reprint", json={"printer": "kiosk-printer"})
@@ -255,6 +258,8 @@ def test_reprint_is_for_the_desk_and_says_clearly_when_it_cannot(printing: tuple
 
 
 def test_a_kiosk_without_a_printer_is_told_so(hall_app: HallApp) -> None:
+    kiosk = socketio_of(hall_app).test_client(hall_app.app, auth={"token": hall_app.kiosk_token})
+    assert received(kiosk, "printer") == [{"printer": None}]
     answer = issue(hall_app)
     assert answer["print"] == {"status": "none", "printer": None, "printer_status": None, "message": "本机未配置打印机"}
     assert hall_app.staff("clerk1").get("/api/printers").json == {"printers": []}

@@ -100,11 +100,14 @@ def test_a_dead_printer_shows_on_the_kiosk_and_on_the_clerks_screen(printing: Pr
     expect(kiosk.locator("#ticket-print")).to_have_text(PRINT_FAILED)
     expect(kiosk.locator("#ticket-number")).to_have_text("A001")
     expect(caller.locator("#printer-alerts")).to_contain_text("打印机故障：kiosk-printer（kiosk-1）")
+    kiosk.get_by_role("button", name="完成").click()  # the next resident is warned before choosing
+    expect(kiosk.locator("#printer-notice")).to_contain_text("本机暂时无法打印号票")
 
     printing.printer.restart()
     printing.hall.staff("guide").post(f"{printing.hall.url}/api/tickets/1/reprint",
                                       json={"printer": "kiosk-printer"}).raise_for_status()
     expect(caller.locator("#printer-alerts")).to_be_hidden()
+    expect(kiosk.locator("#printer-notice")).to_be_hidden()
 
 
 def take_screenshots(out: Path = SHOTS) -> None:
