@@ -134,13 +134,14 @@ class QueueEngine:
             waiting = self._waiting_by_service(session, day)
             windows = self._windows_json(session, day)
             recent = self._recent_calls(session, day)
+            status = self._status(session, now, day, sum(waiting.values()))
         return {
             "hall": {"name": self.config.name, "notice": self.config.notice, "business_date": day.isoformat(),
                      "timezone": self.config.timezone.key},
             "services": [self._service_json(service, waiting) for service in self.config.services],
             "windows": windows,
             "recent_calls": recent,
-            "status": self.status(),
+            "status": status,
             "server_time": now.isoformat(),
         }
 
@@ -196,19 +197,20 @@ class QueueEngine:
         """The hall's state for every screen: open, closed or extended (延时服务), the session, when it opens next."""
         now = self.clock.now()
         day = business_date(now, self.config.timezone)
-        status = {**self.hours.status(now), "business_date": day.isoformat(), "extended": None}
         with self.storage.read() as session:
-            record = extended.active(session, day)
-            if record is not None:
-                windows = extended.waiting_by_window(session, self.config, day)
-                status["state"] = "extended"
-                status["extended"] = {**extended.summary(record, self.config.timezone),
-                                      "waiting": self._waiting_today(session, day),
-                                      "windows": windows}
-        return status
+            return self._status(session, now, day, None)
 
-    def _waiting_today(self, session: Session, day: date) -> int:
-        return sum(self._waiting_by_service(session, day).values())
+    def _status(self, session: Session, now: datetime, day: date, waiting: int | None) -> dict[str, Any]:
+        """``waiting``: today's waiting residents when the caller has counted them already."""
+        status = {**self.hours.status(now), "business_date": day.isoformat(), "extended": None}
+        record = extended.active(session, day)
+        if record is not None:
+            if waiting is None:
+                waiting = sum(self._waiting_by_service(session, day).values())
+            status["state"] = "extended"
+            status["extended"] = {**extended.summary(record, self.config.timezone), "waiting": waiting,
+                                  "windows": extended.waiting_by_window(session, self.config, day)}
+        return status
 
     # ------------------------------------------------------------------ 延时服务 and the day's end
 

@@ -21,6 +21,17 @@ from tests.printing.fake_printer import FakePrinter
 WAIT = 10.0  # seconds a test may wait for a print outcome before failing
 
 
+def network_printer(name: str, port: int, timeout: float, extra: str = "") -> str:
+    return f"""
+[[printers]]
+name = "{name}"
+connection = "network"
+host = "127.0.0.1"
+port = {port}
+timeout = {timeout}
+{extra}"""
+
+
 def printing_hall(port: int, mode: str = "text", desk: bool = False, timeout: float = 0.5) -> str:
     """SMALL_HALL with a network printer on ``port`` for kiosk-1 (and, with ``desk``, a second for the desk)."""
     config = SMALL_HALL.replace('prefix = "A"\n', 'prefix = "A"\nmaterials = "户口簿、原身份证（换领时）"\n', 1)
@@ -28,27 +39,10 @@ def printing_hall(port: int, mode: str = "text", desk: bool = False, timeout: fl
 [printing]
 status_interval = 3600   # the tests ask for status checks themselves
 {'desk_printer = "desk"' if desk else ''}
-
-[[printers]]
-name = "kiosk-printer"
-connection = "network"
-host = "127.0.0.1"
-port = {port}
-timeout = {timeout}
-mode = "{mode}"
-paper_width = 80
-kiosks = ["kiosk-1"]
 """
-    if desk:
-        config += f"""
-[[printers]]
-name = "desk"
-connection = "network"
-host = "127.0.0.1"
-port = {port}
-timeout = {timeout}
-"""
-    return config
+    kiosk = f'mode = "{mode}"\npaper_width = 80\nkiosks = ["kiosk-1"]\n'
+    config += network_printer("kiosk-printer", port, timeout, kiosk)
+    return config + (network_printer("desk", port, timeout) if desk else "")
 
 
 class Outcomes:
