@@ -15,19 +15,18 @@ import secrets
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import and_, bindparam, case, func, or_, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy import Connection, Row, func, select
 from sqlalchemy.orm import Session
 
 from server import extended
+from server import queue_sql as sql
 from server.calendar import HallCalendar
 from server.clock import Clock, business_date
 from server.config import PRIORITIES, HallConfig, Service, Window
 from server.db import Storage
 from server.events import EventBus, HallEvent, TicketView
 from server.hours import Hours
-from server.models import DailyCounter, ExtendedService, Staff, Ticket, TicketEvent, TicketStatus, WindowState
+from server.models import ExtendedService, Staff, Ticket, TicketEvent, TicketStatus, WindowState
 from server.policy import Candidate, choose_next
 
 S = TicketStatus
@@ -52,7 +51,8 @@ class QueueEngine:
         self.clock = clock
         self.bus = bus
         self.hours = Hours(HallCalendar(config.calendar, config.timezone))
-        self._window_queries = {window.id: _WindowQueries(window) for window in config.windows}
+        self._window_queries = {window.id: sql.WindowQueries(window) for window in config.windows}
+        self._next_number_sql = sql.next_number(storage.dialect)
 
     # ------------------------------------------------------------------ set-up
 
@@ -162,36 +162,34 @@ class QueueEngine:
                 raise DomainError("conflict", closed.code, closed.message)
             overrides.append(closed.code)
         with self.storage.write() as session:
-            seq = self._next_number(session, service, day, channel)
+            connection = session.connection()
+            seq = self._next_number(connection, service, day, channel)
             if service.daily_cap is not None and seq > service.daily_cap:
                 overrides.append("cap_reached")  # only staff get here: the kiosk was refused in _next_number
-            if self._session_full(session, service, now):
+            if self._session_full(connection, service, now):
                 if channel == "kiosk":
                     refusal = self.hours.session_cap(service.name, now)
                     raise DomainError("conflict", refusal.code, refusal.message)
                 overrides.append("session_cap_reached")
-            ticket = Ticket(number=f"{service.prefix}{seq:03d}", service=service.code, business_date=day,
-                            status=S.WAITING, priority=priority, queue_at=now, issued_at=now, recalls=0,
-                            channel=channel, track_token=secrets.token_urlsafe(12))
-            session.add(ticket)
-            session.flush()
+            ticket = connection.execute(sql.NEW_TICKET, {
+                "number": f"{service.prefix}{seq:03d}", "service": service.code, "business_date": day,
+                "status": S.WAITING, "priority": priority, "queue_at": now, "issued_at": now, "recalls": 0,
+                "channel": channel, "track_token": secrets.token_urlsafe(12)}).one()
             detail: dict[str, Any] = {"priority": priority, "channel": channel}
             if overrides:
                 detail["override"] = overrides
-            self._record(session, ticket, "issued", None, actor, now, detail)
-            view = self._view(session, ticket)
+            self._record(connection, ticket, "issued", None, actor, now, detail)
+            view = self._view_of(ticket, self._waiting_ahead(connection, ticket))
         self.bus.publish([HallEvent("issued", now, view, actor=actor, detail=detail)])
         return view
 
-    def _session_full(self, session: Session, service: Service, now: datetime) -> bool:
+    def _session_full(self, connection: Connection, service: Service, now: datetime) -> bool:
         """Has this session already issued its cap of this service (transfers do not count twice)?"""
         start = self.hours.session_start(now)
         if service.session_cap is None or start is None:
             return False
-        issued = session.execute(select(func.count()).select_from(Ticket).where(
-            Ticket.service == service.code, Ticket.issued_at >= start, Ticket.issued_at <= now,
-            Ticket.transferred_from.is_(None))).scalar_one()
-        return issued >= service.session_cap
+        issued = connection.execute(sql.SESSION_ISSUED, {"service": service.code, "start": start, "now": now})
+        return issued.scalar_one() >= service.session_cap
 
     def status(self) -> dict[str, Any]:
         """The hall's state for every screen: open, closed or extended (延时服务), the session, when it opens next."""
@@ -260,13 +258,8 @@ class QueueEngine:
             raise DomainError("conflict", "extended_service", f"延时服务：还有 {left} 人等候本窗口的事项，"
                               f"请办完或请其他窗口接办（转移）后再{leaving}")
 
-    def _next_number(self, session: Session, service: Service, day: date, channel: str) -> int:
-        insert = pg_insert if self.storage.dialect == "postgresql" else sqlite_insert
-        statement = (insert(DailyCounter).values(service=service.code, business_date=day, last=1)
-                     .on_conflict_do_update(index_elements=["service", "business_date"],
-                                            set_={"last": DailyCounter.last + 1})
-                     .returning(DailyCounter.last))
-        seq = session.execute(statement).scalar_one()
+    def _next_number(self, connection: Connection, service: Service, day: date, channel: str) -> int:
+        seq: int = connection.execute(self._next_number_sql, {"service": service.code, "day": day}).scalar_one()
         if service.daily_cap is not None and seq > service.daily_cap and channel == "kiosk":
             raise DomainError("conflict", "cap_reached", f"今日「{service.name}」号已取完，请到导询台咨询")
         if seq > _MAX_NUMBER:
@@ -319,27 +312,29 @@ class QueueEngine:
     # ------------------------------------------------------------------ windows: calling
 
     def call_next(self, window_id: int, staff: str) -> TicketView | None:
+        """Finish the resident at the window (办结) and call whoever the rules say is next."""
+        window = self._window(window_id)
         now = self.clock.now()
         events: list[HallEvent] = []
         with self.storage.write() as session:
-            window, state = self._operate(session, window_id, staff)
-            self._make_room_for_call(session, window, state, staff, now, events)
-            ticket = self._take_next(session, window, business_date(now, self.config.timezone), now)
-            view = self._start_call(session, window, state, ticket, staff, now, events, special=False)
+            connection = session.connection()
+            self._make_room_for_call(connection, window, staff, now, events)
+            ticket = self._take_next(connection, window, business_date(now, self.config.timezone), now)
+            view = self._start_call(connection, window, ticket, staff, now, events, special=False)
         self.bus.publish(events)
         return view
 
     def call_number(self, window_id: int, staff: str, number: str) -> TicketView:
         """特呼: call one number out of turn, typically a same-day no-show who has come back."""
+        window = self._window(window_id)
         now = self.clock.now()
         number = number.strip().upper()
         events: list[HallEvent] = []
         with self.storage.write() as session:
-            window, state = self._operate(session, window_id, staff)
-            self._make_room_for_call(session, window, state, staff, now, events)
-            ticket = session.scalars(
-                select(Ticket).where(Ticket.business_date == business_date(now, self.config.timezone),
-                                     Ticket.number == number).order_by(Ticket.id.desc()).limit(1)).first()
+            connection = session.connection()
+            self._make_room_for_call(connection, window, staff, now, events)
+            ticket = connection.execute(sql.BY_NUMBER, {
+                "day": business_date(now, self.config.timezone), "number": number}).first()
             if ticket is None:
                 raise DomainError("not_found", "number_not_found", f"今天没有 {number} 号")
             if ticket.status not in (S.WAITING, S.NO_SHOW):
@@ -347,13 +342,10 @@ class QueueEngine:
                                   f"{number} 号当前状态为「{_STATUS_NAMES[ticket.status]}」，不能特呼")
             if not self._serves(window, ticket):
                 raise DomainError("conflict", "not_served_here", f"{window.name}不办理 {number} 号的事项")
-            taken = session.execute(
-                update(Ticket).where(Ticket.id == ticket.id, Ticket.status.in_((S.WAITING, S.NO_SHOW)))
-                .values(status=S.CALLED, called_at=now, window_id=window.id, recalls=0))
-            if taken.rowcount != 1:
+            taken = connection.execute(sql.TAKE_OUT_OF_TURN, {"ticket": ticket.id, "now": now, "window": window.id})
+            if (ticket := taken.first()) is None:
                 raise DomainError("conflict", "not_callable", f"{number} 号刚被其他窗口呼叫")
-            session.refresh(ticket)
-            view = self._start_call(session, window, state, ticket, staff, now, events, special=True)
+            view = self._start_call(connection, window, ticket, staff, now, events, special=True)
         self.bus.publish(events)
         assert view is not None
         return view
@@ -506,28 +498,29 @@ class QueueEngine:
         state.current_ticket_id = None
         self._record(session, ticket, action, state.window_id, staff, now, detail)
 
-    def _make_room_for_call(self, session: Session, window: Window, state: WindowState, staff: str,
-                            now: datetime, events: list[HallEvent]) -> None:
-        """Calling the next resident finishes the current one (办结); a no-show must be marked as such."""
+    def _make_room_for_call(self, connection: Connection, window: Window, staff: str, now: datetime,
+                            events: list[HallEvent]) -> None:
+        """Only the clerk signed in may call, not while paused; calling the next resident finishes the current one
+        (办结): a no-show must be marked as such."""
+        state = connection.execute(sql.WINDOW, {"window": window.id}).first()
+        if state is None or state.clerk != staff:
+            raise DomainError("forbidden", "not_signed_in", f"您未在{window.name}签到，不能操作该窗口")
         if state.status == "paused":
             raise DomainError("conflict", "window_paused", f"{window.name}已暂停服务，请先恢复")
         if state.current_ticket_id is None:
             return
-        current = session.get(Ticket, state.current_ticket_id)
-        if current is None or current.status not in (S.CALLED, S.SERVING):
-            state.current_ticket_id = None
-            return
-        self._end(session, current, state, S.DONE, "finished", staff, now, {"auto": True})
-        events.append(HallEvent("finished", now, self._view(session, current), window.id))
+        finished = connection.execute(sql.FINISH_CURRENT, {"ticket": state.current_ticket_id, "now": now}).first()
+        if finished is not None:
+            self._record(connection, finished, "finished", window.id, staff, now, {"auto": True})
+            events.append(HallEvent("finished", now, self._view_of(finished, 0), window.id))
 
-    def _start_call(self, session: Session, window: Window, state: WindowState, ticket: Ticket | None,
-                    staff: str, now: datetime, events: list[HallEvent], special: bool) -> TicketView | None:
+    def _start_call(self, connection: Connection, window: Window, ticket: Row[Any] | None, staff: str,
+                    now: datetime, events: list[HallEvent], special: bool) -> TicketView | None:
+        connection.execute(sql.SET_CURRENT, {"window": window.id, "ticket": ticket.id if ticket else None})
         if ticket is None:
-            state.current_ticket_id = None
             return None
-        state.current_ticket_id = ticket.id
-        self._record(session, ticket, "called", window.id, staff, now, {"special": True} if special else None)
-        view = self._view(session, ticket)
+        self._record(connection, ticket, "called", window.id, staff, now, {"special": True} if special else None)
+        view = self._view_of(ticket, 0)
         events.append(HallEvent("called", now, view, window.id, self.announcement(view.number, window)))
         return view
 
@@ -539,11 +532,10 @@ class QueueEngine:
             return ticket.target_window == window.id
         return ticket.service in window.services
 
-    def _take_next(self, session: Session, window: Window, day: date, now: datetime) -> Ticket | None:
+    def _take_next(self, connection: Connection, window: Window, day: date, now: datetime) -> Row[Any] | None:
         queries = self._window_queries[window.id]
-        session.flush()
-        connection = session.connection()
-        in_arrival_order = extended.active(session, day) is not None  # 延时服务: strictly first come, first served
+        # 延时服务: strictly first come, first served
+        in_arrival_order = connection.execute(sql.EXTENDED_ACTIVE, {"day": day}).first() is not None
         for _ in range(_CALL_ATTEMPTS):
             if in_arrival_order:
                 row = connection.execute(queries.arrival, {"day": day}).first()
@@ -553,12 +545,12 @@ class QueueEngine:
                 choice = self._policy_choice(connection, queries, day)
             if choice is None:
                 return None
-            taken = connection.execute(_TAKE, {"ticket": choice.ticket_id, "now": now, "window": window.id})
-            if taken.rowcount == 1:
-                return session.get(Ticket, choice.ticket_id, populate_existing=True)
+            taken = connection.execute(sql.TAKE, {"ticket": choice.ticket_id, "now": now, "window": window.id})
+            if (ticket := taken.first()) is not None:
+                return ticket
         raise DomainError("conflict", "busy", "叫号繁忙，请重试")
 
-    def _policy_choice(self, connection: Any, queries: _WindowQueries, day: date) -> Candidate | None:
+    def _policy_choice(self, connection: Connection, queries: sql.WindowQueries, day: date) -> Candidate | None:
         """The window's services in their order, 绿色通道 within the bound: the normal rule of who is next."""
         heads = [Candidate(ticket_id=row.id, service=row.service, rank=row.rank, queue_at=row.queue_at,
                            priority=row.priority)
@@ -571,28 +563,34 @@ class QueueEngine:
     # ------------------------------------------------------------------ internals: records and views
 
     @staticmethod
-    def _record(session: Session, ticket: Ticket | None, action: str, window_id: int | None, actor: str,
-                at: datetime, detail: dict[str, Any] | None = None) -> None:
-        session.add(TicketEvent(ticket_id=ticket.id if ticket else None, action=action, window_id=window_id,
-                                actor=actor, at=at, detail=detail))
+    def _record(connection: Connection | Session, ticket: Ticket | Row[Any] | None, action: str,
+                window_id: int | None, actor: str, at: datetime, detail: dict[str, Any] | None = None) -> None:
+        """The event row of a state change. With the ORM, the ticket's own changes must be flushed first."""
+        executor = connection.connection() if isinstance(connection, Session) else connection
+        executor.execute(sql.RECORD, {"ticket_id": ticket.id if ticket else None, "action": action,
+                                      "window_id": window_id, "actor": actor, "at": at, "detail": detail})
 
     @staticmethod
-    def _waiting_ahead(session: Session, ticket: Ticket) -> int:
+    def _waiting_ahead(connection: Connection, ticket: Ticket | Row[Any]) -> int:
         if ticket.status != S.WAITING:
             return 0
-        session.flush()
-        statement = _AHEAD_OF_REGULAR if ticket.priority is None else _AHEAD_OF_PRIORITY
-        return session.connection().execute(statement, {
+        statement = sql.AHEAD_OF_REGULAR if ticket.priority is None else sql.AHEAD_OF_PRIORITY
+        return connection.execute(statement, {
             "day": ticket.business_date, "service": ticket.service, "target": ticket.target_window,
             "queue_at": ticket.queue_at, "id": ticket.id}).scalar_one()
 
     def _view(self, session: Session, ticket: Ticket) -> TicketView:
+        """The view of an ORM ticket, its pending changes flushed so the count of who is ahead sees them."""
+        session.flush()
+        return self._view_of(ticket, self._waiting_ahead(session.connection(), ticket))
+
+    def _view_of(self, ticket: Ticket | Row[Any], waiting_ahead: int) -> TicketView:
         service = self.config.service(ticket.service)
         return TicketView(id=ticket.id, number=ticket.number, service=ticket.service,
                           service_name=service.name if service else ticket.service, status=ticket.status,
-                          priority=ticket.priority, waiting_ahead=self._waiting_ahead(session, ticket),
-                          issued_at=ticket.issued_at, called_at=ticket.called_at, window=ticket.window_id,
-                          recalls=ticket.recalls, channel=ticket.channel, track_token=ticket.track_token)
+                          priority=ticket.priority, waiting_ahead=waiting_ahead, issued_at=ticket.issued_at,
+                          called_at=ticket.called_at, window=ticket.window_id, recalls=ticket.recalls,
+                          channel=ticket.channel, track_token=ticket.track_token)
 
     @staticmethod
     def _service_json(service: Service, waiting: dict[str, int]) -> dict[str, Any]:
@@ -642,43 +640,6 @@ class QueueEngine:
 #: calls in the snapshot, newest first: enough for a display of one zone to fill its list of 8 from them
 RECENT_CALLS = 24
 
-
-class _WindowQueries:
-    """The statements call-next runs for one window, built once (building them costs more than running them)."""
-
-    def __init__(self, window: Window):
-        rank = case({code: i for i, code in enumerate(window.services)}, value=Ticket.service, else_=0)
-        may_call = (Ticket.business_date == bindparam("day"), Ticket.status == S.WAITING,
-                    or_(and_(Ticket.service.in_(window.services), Ticket.target_window.is_(None)),
-                        Ticket.target_window == window.id))
-        earliest = (select(Ticket.id, Ticket.service, Ticket.queue_at, Ticket.priority, rank.label("rank"))
-                    .order_by(rank, Ticket.queue_at, Ticket.id).limit(1))
-        # the earliest regular and the earliest priority ticket: all the policy needs to choose
-        self.regular = earliest.where(*may_call, Ticket.priority.is_(None))
-        self.priority = earliest.where(*may_call, Ticket.priority.is_not(None))
-        # 延时服务: whoever came first, whatever the item or the tag
-        self.arrival = (select(Ticket.id, Ticket.service, Ticket.queue_at, Ticket.priority)
-                        .where(*may_call).order_by(Ticket.queue_at, Ticket.id).limit(1))
-        # priority tickets that joined after a regular one and were already called: how often it was passed
-        self.passed = select(func.count()).select_from(Ticket).where(
-            Ticket.business_date == bindparam("day"), Ticket.priority.is_not(None), Ticket.called_at.is_not(None),
-            Ticket.queue_at > bindparam("queue_at"), Ticket.service.in_(window.services))
-
-
-# waiting -> called only if still waiting: two windows can never both take one ticket
-_TAKE = (update(Ticket).where(Ticket.id == bindparam("ticket"), Ticket.status == S.WAITING)
-         .values(status=S.CALLED, called_at=bindparam("now"), window_id=bindparam("window")))
-
-# Who stands before a waiting ticket in its line (same day, service and target window): priority tickets,
-# then earlier arrivals. Built once: this runs for every ticket the API returns.
-_SAME_LINE = (Ticket.business_date == bindparam("day"), Ticket.status == S.WAITING,
-              Ticket.service == bindparam("service"), Ticket.target_window.is_not_distinct_from(bindparam("target")))
-_EARLIER = or_(Ticket.queue_at < bindparam("queue_at"),
-               and_(Ticket.queue_at == bindparam("queue_at"), Ticket.id < bindparam("id")))
-_AHEAD_OF_REGULAR = select(func.count()).select_from(Ticket).where(
-    *_SAME_LINE, or_(Ticket.priority.is_not(None), _EARLIER))
-_AHEAD_OF_PRIORITY = select(func.count()).select_from(Ticket).where(
-    *_SAME_LINE, Ticket.priority.is_not(None), _EARLIER)
 
 _STATUS_NAMES = {S.WAITING: "等候中", S.CALLED: "已呼叫", S.SERVING: "办理中", S.DONE: "已办结",
                  S.NO_SHOW: "过号", S.TRANSFERRED: "已转移"}
