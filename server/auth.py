@@ -96,8 +96,7 @@ class Accounts:
         return principal
 
     def staff(self, username: str) -> Principal | None:
-        with self.storage.read() as session:  # on every staff request, like the device lookup
-            row = session.connection().execute(_STAFF_BY_NAME, {"username": username}).first()
+        row = self.storage.first(_STAFF_BY_NAME, {"username": username})  # on every staff request
         return Principal("staff", row.username, row.role, row.display_name) if row else None
 
     def identify(self, token: str | None, username: str | None) -> Principal | None:
@@ -123,8 +122,7 @@ class Accounts:
         return token
 
     def device(self, token: str) -> Principal | None:
-        with self.storage.read() as session:  # on every device request: a plain prebuilt query
-            row = session.connection().execute(_DEVICE_BY_DIGEST, {"digest": token_digest(token)}).first()
+        row = self.storage.first(_DEVICE_BY_DIGEST, {"digest": token_digest(token)})  # on every device request
         return Principal("device", row.name, row.kind) if row else None
 
 

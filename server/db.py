@@ -9,14 +9,16 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, Executable, Row, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 from server.models import Base
 
 _READ_ONLY = "hallq_read_only"
+_ONE_STATEMENT = "hallq_one_statement"
 
 
 class Storage:
@@ -28,6 +30,8 @@ class Storage:
         self._writer = sessionmaker(self.engine, expire_on_commit=False)
         self._reader = sessionmaker(self.engine.execution_options(**{_READ_ONLY: True}),
                                     expire_on_commit=False)
+        self._one_statement = self.engine.execution_options(
+            **({_ONE_STATEMENT: True} if self.is_sqlite else {"isolation_level": "AUTOCOMMIT"}))
 
     @property
     def dialect(self) -> str:
@@ -46,6 +50,12 @@ class Storage:
     def read(self) -> Iterator[Session]:
         with self._reader() as session, session.begin():
             yield session
+
+    def first(self, statement: Executable, parameters: dict[str, Any]) -> Row[Any] | None:
+        """The first row of one SELECT, outside a transaction: a single statement reads a consistent state by
+        itself, and the BEGIN/COMMIT around it cost more than the lookup (done on every request)."""
+        with self._one_statement.connect() as connection:
+            return connection.execute(statement, parameters).first()
 
     def dispose(self) -> None:
         self.engine.dispose()
@@ -67,7 +77,8 @@ def _sqlite_engine(url: str) -> Engine:
 
     @event.listens_for(engine, "begin")
     def _begin(connection) -> None:  # type: ignore[no-untyped-def]
-        read_only = connection.get_execution_options().get(_READ_ONLY, False)
-        connection.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
+        options = connection.get_execution_options()
+        if not options.get(_ONE_STATEMENT, False):
+            connection.exec_driver_sql("BEGIN" if options.get(_READ_ONLY, False) else "BEGIN IMMEDIATE")
 
     return engine
