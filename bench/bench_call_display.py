@@ -1,6 +1,6 @@
 """Call-next → display latency: N Socket.IO displays (200 by default) connected while a clerk calls the next resident.
 
-One asyncio process holds the displays (bare Socket.IO-over-websocket clients, bench/wire_display.py) and the
+One asyncio process holds the displays (bare Socket.IO-over-websocket clients, tests/wire_display.py) and the
 clerk (aiohttp). A call is timed from just before the clerk's request is sent to the kernel's receive stamp on
 each display's socket, both on the wall clock; when this process read each event is reported too.
 
@@ -21,7 +21,7 @@ import aiohttp
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench import common
-from bench.wire_display import WireDisplay
+from tests.wire_display import WireDisplay
 
 DISPLAYS = 200
 CALLS = 200

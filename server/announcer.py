@@ -39,19 +39,24 @@ class Announcer:
         self._pending: OrderedDict[str, str] = OrderedDict()
         self._lock = threading.Lock()
 
-    def audio_for(self, number: str, window_name: str) -> str | None:
-        """The URL the displays play for this call; None when voice is off or broken (they play the chime)."""
+    def announce(self, number: str, window_name: str, push: Callable[[str | None], None]) -> None:
+        """Hand the call to the screens with the URL they play (``push``), then start making that audio: the
+        synthesis must not compete with sending the call. The URL is None when voice is off or broken (the screens
+        play the chime)."""
         if not self.voice.health()["ok"]:
-            return None
+            push(None)
+            return
         text = announcement_text(self.config.announcement, number, window_name, self.voice.settings.yao)
         name = self.voice.audio_name(text)
-        if self.voice.cached(text) is None:
+        cached = self.voice.cached(text) is not None
+        if not cached:
             with self._lock:
                 self._pending[name] = text
                 while len(self._pending) > _PENDING:
                     self._pending.popitem(last=False)
+        push(f"/audio/{name}")
+        if not cached:
             self.start_task(self._synthesise, text)
-        return f"/audio/{name}"
 
     def _synthesise(self, text: str) -> None:
         try:

@@ -178,7 +178,8 @@ def health() -> Any:
                     "printers": {"ok": all(p["ok"] for p in printers),
                                  "faults": [{"name": p["name"], "status": p["status"], "message": p["message"]}
                                             for p in printers if not p["ok"]]},
-                    "database": database})
+                    "database": database,
+                    "realtime": current_app.extensions["hallq_realtime"].fanout.counts.to_json()})
 
 
 @bp.get("/printers")

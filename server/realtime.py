@@ -16,6 +16,7 @@ from flask_socketio import SocketIO, emit, join_room
 from server.announcer import Announcer
 from server.auth import Principal
 from server.events import HallEvent
+from server.fanout import Fanout
 from server.hall import Hall
 from server.printing.agent import OFFLINE, ONLINE, AgentHub
 from server.printing.spooler import Spooler
@@ -37,8 +38,10 @@ def zone_room(zone: str | None) -> str:
 
 
 class Realtime:
-    def __init__(self, socketio: SocketIO, hall: Hall, spooler: Spooler, agents: AgentHub, announcer: Announcer):
+    def __init__(self, socketio: SocketIO, hall: Hall, spooler: Spooler, agents: AgentHub, announcer: Announcer,
+                 fanout: Fanout):
         self.socketio = socketio
+        self.fanout = fanout
         self.hall = hall
         self.announcer = announcer
         self.spooler = spooler
@@ -133,11 +136,11 @@ class Realtime:
         assert event.ticket is not None
         window = self.hall.config.window(event.window_id or 0)
         name, zone = (window.name, window.zone) if window else ("", "")
-        self.socketio.emit("called", {
-            "ticket": event.ticket.to_json(), "window": event.window_id, "window_name": name, "zone": zone,
-            "text": event.text, "audio": self.announcer.audio_for(event.ticket.number, name),
-            "recall": event.kind == "recalled", "at": event.at.isoformat(),
-        }, to=[zone_room(zone), zone_room(None)] if zone else zone_room(None))
+        call = {"ticket": event.ticket.to_json(), "window": event.window_id, "window_name": name, "zone": zone,
+                "text": event.text, "recall": event.kind == "recalled", "at": event.at.isoformat()}
+        rooms = [zone_room(zone), zone_room(None)] if zone else zone_room(None)
+        self.announcer.announce(event.ticket.number, name,
+                                lambda audio: self.fanout.emit("called", {**call, "audio": audio}, rooms))
 
     def _snapshot_loop(self) -> None:
         while True:

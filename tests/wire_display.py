@@ -41,16 +41,23 @@ def _masked_frame(text: str) -> bytes:
 class WireDisplay:
     """One display connection; call `connect()` (blocking), then feed `on_readable()` from an event loop."""
 
-    def __init__(self, url: str, token: str, on_called: Callable[[dict[str, Any], int], None]):
+    def __init__(self, url: str, token: str, on_called: Callable[[dict[str, Any], int], None],
+                 receive_buffer: int | None = None):
+        """``receive_buffer``: a small SO_RCVBUF makes a display that stops reading back up the server quickly."""
         self.url = urlsplit(url)
         self.token = token
         self.on_called = on_called
+        self.receive_buffer = receive_buffer
         self.sock: socket.socket | None = None
         self._buffer = b""
         self._stamp = 0
 
     def connect(self, timeout: float = 10.0) -> None:
-        sock = socket.create_connection((self.url.hostname, self.url.port), timeout=timeout)
+        sock = socket.socket()
+        if self.receive_buffer is not None:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, self.receive_buffer)  # before connect: the window
+        sock.settimeout(timeout)
+        sock.connect((self.url.hostname, self.url.port))
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         sock.setsockopt(socket.SOL_SOCKET, SO_TIMESTAMPNS, 1)
         key = base64.b64encode(os.urandom(16)).decode()

@@ -1,0 +1,134 @@
+"""One call to every display in one pass.
+
+python-engineio gives each client a queue and a writer greenlet, so a call sent to 200 displays is 200 queue
+hand-offs, 200 greenlet switches, 200 websocket framings and 200 sends spaced out by all that: ~40 µs a display, and
+the last of 200 displays heard of the call 8 ms after the first (docs/performance.md). A call is the same bytes for
+every display, so here it is framed once and written straight to each display's socket, back to back.
+
+Only where that cannot disturb the client's own stream: under gevent (one thread: nothing runs between our check and
+our write), the websocket open, nothing queued before it, its writer not in the middle of a frame, and the socket's
+send buffer nearly empty, so the whole frame is taken at once. Any other client gets the call through its queue as
+before. A write the kernel takes only in part would leave a broken stream, so that client is disconnected: its
+screen reconnects by itself and replays the recent calls from the snapshot.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import logging
+import socket
+import struct
+import termios
+from dataclasses import dataclass
+from typing import Any
+
+import engineio.socket
+from engineio import packet as eio_packet
+from socketio import packet as sio_packet
+
+log = logging.getLogger(__name__)
+
+#: a frame goes straight out only onto a socket with less than this many bytes still unsent
+_QUIET_OUTQ = 16 * 1024
+_OUTQ = struct.Struct("i")
+
+
+@dataclass
+class FanoutCounts:
+    """How the calls reached the displays: for /api/health and the tests."""
+
+    direct: int = 0
+    queued: int = 0
+    dropped: int = 0
+
+    def to_json(self) -> dict[str, int]:
+        return {"direct": self.direct, "queued": self.queued, "dropped": self.dropped}
+
+
+def remember_websockets() -> None:
+    """Let each Engine.IO socket keep its websocket (python-engineio holds it only inside its handler), and know
+    when its writer is in the middle of a send (waiting for the socket to take the rest of a frame)."""
+    handler = engineio.socket.Socket._websocket_handler
+    if getattr(handler, "hallq_remembers", False):
+        return
+
+    def _websocket_handler(self: Any, ws: Any) -> Any:
+        send = ws.send
+
+        def tracked_send(message: Any) -> Any:
+            self.hallq_sending = True
+            try:
+                return send(message)
+            finally:
+                self.hallq_sending = False
+
+        ws.send = tracked_send
+        self.hallq_sending = False
+        self.hallq_websocket = ws
+        try:
+            return handler(self, ws)
+        finally:
+            self.hallq_websocket = None
+
+    _websocket_handler.hallq_remembers = True  # type: ignore[attr-defined]
+    engineio.socket.Socket._websocket_handler = _websocket_handler
+
+
+def text_frame(payload: bytes) -> bytes:
+    """A final, unmasked websocket text frame (RFC 6455 5.2), as a server sends it."""
+    size = len(payload)
+    if size < 126:
+        return bytes((0x81, size)) + payload
+    if size < 1 << 16:
+        return struct.pack("!BBH", 0x81, 126, size) + payload
+    return struct.pack("!BBQ", 0x81, 127, size) + payload
+
+
+class Fanout:
+    def __init__(self, server: Any, direct: bool):
+        """``server``: the python-socketio server; ``direct``: write frames straight out (gevent only)."""
+        self.server = server
+        self.direct = direct
+        self.counts = FanoutCounts()
+        if direct:
+            remember_websockets()
+
+    def emit(self, event: str, data: Any, rooms: str | list[str]) -> None:
+        """``socketio.emit(event, data, to=rooms)`` on the default namespace, one frame for every client."""
+        message = self.server.packet_class(sio_packet.EVENT, namespace="/", data=[event, data]).encode()
+        fallback = eio_packet.Packet(eio_packet.MESSAGE, message)
+        frame = text_frame(fallback.encode().encode()) if self.direct else b""
+        sockets = self.server.eio.sockets
+        for _sid, eio_sid in self.server.manager.get_participants("/", rooms):
+            if self.direct and (client := sockets.get(eio_sid)) is not None and self._write(client, frame):
+                continue
+            self.counts.queued += 1
+            self.server._send_eio_packet(eio_sid, fallback)
+
+    def _write(self, client: Any, frame: bytes) -> bool:
+        """Write the frame straight to the client's socket if that is safe; False: send it the usual way."""
+        ws = getattr(client, "hallq_websocket", None)
+        if (ws is None or client.hallq_sending or not client.upgraded or client.upgrading or client.closed
+                or client.queue.qsize() or not ws.ws.connected):
+            return False
+        raw = ws.ws.sock._sock  # the OS socket under gevent's: a non-blocking send that never yields
+        try:
+            if _unsent(raw) > _QUIET_OUTQ:
+                return False
+            sent = raw.send(frame)
+        except BlockingIOError:
+            return False
+        except OSError:  # the connection is going away; engineio notices and closes it
+            return False
+        if sent == len(frame):
+            self.counts.direct += 1
+            return True
+        log.warning("display connection %s took %d of %d bytes of a call: reconnecting it", client.sid, sent,
+                    len(frame))
+        self.counts.dropped += 1
+        raw.shutdown(socket.SHUT_RDWR)  # its screen reconnects and replays the call from the snapshot
+        return True
+
+
+def _unsent(raw: socket.socket) -> int:
+    return int(_OUTQ.unpack(fcntl.ioctl(raw.fileno(), termios.TIOCOUTQ, b"\0" * _OUTQ.size))[0])
