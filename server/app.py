@@ -83,10 +83,11 @@ def create_app(settings: Settings | None = None, async_mode: str | None = None) 
     announcer = Announcer(hall.config, voice, socketio.start_background_task)
     app.extensions["hallq_announcer"] = announcer
     fanout = Fanout(socketio.server, direct=socketio.async_mode == "gevent")
-    app.extensions["hallq_realtime"] = Realtime(socketio, hall, spooler, agents, announcer, fanout)
+    realtime = Realtime(socketio, hall, spooler, agents, announcer, fanout)
+    app.extensions["hallq_realtime"] = realtime
     spooler.start()
     voice.start()
     ticker = Ticker(socketio, hall)
     socketio.start_background_task(ticker.run)
-    app.extensions["hallq_stop"] = lambda: (spooler.stop(), ticker.stop())  # background work ends (tests)
+    app.extensions["hallq_stop"] = lambda: (spooler.stop(), ticker.stop(), realtime.stop())  # background work ends
     return app

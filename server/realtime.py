@@ -48,6 +48,7 @@ class Realtime:
         self.agents = agents
         self._dirty = socketio.server.eio.create_event()
         self._loop_started = False
+        self._running = True
         hall.bus.subscribe(self.on_event)
         spooler.on_change(self.on_printers)
         socketio.on_event("connect", self.on_connect)
@@ -142,11 +143,18 @@ class Realtime:
         self.announcer.announce(event.ticket.number, name,
                                 lambda audio: self.fanout.emit("called", {**call, "audio": audio}, rooms))
 
+    def stop(self) -> None:
+        """End the snapshot loop (tests: the database may be gone next)."""
+        self._running = False
+        self._dirty.set()
+
     def _snapshot_loop(self) -> None:
-        while True:
+        while self._running:
             self._dirty.wait()
             # wait first: the `called` push of the same change goes out alone, and a burst becomes one snapshot
             self.socketio.sleep(SNAPSHOT_INTERVAL)
+            if not self._running:
+                return
             self._dirty.clear()
             try:
                 self.socketio.emit("snapshot", self.hall.engine.snapshot(), to=HALL_ROOM)
