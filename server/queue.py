@@ -12,6 +12,7 @@ called only through a conditional UPDATE, so no ticket is called at two windows.
 from __future__ import annotations
 
 import secrets
+from collections.abc import Callable
 from datetime import date, datetime
 from typing import Any
 
@@ -45,12 +46,18 @@ class DomainError(Exception):
         self.message = message
 
 
+#: Called inside the transaction of every 办结 (finish, and call-next's automatic one) with the session, the
+#: ticket, the window, the staff member, the instant and what the clerk said about the case (None: nothing).
+FinishHook = Callable[[Session, Ticket, int, str, datetime, Any], None]
+
+
 class QueueEngine:
     def __init__(self, storage: Storage, config: HallConfig, clock: Clock, bus: EventBus):
         self.storage = storage
         self.config = config
         self.clock = clock
         self.bus = bus
+        self.finish_hooks: list[FinishHook] = []  # the case record (五件制) and the rating prompt (一次一评)
         self.hours = Hours(HallCalendar(config.calendar, config.timezone))
         self._window_queries = {window.id: _WindowQueries(window) for window in config.windows}
 
@@ -386,8 +393,9 @@ class QueueEngine:
         self.bus.publish([HallEvent("started", now, view, window.id)])
         return view
 
-    def finish(self, window_id: int, staff: str) -> TicketView:
-        return self._close_current(window_id, staff, (S.CALLED, S.SERVING), S.DONE, "finished", "办结")
+    def finish(self, window_id: int, staff: str, case: Any = None) -> TicketView:
+        """办结; ``case`` is handed to the finish hooks (the case type the clerk chose)."""
+        return self._close_current(window_id, staff, (S.CALLED, S.SERVING), S.DONE, "finished", "办结", case)
 
     def transfer(self, window_id: int, staff: str, service_code: str | None = None,
                  target_window: int | None = None) -> TicketView:
@@ -488,23 +496,26 @@ class QueueEngine:
         return ticket
 
     def _close_current(self, window_id: int, staff: str, allowed: tuple[str, ...], status: str, action: str,
-                       label: str) -> TicketView:
+                       label: str, case: Any = None) -> TicketView:
         now = self.clock.now()
         with self.storage.write() as session:
             window, state = self._operate(session, window_id, staff)
             ticket = self._current(session, state, allowed, label)
-            self._end(session, ticket, state, status, action, staff, now)
+            self._end(session, ticket, state, status, action, staff, now, case=case)
             view = self._view(session, ticket)
         self.bus.publish([HallEvent(action, now, view, window.id)])
         return view
 
     def _end(self, session: Session, ticket: Ticket, state: WindowState, status: str, action: str, staff: str,
-             now: datetime, detail: dict[str, Any] | None = None) -> None:
+             now: datetime, detail: dict[str, Any] | None = None, case: Any = None) -> None:
         if status == S.DONE and ticket.started_at is None:
             ticket.started_at = ticket.called_at
         ticket.status, ticket.finished_at = status, now
         state.current_ticket_id = None
         self._record(session, ticket, action, state.window_id, staff, now, detail)
+        if status == S.DONE:
+            for hook in self.finish_hooks:
+                hook(session, ticket, state.window_id, staff, now, case)
 
     def _make_room_for_call(self, session: Session, window: Window, state: WindowState, staff: str,
                             now: datetime, events: list[HallEvent]) -> None:

@@ -95,7 +95,7 @@
       showHallState(snapshot?.status);
       handlers.snapshot?.(snapshot);
     });
-    for (const name of ["called", "printed", "printers", "printer"]) {
+    for (const name of ["called", "printed", "printers", "printer", "rating_prompt"]) {
       if (handlers[name]) socket.on(name, handlers[name]);
     }
     return socket;
