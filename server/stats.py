@@ -155,7 +155,7 @@ class Statistics:
                 "by_clerk": sorted((self._json(groups[("clerk", name)], name, clerks[name]["name"], per_window=True,
                                                staff_no=clerks[name]["staff_no"])
                                     for scope, name in list(groups) if scope == "clerk"),
-                                   key=lambda g: (g["staff_no"], g["key"])),
+                                   key=lambda g: (not g["staff_no"], g["staff_no"], g["key"])),
                 "arrivals_by_hour": hours,
                 "extended": {k: v for k, v in self.extended(first, last).items() if k != "records"}}
 
