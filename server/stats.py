@@ -140,9 +140,9 @@ class Statistics:
         with self.storage.read() as session:
             tickets = self._fold(session, first, last, groups, hours)
             self._appointments(session, first, last, groups)
+            for ticket in tickets.values():
+                self._tally(ticket, groups, today)
             clerks = clerk_cards(session, {key for scope, key in groups if scope == "clerk"})
-        for ticket in tickets.values():
-            self._tally(ticket, groups, today)
         return {"from": first.isoformat(), "to": last.isoformat(), "days": (last - first).days + 1,
                 "generated_at": now.isoformat(), "timezone": self.zone.key, "formula": self.formula(),
                 "total": self._json(groups[("total", None)], "total", "合计"),

@@ -7,7 +7,7 @@ from datetime import datetime
 from sqlalchemy import select
 
 from server.models import TicketEvent
-from tests.api.quality import RatingHall, err, rating_hall  # noqa: F401 - the fixture
+from tests.api.quality import RatingHall, err
 from tests.conftest import SHANGHAI
 
 
@@ -30,8 +30,8 @@ def test_every_case_type_is_recorded_at_finish(rating_hall: RatingHall) -> None:
         ("supplement", "补办件", None), ("returned", "退回件", None),
         ("approval", "报批件", "2026-12-04")]  # 3 working days: Tue, Wed, Fri
     assert answers[4]["materials"] == ["户口簿", "近期一寸照片"] and answers[5]["reason"] == "申报材料主件缺少"
-    assert [a["notice_name"] for a in answers] == [None, None, "承诺件受理通知书", "承诺件受理通知书", "申请材料补正通知书",
-                                                    "退回件通知书", None]
+    assert [a["notice_name"] for a in answers] == [None, None, "承诺件受理通知书", "承诺件受理通知书",
+                                                    "申请材料补正通知书", "退回件通知书", None]
     recorded = [e.detail for e in case_events(rh)]
     assert recorded[0] == {"type": "immediate", "default": True} and recorded[1] == {"type": "immediate"}
     assert recorded[4] == {"type": "supplement", "materials": ["户口簿", "近期一寸照片"]}

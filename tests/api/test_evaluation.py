@@ -11,7 +11,7 @@ from flask_socketio import SocketIOTestClient
 from sqlalchemy import select
 
 from server.models import Evaluation, TicketEvent
-from tests.api.quality import RatingHall, err, rating_hall  # noqa: F401 - the fixture
+from tests.api.quality import RatingHall, err
 from tests.conftest import SHANGHAI
 
 SATISFIED = {"level": "satisfied"}
@@ -30,7 +30,7 @@ def phone(ticket: dict[str, Any]) -> str:
 def test_the_tablet_shows_who_served_and_rates_once(rating_hall: RatingHall) -> None:
     rh = rating_hall
     clerk = rh.h.staff("clerk1", window=1)
-    ticket, finished = rh.serve(clerk, 1)
+    ticket, _ = rh.serve(clerk, 1)
     state = rh.tablet().get("/api/rate/1").json
     assert [level["label"] for level in state["levels"]] == ["非常满意", "满意", "基本满意", "不满意", "非常不满意"]
     prompt = state["prompt"]
@@ -98,7 +98,8 @@ def test_a_poor_rating_needs_a_reason_from_the_list(rating_hall: RatingHall) -> 
     err(rate(level="good"), 422, "bad_level")
     err(rate(level="dissatisfied", reason="等候时间过长", comment="长" * 201), 422, "comment_too_long")
     err(rh.tablet().post("/api/rate/1", json={"level": "satisfied"}), 422, "missing_field")
-    answer = rate(level="very_dissatisfied", reason="服务态度不好", comment="请回电 13812345678，身份证 41010519900307123X")
+    answer = rate(level="very_dissatisfied", reason="服务态度不好",
+                  comment="请回电 13812345678，身份证 41010519900307123X")
     assert answer.status_code == 200
     with rh.h.hall.storage.read() as session:
         stored = session.get(Evaluation, ticket["id"])
@@ -174,7 +175,7 @@ def test_poor_ratings_are_followed_up_within_working_days_and_closed_by_an_admin
     assert admin.get("/api/followups").json["followups"] == []
     assert [f["id"] for f in admin.get("/api/followups?status=closed").json["followups"]] == [ticket["id"]]
     err(admin.get("/api/followups?status=late"), 422, "bad_status")
-    opened, closing = ([e for e in events(rh, ticket["id"]) if e.action == action][0]
+    opened, closing = (next(e for e in events(rh, ticket["id"]) if e.action == action)
                        for action in ("followup_opened", "followup_closed"))
     assert opened.detail == {"clerk": "clerk1", "level": "dissatisfied", "due": "2026-12-04"}
     assert closing.actor == "admin" and closing.detail == {"clerk": "clerk1", "due": "2026-12-04", "late": True}

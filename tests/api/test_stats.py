@@ -18,7 +18,7 @@ import pytest
 from flask.testing import FlaskClient
 
 from server.models import ExtendedService, TicketEvent
-from tests.api.quality import RatingHall, err, rating_hall  # noqa: F401 - the fixture
+from tests.api.quality import RatingHall, err
 from tests.conftest import SHANGHAI
 
 DAY = date(2026, 11, 30)
@@ -291,8 +291,8 @@ def check_group(actual: dict[str, Any], expected: dict[str, Any], per_window: bo
 
 def add_appointments(rh: RatingHall, some_ticket: int) -> None:
     """What the appointments feature will write (its own issue): rows of their documented shape, written here."""
-    rows = [("appointment_checked_in", some_ticket, 1, "id-card", DAY), ("appointment_checked_in", None, 2, "id-card",
-                                                                          DAY),
+    rows = [("appointment_checked_in", some_ticket, 1, "id-card", DAY),
+            ("appointment_checked_in", None, 2, "id-card", DAY),
             ("appointment_forfeited", None, 3, "id-card", DAY), ("appointment_checked_in", None, 4, "pension", DAY),
             ("appointment_booked", None, 5, "pension", DAY), ("appointment_cancelled", None, 5, "pension", DAY),
             ("appointment_forfeited", None, 6, "hukou", DAY), ("appointment_forfeited", None, 7, "hukou", DAY),
@@ -330,7 +330,8 @@ def test_a_simulated_day_gives_the_figures_worked_out_from_what_happened(rating_
     for group in report["by_window"]:
         check_group(group, expected.groups[("window", group["key"])], per_window=True)
     assert [(g["key"], g["name"], g["staff_no"]) for g in report["by_clerk"]] == [
-        ("clerk1", "王小红", "1001"), ("clerk3", "职员3", "1003"), ("clerk4", "职员4", "1004"), ("clerk2", "clerk2", "")]
+        ("clerk1", "王小红", "1001"), ("clerk3", "职员3", "1003"), ("clerk4", "职员4", "1004"),
+        ("clerk2", "clerk2", "")]
     for group in report["by_clerk"]:
         check_group(group, expected.groups[("clerk", group["key"])], per_window=True)
     assert report["by_day"][0]["served"] == report["total"]["served"]
@@ -347,7 +348,8 @@ def test_a_simulated_day_gives_the_figures_worked_out_from_what_happened(rating_
     week = admin.get(f"/api/stats?from={DAY}&to=2026-12-02").json
     assert week["days"] == 3 and [d["key"] for d in week["by_day"]] == ["2026-11-30", "2026-12-01", "2026-12-02"]
     assert {**week["total"], "appointments": None} == {**report["total"], "appointments": None}
-    assert week["total"]["appointments"] == {"checked_in": 4, "forfeited": 3, "kept_rate": pytest.approx(4 / 7, abs=5e-5)}
+    assert week["total"]["appointments"] == {"checked_in": 4, "forfeited": 3,
+                                             "kept_rate": pytest.approx(4 / 7, abs=5e-5)}
     assert admin.get("/api/stats?date=2026-12-01").json["total"]["rated"] == 0
     check_exports(admin, report)
 
@@ -360,8 +362,8 @@ def check_exports(admin: FlaskClient, report: dict[str, Any]) -> None:
     xlsx_answer = admin.get(f"/api/stats.xlsx?date={DAY}")
     book = openpyxl.load_workbook(io.BytesIO(xlsx_answer.get_data()))
     xlsx_rows = [["" if cell is None else cell for cell in row] for row in book["统计"].iter_rows(values_only=True)]
-    groups = [("合计", report["total"])] + [(scope, g) for key, scope in (
-        ("by_day", "日期"), ("by_service", "事项"), ("by_window", "窗口"), ("by_clerk", "工作人员")) for g in report[key]]
+    scopes = (("by_day", "日期"), ("by_service", "事项"), ("by_window", "窗口"), ("by_clerk", "工作人员"))
+    groups = [("合计", report["total"])] + [(scope, g) for key, scope in scopes for g in report[key]]
     for sheet in (csv_rows, xlsx_rows):
         header = next(i for i, row in enumerate(sheet) if row and row[0] == "范围")
         columns = sheet[header]
@@ -370,7 +372,10 @@ def check_exports(admin: FlaskClient, report: dict[str, Any]) -> None:
         assert len(table) == len(groups)
         for scope, group in groups:
             line = table[(scope, str(group["name"]))]
-            number = lambda name: float(line[name]) if line[name] != "" else None  # noqa: E731
+
+            def number(name: str, line: dict[str, Any] = line) -> float | None:
+                return float(line[name]) if line[name] != "" else None
+
             assert number("办结") == group["served"] and number("过号") == group["no_show"]
             assert number("转移") == group["transferred"] and number("未评价") == group["ratings"]["unrated"]
             assert number("取号") == group["issued"]
