@@ -233,14 +233,14 @@ def take_screenshots(out: Path = SHOTS) -> None:
         ready = Hall(live)
         live.start()
         try:
-            for service in ("hukou-id", "dibao", "pension-pay", "hukou-birth", "dibao", "hukou-id"):
+            for service in ("dibao", "pension-pay", "dibao", "pension-pay", "relief"):
                 live.kiosk().post(ready.url("/api/tickets"), json={"service": service}).raise_for_status()
-            for window, clerk in ((2, "clerk2"), (3, "admin")):
+            for window, clerk, cases in ((2, "clerk2", ({"case": "promised"}, None, {"case": "approval"})),
+                                         (3, "admin", (None, None))):
                 session = live.staff(clerk, window=window)
-                for _ in range(2):
+                for case in cases:
                     session.post(ready.url(f"/api/windows/{window}/call-next")).raise_for_status()
-                session.post(ready.url(f"/api/windows/{window}/finish"),
-                             json={"case": "promised"} if window == 2 else None).raise_for_status()
+                    session.post(ready.url(f"/api/windows/{window}/finish"), json=case).raise_for_status()
             with sync_playwright() as playwright_:
                 browser_ = launch(playwright_)
                 opened: list[BrowserContext] = []
