@@ -18,7 +18,7 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import insert
+from sqlalchemy import insert, select
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench import common
@@ -149,9 +149,14 @@ def populate(storage: Storage, config: HallConfig, first: date, days: int, ticke
     rng = random.Random(seed)
     ids = {"ticket": 0, "event": 0}
     with storage.write() as session:
+        known = {staff.username: staff for staff in session.scalars(select(Staff))}
         for window, clerk in CLERKS.items():
-            session.add(Staff(username=clerk, display_name=("王小红", "李建国", "陈静", "赵敏", "刘洋", "孙丽")[window - 1],
-                              staff_no=f"10{window:02d}", role="clerk", password_hash="-", failed_logins=0))
+            name, number = ("王小红", "李建国", "陈静", "赵敏", "刘洋", "孙丽")[window - 1], f"10{window:02d}"
+            if clerk in known:  # a hall's own account: it only gets the demo's name and 工号
+                known[clerk].display_name, known[clerk].staff_no = name, number
+            else:
+                session.add(Staff(username=clerk, display_name=name, staff_no=number, role="clerk",
+                                  password_hash="-", failed_logins=0))
         for k in range(days):
             day = Day(config, first + timedelta(days=k), rng, ids)
             day.fill(tickets)

@@ -7,7 +7,13 @@
   const $ = (id) => document.getElementById(id);
   const state = { status: "open", closing: null };
 
-  const when = (iso) => (iso ? `${iso.slice(5, 10)} ${hallq.time(iso)}` : "—");
+  const pad = (n) => String(n).padStart(2, "0");
+  /** "12-02 09:05" in this device's time zone (an ISO instant is UTC: its own date may be the day before). */
+  const when = (iso) => {
+    if (!iso) return "—";
+    const d = new Date(iso);
+    return `${pad(d.getMonth() + 1)}-${pad(d.getDate())} ${hallq.time(d)}`;
+  };
 
   function deadline(item) {
     if (item.closed) return h("span", {}, `${item.due}（已办结）`);

@@ -99,9 +99,10 @@
     chart("chart-ratings", { type: "doughnut", data: { labels: levels.map((l) => LEVELS[l]),
       datasets: [{ data: levels.map((l) => report.total.ratings[l]), backgroundColor: LEVEL_COLOURS }] },
     options: { plugins: { legend: { position: "right" } } } });
+    $("chart-services").parentElement.style.height = `${Math.max(300, 26 * report.by_service.length + 40)}px`;
     chart("chart-services", { type: "bar", data: { labels: report.by_service.map((s) => s.name),
       datasets: [{ label: "办结", data: report.by_service.map((s) => s.served), backgroundColor: BLUE }] },
-    options: { indexAxis: "y", plugins: { legend: { display: false } } } });
+    options: { indexAxis: "y", plugins: { legend: { display: false } }, scales: { y: { ticks: { autoSkip: false } } } } });
     chart("chart-windows", { type: "bar", data: { labels: report.by_window.map((w) => w.name), datasets: [
       { label: "平均等候", data: report.by_window.map((w) => toMinutes(w.waiting.mean)), backgroundColor: ORANGE },
       { label: "平均办理", data: report.by_window.map((w) => toMinutes(w.service_time.mean)), backgroundColor: BLUE }] } });
