@@ -213,3 +213,28 @@ def test_the_tablet_hears_of_a_finish_live_and_gets_the_state_again_on_reconnect
     assert [m for m in other.get_received() if m["name"] == "rating_prompt"] == []  # window 2 heard nothing
     tablet.disconnect()
     other.disconnect()
+
+
+def test_the_servers_own_ticker_records_unrated(rating_hall: RatingHall) -> None:
+    """The loop `hallq run` runs every 5 s: the engine's tick and the ratings' tick, with nobody pressing anything."""
+    from server.app import Ticker
+
+    rh = rating_hall
+    ticket, _ = rh.serve(rh.h.staff("clerk1", window=1), 1)
+    rh.h.clock.advance(seconds=61)
+
+    class OneRound:
+        def sleep(self, seconds: float) -> None:
+            ticker.running = False
+
+    ticker = Ticker(OneRound(), rh.h.hall)  # type: ignore[arg-type]
+    ticker.run()
+    assert [e.action for e in events(rh, ticket["id"])][-1] == "unrated"
+
+
+def test_the_tablet_page_is_served_per_window(rating_hall: RatingHall) -> None:
+    client = rating_hall.h.app.test_client()
+    page = client.get("/rate/1")
+    assert page.status_code == 200 and "服务评价" in page.text and 'data-window="1"' in page.text
+    missing = client.get("/rate/99")
+    assert missing.status_code == 404 and "没有 99 号窗口" in missing.text

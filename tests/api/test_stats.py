@@ -401,3 +401,16 @@ def test_statistics_are_for_admins_and_a_bad_period_is_refused(rating_hall: Rati
     empty = admin.get("/api/stats?month=2026-11").json
     assert empty["days"] == 30 and empty["total"]["served"] == 0 and empty["total"]["satisfaction_rate"] is None
     assert empty["total"]["waiting"] == {"n": 0, "mean": None, "median": None, "p90": None}
+
+
+def test_a_clerk_with_only_finished_tickets_is_listed(rating_hall: RatingHall) -> None:
+    """Groups made while pairing events (served, rated) get their names too, not only those of plain events."""
+    rh = rating_hall
+    clerk = rh.h.staff("clerk1", window=1)
+    ticket = rh.take()
+    clerk.post("/api/windows/1/call-next")
+    clerk.post("/api/windows/1/finish")
+    assert rh.tablet().post("/api/rate/1", json={"ticket": ticket["id"], "level": "satisfied"}).status_code == 200
+    report = rh.h.staff("admin").get(f"/api/stats?date={DAY}").json
+    [group] = report["by_clerk"]
+    assert (group["key"], group["name"], group["served"], group["satisfaction_rate"]) == ("clerk1", "王小红", 1, 1.0)
