@@ -15,13 +15,6 @@
   const state = { levels: [], reasons: [], poor: [], prompt: null, deadline: 0, timer: null, level: null,
     reason: null, busy: false, thanking: null };
 
-  function fit() {
-    const scale = Math.min(innerWidth / STAGE_W, innerHeight / STAGE_H);
-    root.style.width = `${innerWidth / scale}px`;
-    root.style.height = `${innerHeight / scale}px`;
-    root.style.transform = `scale(${scale})`;
-  }
-
   function show(step) {
     for (const id of ["ev-idle", "ev-ask", "ev-why", "ev-thanks"]) $(id).hidden = id !== `ev-${step}`;
     $("ev-countdown").hidden = !["ask", "why"].includes(step);
@@ -154,8 +147,7 @@
   }
 
   function start() {
-    addEventListener("resize", fit);
-    fit();
+    hallq.fitStage(root, STAGE_W, STAGE_H);
     if (!hallq.token("evaluator")) {
       hallq.fatal("本设备未授权：请用管理员提供的带令牌的地址打开",
         `例如 http://服务器地址/rate/${windowId}#token=……（评价器的令牌）`);

@@ -20,12 +20,15 @@ import pytest
 import requests
 from playwright.sync_api import Browser, BrowserContext, expect, sync_playwright
 
+from tests.e2e import test_browser
 from tests.e2e.test_browser import CALLER, CHROMIUM, SHOTS, TIMEOUT_MS, launch, log_in_and_sign_in, new_page
 from tests.live import LiveHall, hallq
 
 TABLET = {"width": 1280, "height": 800}
 ADMIN = {"width": 1440, "height": 1100}
 A4 = {"width": 900, "height": 1200}
+
+browser = test_browser.browser  # the same module-scoped headless Chromium
 
 pytestmark = [
     pytest.mark.slow,
@@ -71,16 +74,6 @@ def hall(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Hall]:
         yield ready
     finally:
         live.stop()
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as playwright_:
-        chromium = launch(playwright_)
-        try:
-            yield chromium
-        finally:
-            chromium.close()
 
 
 @pytest.fixture
