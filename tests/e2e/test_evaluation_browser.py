@@ -127,6 +127,7 @@ def rate_on_the_tablet(browser: Browser, hall: Hall, contexts: list[BrowserConte
 
 def finish_as_a_supplement_and_print_the_notice(browser: Browser, hall: Hall, contexts: list[BrowserContext],
                                                  out: Path) -> None:
+    promised = hall.serve(case={"case": "promised"})  # clerk1's own open 承诺件: the caller's strip lists it
     assert hall.clerk is not None
     hall.clerk.post(hall.url("/api/windows/1/sign-out")).raise_for_status()
     hall.live.kiosk().post(hall.url("/api/tickets"), json={"service": "hukou-birth"}).raise_for_status()
@@ -135,6 +136,10 @@ def finish_as_a_supplement_and_print_the_notice(browser: Browser, hall: Hall, co
     caller.keyboard.press("F1")
     expect(caller.locator("#current-number")).to_have_text(re.compile(r"^C\d{3}$"))
     number = caller.locator("#current-number").inner_text()
+    expect(caller.locator("#case-alerts")).to_be_visible()
+    expect(caller.locator("#case-alerts")).to_contain_text("待办：承诺件")
+    open_cases = hall.clerk.get(hall.url("/api/cases")).json()["cases"]
+    assert promised["id"] in [c["ticket"] for c in open_cases]
     caller.keyboard.press("F9")
     dialog = caller.locator("#case-dialog")
     expect(dialog).to_be_visible()
