@@ -1,6 +1,11 @@
-"""The clerk's caller: sign in to a window, call, serve, transfer."""
+"""The clerk's caller: sign in to a window, call, serve, transfer; the printable notices of a case."""
 
-from flask import Blueprint, render_template
+from typing import Any
+
+from flask import Blueprint, current_app, render_template
+
+from server.api import STAFF, require
+from server.queue import DomainError
 
 bp = Blueprint("caller", __name__, template_folder="templates", static_folder="static",
                static_url_path="/caller/static")
@@ -9,3 +14,14 @@ bp = Blueprint("caller", __name__, template_folder="templates", static_folder="s
 @bp.get("/caller")
 def page() -> str:
     return render_template("caller.html")
+
+
+@bp.get("/caller/notice/<int:case_id>")
+def notice(case_id: int) -> Any:
+    """补正通知书, 退回件通知书 or 承诺件受理通知书 as an A4 page the browser prints; staff only."""
+    try:
+        require(*STAFF)
+        return render_template("notice.html", n=current_app.extensions["hallq"].cases.notice(case_id))
+    except DomainError as exc:
+        status = {"unauthorized": 401, "forbidden": 403}.get(exc.kind, 404)
+        return render_template("notice.html", n=None, message=exc.message), status

@@ -240,6 +240,13 @@ def _ticket(view: TicketView | None) -> dict[str, Any]:
     return {"ticket": view.to_json() if view else None}
 
 
+def _finish(engine: QueueEngine, window: int, staff: str, data: dict[str, Any]) -> dict[str, Any]:
+    """办结 with the case type the clerk chose (五件制; none: 即办件), checked before anything changes."""
+    case = hall().cases.parse(data)
+    view = engine.finish(window, staff, case)
+    return {"ticket": view.to_json(), "case": hall().cases.of_ticket(view.id)}
+
+
 Action = Callable[[QueueEngine, int, str, dict[str, Any]], dict[str, Any]]
 _WINDOW_ACTIONS: dict[str, Action] = {
     "sign-in": lambda engine, window, staff, _: {"window": engine.sign_in(window, staff)},
@@ -250,7 +257,7 @@ _WINDOW_ACTIONS: dict[str, Action] = {
     "recall": lambda engine, window, staff, _: _ticket(engine.recall(window, staff)),
     "no-show": lambda engine, window, staff, _: _ticket(engine.no_show(window, staff)),
     "start": lambda engine, window, staff, _: _ticket(engine.start(window, staff)),
-    "finish": lambda engine, window, staff, _: _ticket(engine.finish(window, staff)),
+    "finish": lambda engine, window, staff, data: _finish(engine, window, staff, data),
     "call": lambda engine, window, staff, data: _ticket(
         engine.call_number(window, staff, field(data, "number", str))),
     "transfer": lambda engine, window, staff, data: _ticket(engine.transfer(

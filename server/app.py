@@ -9,10 +9,13 @@ from pathlib import Path
 from flask import Flask, render_template
 from flask_socketio import SocketIO
 
+from admin import bp as admin_bp
 from caller import bp as caller_bp
 from display import bp as display_bp
+from evaluator import bp as evaluator_bp
+from evaluator.feed import EvaluatorFeed
 from kiosk import bp as kiosk_bp
-from server import api
+from server import api, cases_api, evaluation_api, stats_api
 from server.announcer import Announcer
 from server.announcer import bp as audio_bp
 from server.fanout import Fanout
@@ -27,7 +30,7 @@ from windowscreen import bp as windowscreen_bp
 ROOT = Path(__file__).resolve().parent.parent
 
 
-TICK_SECONDS = 5  # how soon 延时服务 starts after closing time, and ends after the last resident
+TICK_SECONDS = 5  # how soon 延时服务 starts after closing time, and ends after the last resident; 未评价 is recorded
 
 
 class Ticker:
@@ -40,10 +43,11 @@ class Ticker:
 
     def run(self) -> None:
         while self.running:
-            try:
-                self.hall.engine.tick()
-            except Exception:  # a database hiccup must not stop the hall's clock
-                logging.getLogger(__name__).exception("tick failed")
+            for tick in (self.hall.engine.tick, self.hall.evaluation.tick):
+                try:
+                    tick()
+                except Exception:  # a database hiccup must not stop the hall's clock
+                    logging.getLogger(__name__).exception("tick failed")
             self.socketio.sleep(TICK_SECONDS)
 
     def stop(self) -> None:
@@ -66,7 +70,8 @@ def create_app(settings: Settings | None = None, async_mode: str | None = None) 
     app.extensions["hallq"] = hall
     app.register_blueprint(api.bp)
     api.register_errors(app)
-    for blueprint in (audio_bp, kiosk_bp, caller_bp, display_bp, track_bp, windowscreen_bp):
+    for blueprint in (audio_bp, kiosk_bp, caller_bp, display_bp, track_bp, windowscreen_bp, evaluation_api.bp,
+                      cases_api.bp, stats_api.bp, evaluator_bp, admin_bp):
         app.register_blueprint(blueprint)
 
     @app.get("/")
@@ -85,9 +90,11 @@ def create_app(settings: Settings | None = None, async_mode: str | None = None) 
     fanout = Fanout(socketio.server, direct=socketio.async_mode == "gevent")
     realtime = Realtime(socketio, hall, spooler, agents, announcer, fanout)
     app.extensions["hallq_realtime"] = realtime
+    realtime.device_handlers["evaluator"] = EvaluatorFeed(socketio, hall).on_connect
     spooler.start()
     voice.start()
     ticker = Ticker(socketio, hall)
     socketio.start_background_task(ticker.run)
+    app.extensions["hallq_ticker"] = ticker
     app.extensions["hallq_stop"] = lambda: (spooler.stop(), ticker.stop(), realtime.stop())  # background work ends
     return app

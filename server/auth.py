@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import timedelta
 
 from sqlalchemy import bindparam, select
+from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from server.clock import Clock
@@ -16,7 +18,7 @@ from server.models import Device, Staff
 from server.queue import DomainError
 
 STAFF_ROLES = ("admin", "guide", "clerk")
-DEVICE_KINDS = ("kiosk", "display")
+DEVICE_KINDS = ("kiosk", "display", "evaluator")  # evaluator: the rating tablet at a window
 MIN_PASSWORD = 8
 MAX_FAILED_LOGINS = 5
 LOCKOUT = timedelta(minutes=15)
@@ -32,7 +34,7 @@ class Principal:
 
     kind: str  # staff | device
     name: str
-    role: str  # admin, guide, clerk, kiosk, display
+    role: str  # admin, guide, clerk, kiosk, display, evaluator
     display_name: str = ""
 
     @property
@@ -132,3 +134,13 @@ def allowed(principal: Principal | None, roles: tuple[str, ...]) -> None:
         raise DomainError("unauthorized", "unauthorized", "请先登录或提供设备令牌")
     if principal.role not in roles:
         raise DomainError("forbidden", "forbidden", "当前账号或设备无权进行此操作")
+
+
+def clerk_cards(session: Session, usernames: Iterable[str]) -> dict[str, dict[str, str]]:
+    """Name and 工号 of staff members, for the screens and lists that say who served (an unknown name as is)."""
+    wanted = set(usernames)
+    rows = session.execute(select(Staff.username, Staff.display_name, Staff.staff_no)
+                           .where(Staff.username.in_(wanted))) if wanted else []
+    cards = {u: {"username": u, "name": u, "staff_no": ""} for u in wanted}
+    cards.update({u: {"username": u, "name": name, "staff_no": no} for u, name, no in rows})
+    return cards

@@ -106,6 +106,25 @@ class HallCalendar:
         spans = [self._span(day, s) for s in self.config.sessions if weekday in s.days]
         return sorted(spans, key=lambda span: _utc(span.start))
 
+    def add_working_days(self, day: date, count: int) -> date:
+        """The ``count``-th working day after ``day`` (day itself not counted): 5 个工作日 from a Friday is the next
+        Friday, holidays skipped and 调休 days counted. ``count`` 0 is ``day`` itself."""
+        current = day
+        for _ in range(SEARCH_DAYS):
+            if count <= 0:
+                break
+            current += timedelta(days=1)
+            if self.is_working_day(current):
+                count -= 1
+        return current
+
+    def working_days_between(self, first: date, last: date) -> int:
+        """Working days in (first, last]; negative, counted the same way, when ``last`` is before ``first``:
+        the 还剩 / 超期 N 个工作日 of a deadline."""
+        if last < first:
+            return -self.working_days_between(last, first)
+        return sum(self.is_working_day(first + timedelta(days=k)) for k in range(1, (last - first).days + 1))
+
     def closing_time(self, day: date) -> datetime | None:
         """The end of the day's last session; None on a closed day."""
         spans = self.sessions_on(day)

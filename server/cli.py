@@ -17,7 +17,7 @@ DEMO_USERS = (
     ("clerk1", "clerk", "clerk-demo-2026", "王小红", "1001"),
     ("clerk2", "clerk", "clerk-demo-2026", "李建国", "1002"),
 )
-DEMO_DEVICES = (("kiosk-1", "kiosk"), ("display-1", "display"))
+DEMO_DEVICES = (("kiosk-1", "kiosk"), ("display-1", "display"), ("rate-1", "evaluator"))
 
 
 def _common(default: Any) -> argparse.ArgumentParser:
@@ -47,11 +47,12 @@ def _parser() -> argparse.ArgumentParser:
     add_user.add_argument("--password", required=True)
     add_user.add_argument("--display-name", help="name shown on the window screen")
     add_user.add_argument("--staff-no", default="", help="工号")
-    device = commands.add_parser("device", parents=[common], help="kiosks and displays").add_subparsers(
+    device = commands.add_parser("device", parents=[common], help="kiosks, displays, rating tablets").add_subparsers(
         dest="action", required=True)
     add_device = device.add_parser("add", parents=[common], help="register a device; prints its token")
     add_device.add_argument("name")
-    add_device.add_argument("--kind", required=True, choices=("kiosk", "display"))
+    add_device.add_argument("--kind", required=True, choices=("kiosk", "display", "evaluator"),
+                            help="evaluator: the rating tablet of a window ([[evaluation.evaluators]] in config.toml)")
     commands.add_parser("printers", parents=[common], help="list the configured printers and read their status")
     print_test = commands.add_parser("print-test", parents=[common], help="print a test page")
     print_test.add_argument("--printer", required=True, help="the printer's name in config.toml")
@@ -187,6 +188,8 @@ def _demo(args: argparse.Namespace) -> int:
     print(f"  display {base}/display#token={tokens['display-1']}")
     print(f"  window  {base}/window/1#token={tokens['display-1']}   (the small screen above 1号窗口)")
     print(f"  caller  {base}/caller   (log in as clerk1 / clerk-demo-2026)")
+    print(f"  rating  {base}/rate/1#token={tokens['rate-1']}   (the tablet facing residents at 1号窗口)")
+    print(f"  admin   {base}/admin/stats   (log in as admin / admin-demo-2026)")
     return 0
 
 

@@ -118,6 +118,8 @@ class HallConfig:
     voice: VoiceSettings = field(default_factory=VoiceSettings)
     calendar: CalendarConfig = field(default_factory=CalendarConfig)
     source: str = "config.toml"
+    evaluation: EvaluationConfig = field(default_factory=lambda: EvaluationConfig())
+    cases: CasesConfig = field(default_factory=lambda: CasesConfig())
 
     def service(self, code: str) -> Service | None:
         return next((s for s in self.services if s.code == code), None)
@@ -264,7 +266,8 @@ def parse_config(text: str, source: str = "config.toml") -> HallConfig:
     return HallConfig(name=name, timezone=timezone, services=services, windows=windows, rules=rules,
                       notice=notice, announcement=announcement, public_url=public_url,
                       printing=_printing(reader, data), displays=_displays(reader, data, windows),
-                      voice=_voice(reader, data), calendar=_calendar(reader, data), source=source)
+                      voice=_voice(reader, data), calendar=_calendar(reader, data), source=source,
+                      evaluation=_evaluation(reader, data, windows), cases=_cases(reader, data))
 
 
 def _non_negative(reader: _Reader, table: dict[str, Any], path: tuple[str, ...], default: int) -> int:
@@ -588,3 +591,141 @@ def _dates(reader: _Reader, table: dict[str, Any], key: str) -> list[date]:
             raise reader.fail(("calendar", key, k), f"{shown}: a date such as 2026-10-01 or \"2026-10-01\"")
         days.append(day)
     return days
+
+
+# ---------------------------------------------------------------- 一次一评 and 五件制
+
+#: The national five levels (好差评, GB/T 39734-2020) with their exact labels, best first.
+RATING_LEVELS: dict[str, str] = {"very_satisfied": "非常满意", "satisfied": "满意", "basic": "基本满意",
+                                 "dissatisfied": "不满意", "very_dissatisfied": "非常不满意"}
+#: The levels that need a reason and open a follow-up (整改).
+POOR_LEVELS: tuple[str, ...] = ("dissatisfied", "very_dissatisfied")
+#: How a 未评价 counts in the satisfaction rate: left out, as 满意, or as 基本满意.
+UNRATED_RULES: dict[str, str] = {"exclude": "不计入", "satisfied": "按满意计", "basic": "按基本满意计"}
+DEFAULT_REASONS: tuple[str, ...] = ("等候时间过长", "服务态度不好", "办事效率低", "业务不熟练", "一次性告知不清楚",
+                                    "环境设施不便", "其他")
+#: 退回件: the grounds of the manual (事项办理标准 3.2.1), offered to the clerk first.
+DEFAULT_RETURN_REASONS: tuple[str, ...] = ("申报材料主件缺少", "不符合国家、省、市有关政策及技术规范要求",
+                                           "经现场踏勘、调查核实不具备批准条件")
+
+
+@dataclass(frozen=True)
+class Evaluator:
+    """A rating tablet (a device of kind evaluator) and the one window whose residents it asks."""
+
+    device: str
+    window: int
+
+
+@dataclass(frozen=True)
+class EvaluationConfig:
+    #: the tablet asks this long after 办结; then the server records 未评价
+    prompt_seconds: int = 60
+    reasons: tuple[str, ...] = DEFAULT_REASONS
+    basic_counts_satisfied: bool = True
+    unrated: str = "exclude"
+    #: a poor rating's follow-up (整改) is due this many working days after the rating
+    followup_working_days: int = 5
+    #: the resident may still rate from the tracking page this many days after 办结
+    phone_days: int = 7
+    #: 满意率 the hall aims at (the manual: 98%)
+    target_rate: float = 0.98
+    evaluators: tuple[Evaluator, ...] = ()
+
+    def window_of(self, device: str) -> int | None:
+        return next((e.window for e in self.evaluators if e.device == device), None)
+
+
+@dataclass(frozen=True)
+class CasesConfig:
+    #: the completion date the caller proposes for a 承诺件, in working days after today
+    promised_working_days: int = 5
+    #: the reply due date proposed for a 报批件 (the manual: 上报时限 3 个工作日)
+    approval_working_days: int = 3
+    return_reasons: tuple[str, ...] = DEFAULT_RETURN_REASONS
+
+
+_EVALUATION_KEYS = ("prompt_seconds", "reasons", "basic_counts_satisfied", "unrated", "followup_working_days",
+                    "phone_days", "target_rate", "evaluators")
+
+
+def _evaluation(reader: _Reader, data: dict[str, Any], windows: tuple[Window, ...]) -> EvaluationConfig:
+    table = reader.get(data, ("evaluation",), dict, {})
+    _known_keys(reader, table, ("evaluation",), _EVALUATION_KEYS)
+    defaults = EvaluationConfig()
+
+    def number(name: str, low: int, high: int, meaning: str) -> int:
+        value = reader.get(table, ("evaluation", name), int, getattr(defaults, name))
+        if not low <= value <= high:
+            raise reader.fail(("evaluation", name), f"must be between {low} and {high} ({meaning})")
+        return value
+
+    unrated = reader.get(table, ("evaluation", "unrated"), str, defaults.unrated)
+    if unrated not in UNRATED_RULES:
+        raise reader.fail(("evaluation", "unrated"), f"{unrated!r}: one of {', '.join(UNRATED_RULES)} "
+                          "(未评价 left out of the rate, counted as 满意, or counted as 基本满意)")
+    target = table.get("target_rate", defaults.target_rate)
+    if isinstance(target, bool) or not isinstance(target, int | float) or not 0 < target <= 1:
+        raise reader.fail(("evaluation", "target_rate"), "must be a number above 0 and at most 1 (0.98 is 98%)")
+    return EvaluationConfig(
+        prompt_seconds=number("prompt_seconds", 10, 600, "seconds the tablet waits for a rating"),
+        reasons=_text_list(reader, table, ("evaluation", "reasons"), defaults.reasons),
+        basic_counts_satisfied=reader.get(table, ("evaluation", "basic_counts_satisfied"), bool,
+                                          defaults.basic_counts_satisfied),
+        unrated=unrated, target_rate=float(target),
+        followup_working_days=number("followup_working_days", 1, 60, "working days"),
+        phone_days=number("phone_days", 0, 30, "days after 办结; 0: only the tablet rates"),
+        evaluators=_evaluators(reader, table, {w.id for w in windows}))
+
+
+def _evaluators(reader: _Reader, table: dict[str, Any], window_ids: set[int]) -> tuple[Evaluator, ...]:
+    evaluators: list[Evaluator] = []
+    for i, entry in enumerate(reader.get(table, ("evaluation", "evaluators"), list, [])):
+        path = ("evaluation", "evaluators", i)
+        if not isinstance(entry, dict):
+            raise reader.fail(path, "must be a table ([[evaluation.evaluators]])")
+        _known_keys(reader, entry, path, ("device", "window"))
+        device = reader.get(entry, (*path, "device"), str)
+        if any(e.device == device for e in evaluators):
+            raise reader.fail((*path, "device"), f"evaluator {device!r} is listed twice: a tablet serves one window")
+        window = reader.get(entry, (*path, "window"), int)
+        if window not in window_ids:
+            raise reader.fail((*path, "window"), f"no window with id {window}")
+        evaluators.append(Evaluator(device=device, window=window))
+    return tuple(evaluators)
+
+
+def _cases(reader: _Reader, data: dict[str, Any]) -> CasesConfig:
+    table = reader.get(data, ("cases",), dict, {})
+    _known_keys(reader, table, ("cases",), ("promised_working_days", "approval_working_days", "return_reasons"))
+    defaults = CasesConfig()
+
+    def days(name: str) -> int:
+        value = reader.get(table, ("cases", name), int, getattr(defaults, name))
+        if not 1 <= value <= 120:
+            raise reader.fail(("cases", name), "must be between 1 and 120 (working days)")
+        return value
+
+    return CasesConfig(promised_working_days=days("promised_working_days"),
+                       approval_working_days=days("approval_working_days"),
+                       return_reasons=_text_list(reader, table, ("cases", "return_reasons"),
+                                                 defaults.return_reasons))
+
+
+def _text_list(reader: _Reader, table: dict[str, Any], path: tuple[str, ...], default: tuple[str, ...]
+               ) -> tuple[str, ...]:
+    values = reader.get(table, path, list, list(default))
+    if not values:
+        raise reader.fail(path, "at least one entry")
+    for k, value in enumerate(values):
+        if not isinstance(value, str) or not value.strip() or len(value) > 40:
+            raise reader.fail(path, f"entry {k + 1}: a non-empty string of at most 40 characters")
+    if len(set(values)) != len(values):
+        raise reader.fail(path, "an entry is listed twice")
+    return tuple(v.strip() for v in values)
+
+
+def _known_keys(reader: _Reader, table: dict[str, Any], path: tuple[str | int, ...], keys: tuple[str, ...]) -> None:
+    for name in table:
+        if name not in keys:
+            raise reader.fail((*path, name), f"unknown key; one of {', '.join(keys)}")

@@ -11,11 +11,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from server.auth import Accounts
+from server.calendar import HallCalendar
+from server.cases import Cases
 from server.clock import Clock, SystemClock
 from server.config import HallConfig, load_config
 from server.db import Storage
+from server.evaluation import Evaluations
 from server.events import EventBus
 from server.queue import QueueEngine
+from server.stats import Statistics
 
 
 @dataclass(frozen=True)
@@ -47,6 +51,9 @@ class Hall:
     bus: EventBus
     engine: QueueEngine
     accounts: Accounts
+    cases: Cases
+    evaluation: Evaluations
+    stats: Statistics
 
     @classmethod
     def open(cls, settings: Settings) -> Hall:
@@ -58,7 +65,12 @@ class Hall:
         bus = EventBus()
         engine = QueueEngine(storage, config, settings.clock, bus)
         engine.ensure_windows()
-        return cls(settings, config, storage, bus, engine, Accounts(storage, settings.clock))
+        calendar = HallCalendar(config.calendar, config.timezone)
+        cases = Cases(storage, config, settings.clock, bus, calendar)
+        evaluation = Evaluations(storage, config, settings.clock, bus, calendar)
+        engine.finish_hooks += [cases.on_finish, evaluation.on_finish]
+        return cls(settings, config, storage, bus, engine, Accounts(storage, settings.clock), cases, evaluation,
+                   Statistics(storage, config, settings.clock, engine.extended_records))
 
     @property
     def public_url(self) -> str:

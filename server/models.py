@@ -156,3 +156,61 @@ class ExtendedService(Base):
     clerks: Mapped[list[str]] = mapped_column(JSON, default=list)
     #: tickets still open when the next business day began (numbers), never deleted
     anomalies: Mapped[list[str]] = mapped_column(JSON, default=list)
+
+
+class Evaluation(Base):
+    """一次一评: the rating of one finished ticket, at most one whichever channel (the tablet or the phone).
+
+    Created at 办结 as ``pending`` (the window's tablet asks until ``due_at``), then ``rated`` or ``unrated``
+    (未评价: the phone may still rate). A poor rating carries its follow-up (整改). The ticket_events rows
+    (rated, unrated, followup_opened, followup_closed) are the history the statistics read.
+    """
+
+    __tablename__ = "evaluations"
+
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"), primary_key=True)
+    window_id: Mapped[int] = mapped_column(Integer)
+    #: the staff member who finished the ticket (the one being rated)
+    clerk: Mapped[str] = mapped_column(String(64))
+    finished_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    due_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    state: Mapped[str] = mapped_column(String(16))
+    level: Mapped[str | None] = mapped_column(String(24))
+    reason: Mapped[str | None] = mapped_column(String(64))
+    #: the resident's own words, long digit runs (phone, ID numbers) masked before they are stored
+    comment: Mapped[str | None] = mapped_column(String(200))
+    channel: Mapped[str | None] = mapped_column(String(16))
+    rated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    followup_due: Mapped[date | None] = mapped_column(Date)
+    followup_closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    followup_closed_by: Mapped[str | None] = mapped_column(String(64))
+    followup_note: Mapped[str | None] = mapped_column(String(500))
+
+    __table_args__ = (
+        Index("ix_evaluations_state", "state", "window_id"),
+        Index("ix_evaluations_followup", "followup_due"),
+    )
+
+
+class CaseRecord(Base):
+    """五件制: how a finished ticket's case was handled (即办件, 承诺件, 补办件, 退回件, 报批件).
+
+    ``due`` is a 承诺件's promised completion date or a 报批件's reply due date; ``closed_at`` when the 承诺件 was
+    completed or the 报批件's reply came back.
+    """
+
+    __tablename__ = "cases"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"), unique=True)
+    window_id: Mapped[int] = mapped_column(Integer)
+    clerk: Mapped[str] = mapped_column(String(64))
+    type: Mapped[str] = mapped_column(String(16))
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    due: Mapped[date | None] = mapped_column(Date)
+    materials: Mapped[list[str] | None] = mapped_column(JSON)
+    reason: Mapped[str | None] = mapped_column(String(200))
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    closed_by: Mapped[str | None] = mapped_column(String(64))
+
+    __table_args__ = (Index("ix_cases_open", "type", "closed_at"),)

@@ -43,7 +43,7 @@ def openapi_document() -> dict[str, Any]:
         "recall": _window_action("Recall the current ticket (重呼), up to the configured limit"),
         "no-show": _window_action("Mark the current ticket as no-show (过号)"),
         "start": _window_action("Start serving the called ticket (开始办理)"),
-        "finish": _window_action("Finish the current ticket (办结)"),
+        "finish": _finish_action(),
         "transfer": _window_action("Transfer the current ticket to another service or window (转移)", {
             "type": "object", "properties": {"service": {"type": "string"}, "window": {"type": "integer"}}}),
         "call": _window_action("Call a specific number (特呼)", {
@@ -141,15 +141,17 @@ def openapi_document() -> dict[str, Any]:
     }
     for action, item in actions.items():
         paths[f"/api/windows/{{id}}/{action}"] = item
+    paths.update(_quality_paths())
     return {
         "openapi": "3.1.0",
         "info": {"title": "hallq API", "version": "1", "description": "Queue and kiosk system for service halls. "
                  "Every error is {\"error\": {\"code\", \"message\"}}."},
         "paths": paths,
         "components": {
-            "securitySchemes": {"device": {"type": "http", "scheme": "bearer", "description": "kiosk/display token"},
+            "securitySchemes": {"device": {"type": "http", "scheme": "bearer",
+                                           "description": "kiosk/display/evaluator token"},
                                 "session": {"type": "apiKey", "in": "cookie", "name": "session"}},
-            "schemas": _schemas(),
+            "schemas": {**_schemas(), **QUALITY_SCHEMAS},
         },
     }
 
@@ -191,3 +193,112 @@ def _schemas() -> dict[str, Any]:
             "mode": {"type": "string", "enum": ["text", "image"]}, "paper_width": {"type": "integer"},
             "kiosks": {"type": "array", "items": {"type": "string"}}, "via_agent": {"type": "boolean"}}},
     }
+
+
+# ---------------------------------------------------------------- 一次一评, 五件制, statistics
+
+_CASE = {"$ref": "#/components/schemas/Case"}
+
+
+def _finish_action() -> dict[str, Any]:
+    """办结 with an optional case type (五件制); without a body the case is 即办件."""
+    operation = _window_action("Finish the current ticket (办结), recording its case type (五件制; default 即办件)",
+                               result={"type": "object", "properties": {
+                                   "ticket": {"$ref": "#/components/schemas/Ticket"}, "case": _CASE}})
+    operation["post"]["requestBody"] = {"required": False, **_json({"type": "object", "properties": {
+        "case": {"type": "string", "enum": ["immediate", "promised", "supplement", "returned", "approval"]},
+        "due": {"type": "string", "format": "date", "description": "promised / approval: the date"},
+        "working_days": {"type": "integer", "description": "promised / approval: instead of due"},
+        "materials": {"type": "array", "items": {"type": "string"}, "description": "supplement: all of them"},
+        "reason": {"type": "string", "description": "returned: why"}}})}
+    return operation
+
+
+def _get(summary: str, tag: str, security: str, result: dict[str, Any], parameters: list[dict[str, Any]],
+         errors: tuple[int, ...] = (401, 403)) -> dict[str, Any]:
+    return {"summary": summary, "tags": [tag], "security": [{security: []}], "parameters": parameters,
+            "responses": {"200": {"description": "OK", **_json(result)}, **_errors(*errors)}}
+
+
+def _post(summary: str, tag: str, security: str, result: dict[str, Any], parameters: list[dict[str, Any]],
+          body: dict[str, Any] | None = None) -> dict[str, Any]:
+    operation = _get(summary, tag, security, result, parameters, (400, 401, 403, 404, 409, 422))
+    if body is not None:
+        operation["requestBody"] = {"required": True, **_json(body)}
+    return operation
+
+
+def _quality_paths() -> dict[str, Any]:
+    path_id = [{"name": "id", "in": "path", "required": True, "schema": {"type": "integer"}}]
+    period = [{"name": name, "in": "query", "required": False, "schema": {"type": "string"}}
+              for name in ("date", "month", "from", "to")]
+    rating = {"type": "object", "properties": {"rating": {"type": "object", "properties": {
+        "ticket": {"type": "integer"}, "level": {"type": "string"}, "label": {"type": "string"}}}}}
+    rate_body = {"type": "object", "required": ["ticket", "level"], "properties": {
+        "ticket": {"type": "integer"},
+        "level": {"type": "string", "enum": ["very_satisfied", "satisfied", "basic", "dissatisfied",
+                                             "very_dissatisfied"]},
+        "reason": {"type": "string", "description": "required for dissatisfied / very_dissatisfied, from the list"},
+        "comment": {"type": "string", "maxLength": 200}}}
+    followup = {"type": "object", "properties": {"followup": {"$ref": "#/components/schemas/FollowUp"}}}
+    stats = {"type": "object", "description": "the figures (docs/api.md, Statistics)"}
+    download = {"type": "string", "format": "binary"}
+    return {
+        "/api/rate/{id}": {
+            "get": _get("The rating tablet's state at window {id}: levels, reasons, the prompt open now (evaluator "
+                        "token bound to that window)", "evaluation", "device", {"type": "object"}, path_id,
+                        (401, 403, 404)),
+            "post": _post("Rate the ticket finished at window {id} (evaluator token bound to that window)",
+                          "evaluation", "device", rating, path_id, rate_body)},
+        "/api/followups": {"get": _get("整改: follow-ups of poor ratings (admin); ?status=open|closed|all",
+                                       "evaluation", "session", {"type": "object", "properties": {
+                                           "followups": {"type": "array", "items": {
+                                               "$ref": "#/components/schemas/FollowUp"}}}},
+                                       [{"name": "status", "in": "query", "required": False,
+                                         "schema": {"type": "string", "enum": ["open", "closed", "all"]}}])},
+        "/api/followups/{id}/close": {"post": _post("Close a follow-up with the resolution note (admin)",
+                                                    "evaluation", "session", followup, path_id, {
+                                                        "type": "object", "required": ["note"],
+                                                        "properties": {"note": {"type": "string"}}})},
+        "/api/cases": {"get": _get("Open 承诺件 and 报批件, overdue flagged (a clerk's own; all for admin)", "cases",
+                                   "session", {"type": "object", "properties": {
+                                       "cases": {"type": "array", "items": _CASE}}}, [])},
+        "/api/cases/options": {"get": _get("What the caller's case-type choice proposes", "cases", "session",
+                                           {"type": "object"}, [])},
+        "/api/cases/{id}": {"get": _get("One case record", "cases", "session", {
+            "type": "object", "properties": {"case": _CASE}}, path_id, (401, 403, 404))},
+        "/api/cases/{id}/close": {"post": _post("承诺件 completed / 报批件 reply received (the clerk who took it in, "
+                                                "or admin)", "cases", "session", {
+                                                    "type": "object", "properties": {"case": _CASE}}, path_id)},
+        "/api/stats": {"get": _get("Statistics for ?date=, ?month= or ?from=&to= (admin)", "statistics", "session",
+                                   stats, period, (401, 403, 422))},
+        "/api/stats.csv": {"get": _get("The same figures as CSV (UTF-8 with BOM)", "statistics", "session",
+                                       download, period, (401, 403, 422))},
+        "/api/stats.xlsx": {"get": _get("The same figures as XLSX", "statistics", "session", download, period,
+                                        (401, 403, 422))},
+    }
+
+
+QUALITY_SCHEMAS: dict[str, Any] = {
+    "Case": {"type": "object", "properties": {
+        "id": {"type": "integer"}, "ticket": {"type": "integer"}, "number": {"type": "string"},
+        "service": {"type": "string"}, "service_name": {"type": "string"}, "window": {"type": "integer"},
+        "window_name": {"type": "string"}, "clerk": {"type": "object"},
+        "type": {"type": "string", "enum": ["immediate", "promised", "supplement", "returned", "approval"]},
+        "type_name": {"type": "string"}, "due": {"type": ["string", "null"], "format": "date"},
+        "materials": {"type": "array", "items": {"type": "string"}}, "reason": {"type": ["string", "null"]},
+        "recorded_at": {"type": "string", "format": "date-time"},
+        "closed_at": {"type": ["string", "null"], "format": "date-time"}, "closed_by": {"type": ["string", "null"]},
+        "open": {"type": "boolean"}, "overdue": {"type": "boolean"},
+        "working_days_left": {"type": ["integer", "null"]}, "notice": {"type": ["string", "null"]},
+        "notice_name": {"type": ["string", "null"]}}},
+    "FollowUp": {"type": "object", "properties": {
+        "id": {"type": "integer", "description": "the ticket"}, "number": {"type": "string"},
+        "service_name": {"type": "string"}, "window": {"type": "integer"}, "window_name": {"type": "string"},
+        "clerk": {"type": "object"}, "level": {"type": "string"}, "level_name": {"type": "string"},
+        "reason": {"type": "string"}, "comment": {"type": ["string", "null"]},
+        "rated_at": {"type": "string", "format": "date-time"}, "due": {"type": "string", "format": "date"},
+        "working_days_left": {"type": ["integer", "null"]}, "overdue": {"type": "boolean"},
+        "closed": {"type": "boolean"}, "closed_at": {"type": ["string", "null"]},
+        "closed_by": {"type": ["string", "null"]}, "note": {"type": ["string", "null"]}}},
+}

@@ -12,6 +12,7 @@ called only through a conditional UPDATE, so no ticket is called at two windows.
 from __future__ import annotations
 
 import secrets
+from collections.abc import Callable
 from datetime import date, datetime
 from typing import Any
 
@@ -44,15 +45,23 @@ class DomainError(Exception):
         self.message = message
 
 
+#: Called inside the transaction of every 办结 (finish, and call-next's automatic one) with its connection, the
+#: ticket's id, the window, the staff member, the instant and what the clerk said about the case (None: nothing).
+#: Hooks write with Core statements on that connection: call-next runs no ORM flush.
+FinishHook = Callable[[Connection, int, int, str, datetime, Any], None]
+
+
 class QueueEngine:
     def __init__(self, storage: Storage, config: HallConfig, clock: Clock, bus: EventBus):
         self.storage = storage
         self.config = config
         self.clock = clock
         self.bus = bus
+        self.finish_hooks: list[FinishHook] = []  # the case record (五件制) and the rating prompt (一次一评)
         self.hours = Hours(HallCalendar(config.calendar, config.timezone))
         self._window_queries = {window.id: sql.WindowQueries(window) for window in config.windows}
         self._next_number_sql = sql.next_number(storage.dialect)
+        self._calling_turn = sql.CALLING_TURN if storage.dialect == "postgresql" else None
 
     # ------------------------------------------------------------------ set-up
 
@@ -378,8 +387,9 @@ class QueueEngine:
         self.bus.publish([HallEvent("started", now, view, window.id)])
         return view
 
-    def finish(self, window_id: int, staff: str) -> TicketView:
-        return self._close_current(window_id, staff, (S.CALLED, S.SERVING), S.DONE, "finished", "办结")
+    def finish(self, window_id: int, staff: str, case: Any = None) -> TicketView:
+        """办结; ``case`` is handed to the finish hooks (the case type the clerk chose)."""
+        return self._close_current(window_id, staff, (S.CALLED, S.SERVING), S.DONE, "finished", "办结", case)
 
     def transfer(self, window_id: int, staff: str, service_code: str | None = None,
                  target_window: int | None = None) -> TicketView:
@@ -480,28 +490,37 @@ class QueueEngine:
         return ticket
 
     def _close_current(self, window_id: int, staff: str, allowed: tuple[str, ...], status: str, action: str,
-                       label: str) -> TicketView:
+                       label: str, case: Any = None) -> TicketView:
         now = self.clock.now()
         with self.storage.write() as session:
             window, state = self._operate(session, window_id, staff)
             ticket = self._current(session, state, allowed, label)
-            self._end(session, ticket, state, status, action, staff, now)
+            self._end(session, ticket, state, status, action, staff, now, case=case)
             view = self._view(session, ticket)
         self.bus.publish([HallEvent(action, now, view, window.id)])
         return view
 
     def _end(self, session: Session, ticket: Ticket, state: WindowState, status: str, action: str, staff: str,
-             now: datetime, detail: dict[str, Any] | None = None) -> None:
+             now: datetime, detail: dict[str, Any] | None = None, case: Any = None) -> None:
         if status == S.DONE and ticket.started_at is None:
             ticket.started_at = ticket.called_at
         ticket.status, ticket.finished_at = status, now
         state.current_ticket_id = None
         self._record(session, ticket, action, state.window_id, staff, now, detail)
+        if status == S.DONE:
+            self._finished(session.connection(), ticket.id, state.window_id, staff, now, case)
+
+    def _finished(self, connection: Connection, ticket_id: int, window_id: int, staff: str, now: datetime,
+                  case: Any) -> None:
+        for hook in self.finish_hooks:
+            hook(connection, ticket_id, window_id, staff, now, case)
 
     def _make_room_for_call(self, connection: Connection, window: Window, staff: str, now: datetime,
                             events: list[HallEvent]) -> None:
         """Only the clerk signed in may call, not while paused; calling the next resident finishes the current one
         (办结): a no-show must be marked as such."""
+        if self._calling_turn is not None:
+            connection.execute(self._calling_turn)
         state = connection.execute(sql.WINDOW, {"window": window.id}).first()
         if state is None or state.clerk != staff:
             raise DomainError("forbidden", "not_signed_in", f"您未在{window.name}签到，不能操作该窗口")
@@ -512,6 +531,7 @@ class QueueEngine:
         finished = connection.execute(sql.FINISH_CURRENT, {"ticket": state.current_ticket_id, "now": now}).first()
         if finished is not None:
             self._record(connection, finished, "finished", window.id, staff, now, {"auto": True})
+            self._finished(connection, finished.id, window.id, staff, now, None)
             events.append(HallEvent("finished", now, self._view_of(finished, 0), window.id))
 
     def _start_call(self, connection: Connection, window: Window, ticket: Row[Any] | None, staff: str,

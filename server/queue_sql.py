@@ -65,6 +65,10 @@ BY_NUMBER = (select(*TICKETS.c).where(TICKETS.c.business_date == bindparam("day"
                                       TICKETS.c.number == bindparam("number"))
              .order_by(TICKETS.c.id.desc()).limit(1))
 
+#: PostgreSQL: calls take turns, as they do on SQLite (whose BEGIN IMMEDIATE holds the one write lock): each clerk
+#: then chooses from the queue as the previous call left it, and the ticket chosen is always still free
+CALLING_TURN = select(func.pg_advisory_xact_lock(0x68616C6C))  # any constant: "hall"
+
 EXTENDED_ACTIVE = select(ExtendedService.id).where(ExtendedService.business_date == bindparam("day"),
                                                    ExtendedService.ended_at.is_(None)).limit(1)
 

@@ -8,11 +8,13 @@ flood two hundred displays.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from flask import request, session
 from flask_socketio import SocketIO, emit, join_room
 
+from server import cases, evaluation
 from server.announcer import Announcer
 from server.auth import Principal
 from server.events import HallEvent
@@ -26,6 +28,8 @@ log = logging.getLogger(__name__)
 HALL_ROOM = "hall"
 STAFF_ROOM = "staff"  # printer faults and print outcomes for the desk
 SNAPSHOT_INTERVAL = 0.2  # seconds between two coalesced snapshots
+#: events that change nothing a snapshot shows (the rating tablet has its own feed)
+QUIET_KINDS = frozenset({"reprint_requested", *evaluation.EVENTS, *cases.EVENTS})
 
 
 def device_room(name: str) -> str:
@@ -49,6 +53,8 @@ class Realtime:
         self._dirty = socketio.server.eio.create_event()
         self._loop_started = False
         self._running = True
+        #: device kinds with their own connection (the rating tablet): called instead of the hall's rooms
+        self.device_handlers: dict[str, Callable[[Principal], None]] = {}
         hall.bus.subscribe(self.on_event)
         spooler.on_change(self.on_printers)
         socketio.on_event("connect", self.on_connect)
@@ -66,6 +72,9 @@ class Realtime:
         log.info("socket %s connected as %s", sid, who.actor)
         if isinstance(auth, dict) and auth.get("agent"):
             self._attach_agent(who, sid)
+            return
+        if who.role in self.device_handlers:
+            self.device_handlers[who.role](who)
             return
         join_room(HALL_ROOM)
         if who.kind == "device":
@@ -126,7 +135,7 @@ class Realtime:
         if event.kind in ("printed", "print_failed"):
             self._print_outcome(event)
             return
-        if event.kind == "reprint_requested":
+        if event.kind in QUIET_KINDS:
             return
         if event.kind in ("called", "recalled") and event.ticket is not None:
             self._announce(event)

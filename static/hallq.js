@@ -95,7 +95,7 @@
       showHallState(snapshot?.status);
       handlers.snapshot?.(snapshot);
     });
-    for (const name of ["called", "printed", "printers", "printer"]) {
+    for (const name of ["called", "printed", "printers", "printer", "rating_prompt"]) {
       if (handlers[name]) socket.on(name, handlers[name]);
     }
     return socket;
@@ -227,5 +227,19 @@
       detail ? h("p", { class: "fatal-detail" }, detail) : null));
   }
 
-  window.hallq = { token, api, connect, connectDevice, printerAlerts, clock, now, time, date, h, toast, fatal };
+  /** Scale a fixed-size stage (e.g. 1280×400) to the screen's height and stretch it to its width, now and on
+   * every resize: the window screen and the rating tablet. */
+  function fitStage(root, width, height) {
+    const fit = () => {
+      const scale = Math.min(innerWidth / width, innerHeight / height);
+      root.style.width = `${innerWidth / scale}px`;
+      root.style.height = `${innerHeight / scale}px`;
+      root.style.transform = `scale(${scale})`;
+    };
+    addEventListener("resize", fit);
+    fit();
+  }
+
+  window.hallq = { token, api, connect, connectDevice, printerAlerts, clock, now, time, date, h, toast, fatal,
+    fitStage };
 })();

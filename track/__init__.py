@@ -8,9 +8,11 @@ from typing import Any
 
 from flask import Blueprint, current_app, jsonify, render_template
 
+from server.api import body, principal
 from server.events import TicketView
 from server.hall import Hall
 from server.models import TicketStatus as S
+from server.queue import DomainError
 
 bp = Blueprint("track", __name__, template_folder="templates", static_folder="static",
                static_url_path="/track/static")
@@ -52,7 +54,7 @@ def state(hall: Hall, view: TicketView, now: datetime) -> dict[str, Any]:
             "soon": waiting and view.waiting_ahead <= SOON, "window_name": window.name if window else None,
             "hint": hint, "issued_at": view.issued_at.astimezone(zone).isoformat(),
             "updated_at": now.astimezone(zone).isoformat(),
-            "refresh": REFRESH}
+            "refresh": REFRESH, "rating": hall.evaluation.for_resident(view)}
 
 
 @bp.get("/t/<token>")
@@ -73,3 +75,17 @@ def current(token: str) -> Any:
     response = jsonify(state(hall, view, hall.settings.clock.now()))
     response.headers["Cache-Control"] = "no-store"
     return response
+
+
+@bp.post("/t/<token>/rate")
+def rate(token: str) -> Any:
+    """一次一评 from the phone, once per ticket; never on a resident's behalf by staff or a device."""
+    if principal() is not None:
+        raise DomainError("forbidden", "staff_cannot_rate", "工作人员和设备不能代替群众评价")
+    hall = _hall()
+    view = hall.engine.tracked(token)
+    if view is None:
+        raise DomainError("not_found", "ticket_not_found", "没有这张号票，请核对二维码")
+    data = body()
+    rating = hall.evaluation.check(data.get("level"), data.get("reason"), data.get("comment"))
+    return jsonify({"rating": hall.evaluation.rate_ticket(view, rating)})

@@ -7,7 +7,7 @@
     transferred: "已转移" };
   const WINDOW_STATUS = { open: "服务中", paused: "暂停服务", closed: "未签到" };
   const KEYS = { F1: "call-next", F2: "recall", F3: "no-show", F4: "start", F5: "finish", F6: "transfer",
-    F7: "special", F8: "toggle-pause" };
+    F7: "special", F8: "toggle-pause", F9: "finish-case" };
   const ACTIVE = ["called", "serving"];
 
   // seat: the window the server has this clerk signed in to (from /api/auth/me and sign-in/out answers)
@@ -191,6 +191,7 @@
     state.window = w;
     show("operate");
     renderOperate();
+    callerCases.refresh();
   }
 
   function leaveWindow() {
@@ -233,6 +234,7 @@
       "no-show": status === "called",
       "start": status === "called",
       "finish": Boolean(status),
+      "finish-case": Boolean(status),
       "transfer": Boolean(status),
       "special": w.status === "open",
       "toggle-pause": w.status === "open" || w.status === "paused",
@@ -290,7 +292,9 @@
     "recall": () => act("recall", undefined, (t) => [`${t.number} 已重呼（第 ${t.recalls} 次）`]),
     "no-show": () => act("no-show", undefined, (t) => [`${t.number} 已过号`]),
     "start": () => act("start", undefined, (t) => [`${t.number} 开始办理`]),
-    "finish": () => act("finish", undefined, (t) => [`${t.number} 已办结`]),
+    "finish": () => act("finish", undefined, (t) => [`${t.number} 已办结（即办件）`]).then(callerCases.finished),
+    "finish-case": () => callerCases.choose(state.window, (body, describe) => act("finish", body, describe)
+      .then(callerCases.finished)),
     "transfer": openTransfer,
     "special": () => { $("special-number").value = ""; $("special-dialog").showModal(); },
     "toggle-pause": () => (state.window.status === "paused"

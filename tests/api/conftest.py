@@ -68,3 +68,6 @@ def open_hall_app(tmp_path: Path, database_url: str, clock: ManualClock, config_
 @pytest.fixture
 def hall_app(tmp_path: Path, database_url: str, clock: ManualClock) -> Iterator[HallApp]:
     yield from open_hall_app(tmp_path, database_url, clock)
+
+
+from tests.api.quality import rating_hall  # noqa: E402, F401 - a hall with rating tablets (tests of issue 7)

@@ -68,4 +68,5 @@ def test_tokens_are_unguessable_and_the_page_carries_nothing_personal(hall_app: 
     assert len(tokens) == 50 and all(len(token) >= 16 for token in tokens)  # 96 random bits each
     state = hall_app.app.test_client().get(f"{next(iter(paths))}/state").json
     assert set(state) == {"hall", "number", "service_name", "status", "status_text", "waiting_ahead", "soon",
-                          "window_name", "hint", "issued_at", "updated_at", "refresh"}
+                          "window_name", "hint", "issued_at", "updated_at", "refresh", "rating"}
+    assert set(state["rating"]) == {"open", "level", "levels", "reasons", "poor"}  # nothing about the resident

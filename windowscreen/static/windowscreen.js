@@ -14,13 +14,6 @@
   const TICKET = { called: "正在呼叫", serving: "正在办理" };
   const state = { socket: null, flashTimer: null };
 
-  function fit() {
-    const scale = Math.min(innerWidth / STAGE_W, innerHeight / STAGE_H);
-    root.style.width = `${innerWidth / scale}px`;
-    root.style.height = `${innerHeight / scale}px`;
-    root.style.transform = `scale(${scale})`;
-  }
-
   function setText(id, text) {
     const el = $(id);
     if (el.textContent !== text) el.textContent = text;
@@ -81,8 +74,7 @@
   }
 
   function start() {
-    addEventListener("resize", fit);
-    fit();
+    hallq.fitStage(root, STAGE_W, STAGE_H);
     if (!hallq.token("windowscreen")) {
       hallq.fatal("本设备未授权：请用管理员提供的带令牌的地址打开",
         `例如 http://服务器地址/window/${windowId}#token=……（大屏设备的令牌）`);

@@ -1,0 +1,109 @@
+/* /admin/followups: 整改 of poor ratings (closed by the admin with a note) and the open 承诺件 and 报批件, overdue
+ * ones first in red, with how many working days are left or past. */
+(() => {
+  "use strict";
+  const { h } = hallq;
+  const { table } = hallqAdmin;
+  const $ = (id) => document.getElementById(id);
+  const state = { status: "open", closing: null };
+
+  const pad = (n) => String(n).padStart(2, "0");
+  /** "12-02 09:05" in this device's time zone (an ISO instant is UTC: its own date may be the day before). */
+  const when = (iso) => {
+    if (!iso) return "—";
+    const d = new Date(iso);
+    return `${pad(d.getMonth() + 1)}-${pad(d.getDate())} ${hallq.time(d)}`;
+  };
+
+  function deadline(item) {
+    if (item.closed) return h("span", {}, `${item.due}（已办结）`);
+    const left = item.working_days_left;
+    const text = left < 0 ? `超期 ${-left} 个工作日` : left === 0 ? "今天到期" : `还剩 ${left} 个工作日`;
+    return h("span", { class: item.overdue ? "is-overdue" : "" }, `${item.due} · ${text}`);
+  }
+
+  async function loadFollowups() {
+    let followups;
+    try {
+      ({ followups } = await hallq.api("GET", `/api/followups?status=${state.status}`));
+    } catch (err) {
+      hallq.toast(err.message);
+      return;
+    }
+    $("followups-empty").hidden = followups.length > 0;
+    table($("followups"), ["号码", "事项", "窗口", "工作人员", "评价", "原因", "意见", "评价时间", "整改期限", "整改情况"],
+      followups.map((f) => [f.number, f.service_name, f.window_name,
+        `${f.clerk.name}${f.clerk.staff_no ? `（${f.clerk.staff_no}）` : ""}`,
+        h("span", { class: "level-poor" }, f.level_name), f.reason || "—", f.comment || "—", when(f.rated_at),
+        deadline(f), f.closed ? `${f.note}（${f.closed_by} ${when(f.closed_at)}）`
+          : h("button", { class: "btn btn-primary", type: "button", dataset: { followup: f.id },
+            onclick: () => openClose(f) }, "办结整改")]));
+  }
+
+  function openClose(followup) {
+    state.closing = followup;
+    $("close-what").textContent = `${followup.number} · ${followup.service_name} · ${followup.window_name} · ${followup.clerk.name} · ${followup.level_name}（${followup.reason}）`;
+    $("close-note").value = "";
+    $("close-error").textContent = "";
+    $("close-dialog").showModal();
+    $("close-note").focus();
+  }
+
+  async function closeFollowup(event) {
+    event.preventDefault();
+    try {
+      await hallq.api("POST", `/api/followups/${state.closing.id}/close`, { note: $("close-note").value });
+    } catch (err) {
+      $("close-error").textContent = err.message;
+      return;
+    }
+    $("close-dialog").close();
+    hallq.toast(`${state.closing.number} 的整改已办结`, "ok", 3000);
+    loadFollowups();
+  }
+
+  async function loadCases() {
+    let cases;
+    try {
+      ({ cases } = await hallq.api("GET", "/api/cases"));
+    } catch (err) {
+      hallq.toast(err.message);
+      return;
+    }
+    cases.sort((a, b) => Number(b.overdue) - Number(a.overdue));
+    $("cases-empty").hidden = cases.length > 0;
+    table($("cases"), ["号码", "事项", "类型", "窗口", "工作人员", "受理时间", "期限", "操作"],
+      cases.map((c) => [c.number, c.service_name, c.type_name, c.window_name, c.clerk.name, when(c.recorded_at),
+        deadline({ ...c, closed: false }), h("button", { class: "btn", type: "button", dataset: { case: c.id },
+          onclick: () => closeCase(c) }, c.type === "promised" ? "已办结" : "已收到批复")]));
+  }
+
+  async function closeCase(item) {
+    try {
+      await hallq.api("POST", `/api/cases/${item.id}/close`);
+      hallq.toast(`${item.number} ${item.type === "promised" ? "已办结" : "已收到批复"}`, "ok", 3000);
+    } catch (err) {
+      hallq.toast(err.message);
+    }
+    loadCases();
+  }
+
+  function start() {
+    for (const button of document.querySelectorAll("#followup-filter [data-status]")) {
+      button.addEventListener("click", () => {
+        state.status = button.dataset.status;
+        for (const other of document.querySelectorAll("#followup-filter [data-status]")) {
+          other.setAttribute("aria-pressed", String(other === button));
+        }
+        loadFollowups();
+      });
+    }
+    $("close-form").addEventListener("submit", closeFollowup);
+    $("close-dialog").querySelector("[data-close]").addEventListener("click", () => $("close-dialog").close());
+    loadFollowups();
+    loadCases();
+    setInterval(() => { loadFollowups(); loadCases(); }, 60_000);  // overdue flags change with the date
+  }
+
+  hallqAdmin.ready(start);
+})();

@@ -1,0 +1,83 @@
+"""The statistics as a spreadsheet: one table, written as CSV (UTF-8 with BOM, so Excel reads the Chinese) or as
+XLSX (openpyxl). Both are built from the same rows as the JSON report, so they carry the same numbers: counts as
+they are, times in minutes, rates in percent."""
+
+from __future__ import annotations
+
+import csv
+import io
+from typing import Any
+
+from openpyxl import Workbook
+from openpyxl.styles import Font
+
+from server.cases import CASE_TYPES
+from server.config import RATING_LEVELS
+
+HEADER = ["范围", "名称", "工号", "取号", "办结", "过号", "转移",
+          "平均等候(分钟)", "等候中位数(分钟)", "等候P90(分钟)", "平均办理(分钟)", "办理中位数(分钟)", "办理P90(分钟)",
+          *RATING_LEVELS.values(), "未评价", "满意率(%)", *CASE_TYPES.values(), "即办件占比(%)",
+          "承诺件按时办结", "承诺件逾期办结", "承诺件超期未办结", "承诺件按时办结率(%)",
+          "报批件已批复", "报批件超期未批复",
+          "预约签到", "预约失约", "预约履约率(%)"]
+SCOPES = (("by_day", "日期"), ("by_service", "事项"), ("by_window", "窗口"), ("by_clerk", "工作人员"))
+
+
+def minutes(seconds: float | None) -> float | None:
+    return None if seconds is None else round(seconds / 60, 2)
+
+
+def percent(rate: float | None) -> float | None:
+    return None if rate is None else round(rate * 100, 2)
+
+
+def _row(scope: str, group: dict[str, Any]) -> list[Any]:
+    wait, serve = group["waiting"], group["service_time"]
+    promised, approval, kept = group["promised"], group["approval"], group["appointments"]
+    return [scope, group["name"], group.get("staff_no", ""), group["issued"], group["served"], group["no_show"],
+            group["transferred"], minutes(wait["mean"]), minutes(wait["median"]), minutes(wait["p90"]),
+            minutes(serve["mean"]), minutes(serve["median"]), minutes(serve["p90"]),
+            *group["ratings"].values(), percent(group["satisfaction_rate"]), *group["cases"].values(),
+            percent(group["immediate_share"]), promised["on_time"], promised["late"], promised["overdue"],
+            percent(promised["on_time_rate"]), approval["replied"], approval["overdue"],
+            *((kept["checked_in"], kept["forfeited"], percent(kept["kept_rate"])) if kept else (None, None, None))]
+
+
+def rows(report: dict[str, Any]) -> list[list[Any]]:
+    """The sheet: the period and the formula, the table (合计, then each day, service, window, staff member),
+    arrivals per hour, 延时服务."""
+    extended = report["extended"]
+    table = [["统计期间", f"{report['from']} 至 {report['to']}"], ["满意率计算", report["formula"]["text"]], [],
+             HEADER, _row("合计", report["total"])]
+    for key, scope in SCOPES:
+        table += [_row(scope, group) for group in report[key]]
+    table += [[], ["到达时段", "取号"]]
+    table += [[f"{hour:02d}:00-{hour + 1:02d}:00", count] for hour, count in enumerate(report["arrivals_by_hour"])
+              if count]
+    table += [[], ["延时服务天数", extended["days"]], ["延时服务人数", extended["served"]],
+              ["延时服务时长(分钟)", extended["minutes"]]]
+    return table
+
+
+def to_csv(report: dict[str, Any]) -> bytes:
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    for row in rows(report):
+        writer.writerow(["" if cell is None else cell for cell in row])
+    return out.getvalue().encode("utf-8-sig")
+
+
+def to_xlsx(report: dict[str, Any]) -> bytes:
+    book = Workbook()
+    sheet = book.active
+    sheet.title = "统计"
+    for row in rows(report):
+        sheet.append(row)
+    for cell in sheet[4]:  # the table's header
+        cell.font = Font(bold=True)
+    sheet.freeze_panes = "C5"
+    sheet.column_dimensions["A"].width = 14
+    sheet.column_dimensions["B"].width = 24
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
