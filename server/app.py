@@ -11,8 +11,9 @@ from flask_socketio import SocketIO
 
 from caller import bp as caller_bp
 from display import bp as display_bp
+from guide import bp as guide_bp
 from kiosk import bp as kiosk_bp
-from server import api
+from server import api, guide_api
 from server.announcer import Announcer
 from server.announcer import bp as audio_bp
 from server.hall import Hall, Settings
@@ -26,11 +27,12 @@ from windowscreen import bp as windowscreen_bp
 ROOT = Path(__file__).resolve().parent.parent
 
 
-TICK_SECONDS = 5  # how soon 延时服务 starts after closing time, and ends after the last resident
+TICK_SECONDS = 5  # how soon 延时服务 starts after closing time, ends after the last resident, an appointment lapses
 
 
 class Ticker:
-    """The hall's clock-driven rules (延时服务, the day's end), run without anyone pressing anything."""
+    """The hall's clock-driven rules (延时服务, the day's end, appointments more than 30 minutes late), run without
+    anyone pressing anything."""
 
     def __init__(self, socketio: SocketIO, hall: Hall):
         self.socketio = socketio
@@ -39,10 +41,11 @@ class Ticker:
 
     def run(self) -> None:
         while self.running:
-            try:
-                self.hall.engine.tick()
-            except Exception:  # a database hiccup must not stop the hall's clock
-                logging.getLogger(__name__).exception("tick failed")
+            for tick in (self.hall.engine.tick, self.hall.appointments.tick):
+                try:
+                    tick()
+                except Exception:  # a database hiccup must not stop the hall's clock
+                    logging.getLogger(__name__).exception("tick failed")
             self.socketio.sleep(TICK_SECONDS)
 
     def stop(self) -> None:
@@ -63,8 +66,9 @@ def create_app(settings: Settings | None = None, async_mode: str | None = None) 
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
     app.extensions["hallq"] = hall
     app.register_blueprint(api.bp)
+    app.register_blueprint(guide_api.bp)
     api.register_errors(app)
-    for blueprint in (audio_bp, kiosk_bp, caller_bp, display_bp, track_bp, windowscreen_bp):
+    for blueprint in (audio_bp, kiosk_bp, caller_bp, display_bp, track_bp, windowscreen_bp, guide_bp):
         app.register_blueprint(blueprint)
 
     @app.get("/")

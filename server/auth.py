@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import timedelta
 
 from sqlalchemy import bindparam, select
+from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from server.clock import Clock
@@ -127,6 +129,12 @@ class Accounts:
             row = session.connection().execute(_DEVICE_BY_DIGEST, {"digest": token_digest(token)}).first()
         return Principal("device", row.name, row.kind) if row else None
 
+    def members(self) -> list[Principal]:
+        """Every staff account, by username: whom the guide desk can assign a home or holiday visit to."""
+        with self.storage.read() as session:
+            rows = session.execute(select(Staff.username, Staff.role, Staff.display_name).order_by(Staff.username))
+            return [Principal("staff", row.username, row.role, row.display_name) for row in rows]
+
 
 def allowed(principal: Principal | None, roles: tuple[str, ...]) -> None:
     """Raise unless the principal holds one of the roles: 401 for nobody, 403 for the wrong one."""
@@ -134,3 +142,11 @@ def allowed(principal: Principal | None, roles: tuple[str, ...]) -> None:
         raise DomainError("unauthorized", "unauthorized", "请先登录或提供设备令牌")
     if principal.role not in roles:
         raise DomainError("forbidden", "forbidden", "当前账号或设备无权进行此操作")
+
+
+def display_names(session: Session, usernames: Iterable[str | None]) -> dict[str, str]:
+    """Staff display names (王小红) by username, for records that name who wrote them."""
+    wanted = {name for name in usernames if name}
+    if not wanted:
+        return {}
+    return dict(session.execute(select(Staff.username, Staff.display_name).where(Staff.username.in_(wanted))).all())

@@ -1,4 +1,5 @@
-"""Where the parts of one hall are put together: config, storage, clock, engine, accounts, event bus.
+"""Where the parts of one hall are put together: config, storage, clock, engine, accounts, event bus,
+appointments and the guide desk's records.
 
 Used by the web app and by the CLI alike, so both see the same hall.
 """
@@ -10,10 +11,12 @@ import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from server.appointments import Appointments
 from server.auth import Accounts
 from server.clock import Clock, SystemClock
 from server.config import HallConfig, load_config
 from server.db import Storage
+from server.desk import DeskRecords
 from server.events import EventBus
 from server.queue import QueueEngine
 
@@ -47,6 +50,8 @@ class Hall:
     bus: EventBus
     engine: QueueEngine
     accounts: Accounts
+    appointments: Appointments
+    desk: DeskRecords
 
     @classmethod
     def open(cls, settings: Settings) -> Hall:
@@ -58,7 +63,9 @@ class Hall:
         bus = EventBus()
         engine = QueueEngine(storage, config, settings.clock, bus)
         engine.ensure_windows()
-        return cls(settings, config, storage, bus, engine, Accounts(storage, settings.clock))
+        return cls(settings, config, storage, bus, engine, Accounts(storage, settings.clock),
+                   Appointments(storage, config, settings.clock, bus, engine),
+                   DeskRecords(storage, config, settings.clock, bus))
 
     @property
     def public_url(self) -> str:

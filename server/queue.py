@@ -12,6 +12,8 @@ called only through a conditional UPDATE, so no ticket is called at two windows.
 from __future__ import annotations
 
 import secrets
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
@@ -38,11 +40,22 @@ _CALL_ATTEMPTS = 8
 class DomainError(Exception):
     """A request the hall's rules refuse. ``kind`` is invalid, not_found, conflict or forbidden."""
 
-    def __init__(self, kind: str, code: str, message: str):
+    def __init__(self, kind: str, code: str, message: str, detail: dict[str, Any] | None = None):
         super().__init__(message)
         self.kind = kind
         self.code = code
         self.message = message
+        #: facts a screen needs to offer the next step (e.g. the item of a forfeited appointment); never personal
+        self.detail = detail
+
+
+@dataclass(frozen=True)
+class AppointmentClaim:
+    """An appointment checking in: its ticket is issued and ``settle(session, ticket, now)`` marks the appointment
+    checked in, in one transaction, so a code can never give two tickets."""
+
+    appointment_id: int
+    settle: Callable[[Session, Ticket, datetime], None]
 
 
 class QueueEngine:
@@ -74,6 +87,16 @@ class QueueEngine:
             ticket = session.get(Ticket, ticket_id)
             if ticket is None:
                 raise DomainError("not_found", "ticket_not_found", f"没有编号为 {ticket_id} 的票")
+            return self._view(session, ticket)
+
+    def by_number(self, number: str) -> TicketView:
+        """Today's ticket of a paper number (its latest row: a transfer continues it), for the guide desk."""
+        number = number.strip().upper()
+        with self.storage.read() as session:
+            ticket = session.scalars(select(Ticket).where(Ticket.business_date == self.today(), Ticket.number == number)
+                                     .order_by(Ticket.id.desc()).limit(1)).first()
+            if ticket is None:
+                raise DomainError("not_found", "number_not_found", f"今天没有 {number} 号")
             return self._view(session, ticket)
 
     def tracked(self, token: str) -> TicketView | None:
@@ -147,9 +170,11 @@ class QueueEngine:
 
     # ------------------------------------------------------------------ issuing
 
-    def issue(self, service_code: str, priority: str | None, actor: str, channel: str = "kiosk") -> TicketView:
+    def issue(self, service_code: str, priority: str | None, actor: str, channel: str = "kiosk",
+              appointment: AppointmentClaim | None = None) -> TicketView:
         """A number for a resident. Outside hours or over a cap the kiosk is refused with what to do instead;
-        staff at the desk may still issue, and the ticket records which rule they overrode."""
+        staff at the desk may still issue, and the ticket records which rule they overrode. A checked-in
+        ``appointment`` already has its place: its own check-in window decides, not the hours or caps."""
         service = self._service(service_code)
         if priority is not None and priority not in PRIORITIES:
             raise DomainError("invalid", "bad_priority",
@@ -157,28 +182,34 @@ class QueueEngine:
         now = self.clock.now()
         day = business_date(now, self.config.timezone)
         overrides: list[str] = []
+        refused_as = channel if appointment is None else "appointment"  # only a kiosk walk-in is refused
         if (closed := self.hours.refusal(now)) is not None:
-            if channel == "kiosk":
+            if refused_as == "kiosk":
                 raise DomainError("conflict", closed.code, closed.message)
             overrides.append(closed.code)
         with self.storage.write() as session:
-            seq = self._next_number(session, service, day, channel)
+            seq = self._next_number(session, service, day, refused_as)
             if service.daily_cap is not None and seq > service.daily_cap:
                 overrides.append("cap_reached")  # only staff get here: the kiosk was refused in _next_number
             if self._session_full(session, service, now):
-                if channel == "kiosk":
+                if refused_as == "kiosk":
                     refusal = self.hours.session_cap(service.name, now)
                     raise DomainError("conflict", refusal.code, refusal.message)
                 overrides.append("session_cap_reached")
             ticket = Ticket(number=f"{service.prefix}{seq:03d}", service=service.code, business_date=day,
                             status=S.WAITING, priority=priority, queue_at=now, issued_at=now, recalls=0,
-                            channel=channel, track_token=secrets.token_urlsafe(12))
+                            channel=channel, track_token=secrets.token_urlsafe(12),
+                            appointment_id=appointment.appointment_id if appointment else None)
             session.add(ticket)
             session.flush()
             detail: dict[str, Any] = {"priority": priority, "channel": channel}
             if overrides:
                 detail["override"] = overrides
+            if appointment is not None:
+                detail["appointment"] = appointment.appointment_id
             self._record(session, ticket, "issued", None, actor, now, detail)
+            if appointment is not None:
+                appointment.settle(session, ticket, now)
             view = self._view(session, ticket)
         self.bus.publish([HallEvent("issued", now, view, actor=actor, detail=detail)])
         return view
@@ -561,7 +592,7 @@ class QueueEngine:
     def _policy_choice(self, connection: Any, queries: _WindowQueries, day: date) -> Candidate | None:
         """The window's services in their order, 绿色通道 within the bound: the normal rule of who is next."""
         heads = [Candidate(ticket_id=row.id, service=row.service, rank=row.rank, queue_at=row.queue_at,
-                           priority=row.priority)
+                           priority=row.priority, appointment=row.appointment_id is not None)
                  for head in (queries.regular, queries.priority)
                  if (row := connection.execute(head, {"day": day}).first()) is not None]
         return choose_next(heads, lambda regular: connection.execute(
@@ -581,7 +612,8 @@ class QueueEngine:
         if ticket.status != S.WAITING:
             return 0
         session.flush()
-        statement = _AHEAD_OF_REGULAR if ticket.priority is None else _AHEAD_OF_PRIORITY
+        statement = (_AHEAD_OF_PRIORITY if ticket.priority is not None
+                     else _AHEAD_OF_APPOINTMENT if ticket.appointment_id is not None else _AHEAD_OF_REGULAR)
         return session.connection().execute(statement, {
             "day": ticket.business_date, "service": ticket.service, "target": ticket.target_window,
             "queue_at": ticket.queue_at, "id": ticket.id}).scalar_one()
@@ -592,7 +624,8 @@ class QueueEngine:
                           service_name=service.name if service else ticket.service, status=ticket.status,
                           priority=ticket.priority, waiting_ahead=self._waiting_ahead(session, ticket),
                           issued_at=ticket.issued_at, called_at=ticket.called_at, window=ticket.window_id,
-                          recalls=ticket.recalls, channel=ticket.channel, track_token=ticket.track_token)
+                          recalls=ticket.recalls, channel=ticket.channel, track_token=ticket.track_token,
+                          appointment=ticket.appointment_id is not None)
 
     @staticmethod
     def _service_json(service: Service, waiting: dict[str, int]) -> dict[str, Any]:
@@ -618,7 +651,8 @@ class QueueEngine:
                 "services": list(window.services), "status": state.status if state else "closed",
                 "clerk": {"name": clerk.display_name, "staff_no": clerk.staff_no} if clerk else None,
                 "current": {"id": ticket.id, "number": ticket.number, "status": ticket.status,
-                            "service": ticket.service} if ticket else None,
+                            "service": ticket.service, "appointment": ticket.appointment_id is not None}
+                if ticket else None,
                 "served_today": served.get(window.id, 0),
             })
         return result
@@ -651,11 +685,13 @@ class _WindowQueries:
         may_call = (Ticket.business_date == bindparam("day"), Ticket.status == S.WAITING,
                     or_(and_(Ticket.service.in_(window.services), Ticket.target_window.is_(None)),
                         Ticket.target_window == window.id))
-        earliest = (select(Ticket.id, Ticket.service, Ticket.queue_at, Ticket.priority, rank.label("rank"))
-                    .order_by(rank, Ticket.queue_at, Ticket.id).limit(1))
-        # the earliest regular and the earliest priority ticket: all the policy needs to choose
-        self.regular = earliest.where(*may_call, Ticket.priority.is_(None))
-        self.priority = earliest.where(*may_call, Ticket.priority.is_not(None))
+        head = select(Ticket.id, Ticket.service, Ticket.queue_at, Ticket.priority, Ticket.appointment_id,
+                      rank.label("rank")).limit(1)
+        # the first regular ticket in line (a checked-in appointment before the others of its service, as
+        # policy.Candidate.line_key) and the earliest priority ticket: all the policy needs to choose
+        self.regular = head.where(*may_call, Ticket.priority.is_(None)).order_by(
+            rank, Ticket.appointment_id.is_(None), Ticket.queue_at, Ticket.id)
+        self.priority = head.where(*may_call, Ticket.priority.is_not(None)).order_by(rank, Ticket.queue_at, Ticket.id)
         # 延时服务: whoever came first, whatever the item or the tag
         self.arrival = (select(Ticket.id, Ticket.service, Ticket.queue_at, Ticket.priority)
                         .where(*may_call).order_by(Ticket.queue_at, Ticket.id).limit(1))
@@ -669,14 +705,17 @@ class _WindowQueries:
 _TAKE = (update(Ticket).where(Ticket.id == bindparam("ticket"), Ticket.status == S.WAITING)
          .values(status=S.CALLED, called_at=bindparam("now"), window_id=bindparam("window")))
 
-# Who stands before a waiting ticket in its line (same day, service and target window): priority tickets,
-# then earlier arrivals. Built once: this runs for every ticket the API returns.
+# Who stands before a waiting ticket in its line (same day, service and target window): priority tickets, then
+# checked-in appointments, then earlier arrivals (the order of call-next). Built once: this runs for every ticket
+# the API returns.
 _SAME_LINE = (Ticket.business_date == bindparam("day"), Ticket.status == S.WAITING,
               Ticket.service == bindparam("service"), Ticket.target_window.is_not_distinct_from(bindparam("target")))
 _EARLIER = or_(Ticket.queue_at < bindparam("queue_at"),
                and_(Ticket.queue_at == bindparam("queue_at"), Ticket.id < bindparam("id")))
 _AHEAD_OF_REGULAR = select(func.count()).select_from(Ticket).where(
-    *_SAME_LINE, or_(Ticket.priority.is_not(None), _EARLIER))
+    *_SAME_LINE, or_(Ticket.priority.is_not(None), Ticket.appointment_id.is_not(None), _EARLIER))
+_AHEAD_OF_APPOINTMENT = select(func.count()).select_from(Ticket).where(
+    *_SAME_LINE, or_(Ticket.priority.is_not(None), and_(Ticket.appointment_id.is_not(None), _EARLIER)))
 _AHEAD_OF_PRIORITY = select(func.count()).select_from(Ticket).where(
     *_SAME_LINE, Ticket.priority.is_not(None), _EARLIER)
 

@@ -13,6 +13,7 @@ from typing import Any
 from flask import request, session
 from flask_socketio import SocketIO, emit, join_room
 
+from server import appointments, desk
 from server.announcer import Announcer
 from server.auth import Principal
 from server.events import HallEvent
@@ -25,6 +26,7 @@ log = logging.getLogger(__name__)
 HALL_ROOM = "hall"
 STAFF_ROOM = "staff"  # printer faults and print outcomes for the desk
 SNAPSHOT_INTERVAL = 0.2  # seconds between two coalesced snapshots
+GUIDE_EVENTS = frozenset(appointments.EVENTS + desk.EVENTS)
 
 
 def device_room(name: str) -> str:
@@ -123,6 +125,9 @@ class Realtime:
             self._print_outcome(event)
             return
         if event.kind == "reprint_requested":
+            return
+        if event.kind in GUIDE_EVENTS:  # the guide desk reloads its lists; the detail holds nothing personal
+            self.socketio.emit("guide", {**(event.detail or {}), "event": event.kind}, to=STAFF_ROOM)
             return
         if event.kind in ("called", "recalled") and event.ticket is not None:
             self._announce(event)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -233,7 +234,7 @@ def test_openapi_documents_every_api_route(hall_app: HallApp) -> None:
     for rule in hall_app.app.url_map.iter_rules():
         if not rule.rule.startswith("/api/") or rule.rule == "/api/openapi.json":
             continue
-        path = rule.rule.replace("<int:ticket_id>", "{id}").replace("<int:window_id>", "{id}")
+        path = re.sub(r"<int:\w+>", "{id}", rule.rule)
         if "<action>" in path:
             assert {p for p in documented if p.startswith("/api/windows/{id}/")}
         else:
