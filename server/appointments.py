@@ -340,7 +340,7 @@ class Appointments:
         if a.status == "checked_in":
             return DomainError("conflict", "appointment_checked_in", f"该预约已签到取号，您的号码是 {a.ticket_number}，"
                                "请留意叫号", {"number": a.ticket_number})
-        if a.status == "forfeited":
+        if a.status == "forfeited" or (a.status == "booked" and a.day < today):  # an earlier day's: it is over
             return DomainError("conflict", "appointment_forfeited", f"您预约的 {when} 已超过 "
                                f"{self.rules.forfeit_after_minutes} 分钟未签到，预约已失效（视为放弃）。"
                                f"如需办理「{a.service_name}」，可以现在取普通号", offer)

@@ -254,6 +254,19 @@ def test_every_reason_a_check_in_is_refused(desk: Appointments, clock: ManualClo
         desk.check_in("device:kiosk-1", "kiosk", code=home.code)
 
 
+def test_an_earlier_days_appointment_still_in_its_grace_period_is_over(desk: Appointments, storage: Storage,
+                                                                       clock: ManualClock) -> None:
+    """A long grace period may reach past midnight: the next day it is not "not today" but over."""
+    evening = parse_config(APPOINTMENT_HALL.replace('start = "14:00"\nend = "15:00"', 'start = "22:00"\nend = "23:00"')
+                           .replace("forfeit_after_minutes = 30", "forfeit_after_minutes = 240"))
+    late = Appointments(storage, evening, clock, desk.bus, desk.engine)
+    code = late.book(booking(slot="22:00", day=date(2026, 11, 30)), "guide").code
+    clock.set(at(TUESDAY, 0, 30))  # 2.5 hours after the slot began, within 240 minutes, but on the next day
+    with refused("conflict", "appointment_forfeited"):
+        late.check_in("device:kiosk-1", "kiosk", code=code)
+    assert late.on(date(2026, 11, 30))[0].status == "booked"  # the tick forfeits it at 02:00; the resident is told now
+
+
 def test_by_phone_the_appointment_that_is_open_now_checks_in(desk: Appointments, clock: ManualClock) -> None:
     desk.book(booking(slot="14:00", service="hukou"), "guide")
     morning = desk.book(booking(slot="10:00"), "guide")
