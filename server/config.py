@@ -594,13 +594,19 @@ def _session(reader: _Reader, entry: Any, i: int) -> Session:
     end = _time_of_day(reader, entry, (*path, "end"), end=True)
     if end is not None and end <= start:
         raise reader.fail((*path, "end"), f"{end:%H:%M} is not after start {start:%H:%M}")
+    days = _weekdays(reader, entry, path)
+    return Session(name=name, start=start, end=end, days=tuple(sorted(days)))
+
+
+def _weekdays(reader: _Reader, entry: dict[str, Any], path: tuple[str | int, ...]) -> list[int]:
+    """``days``: ISO weekdays, each once; Monday to Friday when absent."""
     days = reader.get(entry, (*path, "days"), list, [1, 2, 3, 4, 5])
     bad = [d for d in days if isinstance(d, bool) or not isinstance(d, int) or not 1 <= d <= 7]
     if bad or not days:
         raise reader.fail((*path, "days"), (f"{bad[0]!r}: " if bad else "") + "weekdays 1 (Monday) to 7 (Sunday)")
     if len(set(days)) != len(days):
         raise reader.fail((*path, "days"), "a weekday is listed twice")
-    return Session(name=name, start=start, end=end, days=tuple(sorted(days)))
+    return days
 
 
 def _time_of_day(reader: _Reader, entry: dict[str, Any], path: tuple[str | int, ...], end: bool) -> time | None:
@@ -698,12 +704,7 @@ def _slot(reader: _Reader, entry: Any, i: int, calendar: CalendarConfig) -> Appo
     capacity = reader.get(entry, (*path, "capacity"), int)
     if not 1 <= capacity <= 99:
         raise reader.fail((*path, "capacity"), "must be between 1 and 99 (appointments of one item in the slot)")
-    days = reader.get(entry, (*path, "days"), list, [1, 2, 3, 4, 5])
-    bad = [d for d in days if isinstance(d, bool) or not isinstance(d, int) or not 1 <= d <= 7]
-    if bad or not days:
-        raise reader.fail((*path, "days"), (f"{bad[0]!r}: " if bad else "") + "weekdays 1 (Monday) to 7 (Sunday)")
-    if len(set(days)) != len(days):
-        raise reader.fail((*path, "days"), "a weekday is listed twice")
+    days = _weekdays(reader, entry, path)
     for day in sorted(days):  # a slot must lie inside the opening hours of every day it is offered
         if not any(day in s.days and s.start <= start and _minute(end) <= _minute(s.end) for s in calendar.sessions):
             raise reader.fail((*path, "start"), f"{start:%H:%M}-{end:%H:%M} on {WEEKDAY_NAMES[day]} is outside the "
