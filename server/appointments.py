@@ -267,15 +267,15 @@ class Appointments:
         reason why not, in words a resident understands."""
         if (code is None) == (phone is None):
             raise DomainError("invalid", "code_or_phone", "请输入预约码或手机号（二选一）")
-        if code is not None and not _CODE.fullmatch(code.strip()):
+        code, phone = code.strip() if code is not None else None, phone.strip() if phone is not None else None
+        if code is not None and not _CODE.fullmatch(code):
             raise DomainError("invalid", "bad_code", "预约码是 6 位数字，请重新输入")
-        if phone is not None and not _MOBILE.fullmatch(phone.strip()):
+        if phone is not None and not _MOBILE.fullmatch(phone):
             raise DomainError("invalid", "bad_phone", "请输入 11 位手机号码")
         now = self.clock.now()
         self._forfeit_due(now)  # the 30-minute rule holds at this moment, whether the tick has run or not
         with self.storage.read() as session:
-            row = self._by_code(session, code.strip()) if code is not None else self._by_phone(session, phone or "",
-                                                                                                 now)
+            row = self._by_code(session, code) if code is not None else self._by_phone(session, phone or "", now)
             appointment = self._views(session, [row])[0]
         if (refusal := self._refusal(appointment, now)) is not None:
             raise refusal

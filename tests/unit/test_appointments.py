@@ -272,7 +272,7 @@ def test_by_phone_the_appointment_that_is_open_now_checks_in(desk: Appointments,
     morning = desk.book(booking(slot="10:00"), "guide")
     desk.book(booking(day=TUESDAY + timedelta(days=2), service="pension"), "guide")
     clock.set(at(TUESDAY, 9, 40))
-    ticket, appointment = desk.check_in("device:kiosk-1", "kiosk", phone=PHONE)
+    ticket, appointment = desk.check_in("device:kiosk-1", "kiosk", phone=f" {PHONE} ")
     assert appointment.id == morning.id and ticket.service == "id-card"
     with refused("conflict", "appointment_too_early") as info:  # the afternoon one is next
         desk.check_in("device:kiosk-1", "kiosk", phone=PHONE)
