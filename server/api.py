@@ -36,8 +36,9 @@ def spooler() -> Spooler:
     return current_app.extensions["hallq_spooler"]
 
 
-def error(status: int, code: str, message: str) -> tuple[Response, int]:
-    return jsonify({"error": {"code": code, "message": message}}), status
+def error(status: int, code: str, message: str, detail: dict[str, Any] | None = None) -> tuple[Response, int]:
+    """``detail``: facts for the screen's next step (the item of a forfeited appointment, say)."""
+    return jsonify({"error": {"code": code, "message": message, **({"detail": detail} if detail else {})}}), status
 
 
 def principal() -> Principal | None:
@@ -281,7 +282,7 @@ def register_errors(app: Flask) -> None:
 
     @app.errorhandler(DomainError)
     def _domain(exc: DomainError) -> Any:
-        return error(_STATUS.get(exc.kind, 400), exc.code, exc.message)
+        return error(_STATUS.get(exc.kind, 400), exc.code, exc.message, exc.detail)
 
     @app.errorhandler(HTTPException)
     def _http(exc: HTTPException) -> Any:

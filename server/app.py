@@ -14,8 +14,9 @@ from caller import bp as caller_bp
 from display import bp as display_bp
 from evaluator import bp as evaluator_bp
 from evaluator.feed import EvaluatorFeed
+from guide import bp as guide_bp
 from kiosk import bp as kiosk_bp
-from server import api, cases_api, evaluation_api, stats_api
+from server import api, cases_api, evaluation_api, guide_api, stats_api
 from server.announcer import Announcer
 from server.announcer import bp as audio_bp
 from server.fanout import Fanout
@@ -30,11 +31,12 @@ from windowscreen import bp as windowscreen_bp
 ROOT = Path(__file__).resolve().parent.parent
 
 
-TICK_SECONDS = 5  # how soon 延时服务 starts after closing time, and ends after the last resident; 未评价 is recorded
+TICK_SECONDS = 5  # how soon 延时服务 starts and ends, an appointment lapses, a 未评价 is recorded
 
 
 class Ticker:
-    """The hall's clock-driven rules (延时服务, the day's end), run without anyone pressing anything."""
+    """The hall's clock-driven rules (延时服务, the day's end, appointments more than 30 minutes late), run without
+    anyone pressing anything."""
 
     def __init__(self, socketio: SocketIO, hall: Hall):
         self.socketio = socketio
@@ -43,7 +45,7 @@ class Ticker:
 
     def run(self) -> None:
         while self.running:
-            for tick in (self.hall.engine.tick, self.hall.evaluation.tick):
+            for tick in (self.hall.engine.tick, self.hall.appointments.tick, self.hall.evaluation.tick):
                 try:
                     tick()
                 except Exception:  # a database hiccup must not stop the hall's clock
@@ -69,9 +71,10 @@ def create_app(settings: Settings | None = None, async_mode: str | None = None) 
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
     app.extensions["hallq"] = hall
     app.register_blueprint(api.bp)
+    app.register_blueprint(guide_api.bp)
     api.register_errors(app)
-    for blueprint in (audio_bp, kiosk_bp, caller_bp, display_bp, track_bp, windowscreen_bp, evaluation_api.bp,
-                      cases_api.bp, stats_api.bp, evaluator_bp, admin_bp):
+    for blueprint in (audio_bp, kiosk_bp, caller_bp, display_bp, track_bp, windowscreen_bp, guide_bp,
+                      evaluation_api.bp, cases_api.bp, stats_api.bp, evaluator_bp, admin_bp):
         app.register_blueprint(blueprint)
 
     @app.get("/")

@@ -127,6 +127,12 @@ class Accounts:
         row = self.storage.first(_DEVICE_BY_DIGEST, {"digest": token_digest(token)})  # on every device request
         return Principal("device", row.name, row.kind) if row else None
 
+    def members(self) -> list[Principal]:
+        """Every staff account, by username: whom the guide desk can assign a home or holiday visit to."""
+        with self.storage.read() as session:
+            rows = session.execute(select(Staff.username, Staff.role, Staff.display_name).order_by(Staff.username))
+            return [Principal("staff", row.username, row.role, row.display_name) for row in rows]
+
 
 def allowed(principal: Principal | None, roles: tuple[str, ...]) -> None:
     """Raise unless the principal holds one of the roles: 401 for nobody, 403 for the wrong one."""
@@ -144,3 +150,9 @@ def clerk_cards(session: Session, usernames: Iterable[str]) -> dict[str, dict[st
     cards = {u: {"username": u, "name": u, "staff_no": ""} for u in wanted}
     cards.update({u: {"username": u, "name": name, "staff_no": no} for u, name, no in rows})
     return cards
+def display_names(session: Session, usernames: Iterable[str | None]) -> dict[str, str]:
+    """Staff display names (王小红) by username, for records that name who wrote them."""
+    wanted = {name for name in usernames if name}
+    if not wanted:
+        return {}
+    return dict(session.execute(select(Staff.username, Staff.display_name).where(Staff.username.in_(wanted))).all())

@@ -56,6 +56,9 @@ def _parser() -> argparse.ArgumentParser:
     commands.add_parser("printers", parents=[common], help="list the configured printers and read their status")
     print_test = commands.add_parser("print-test", parents=[common], help="print a test page")
     print_test.add_argument("--printer", required=True, help="the printer's name in config.toml")
+    purge = commands.add_parser("purge", parents=[common], help="delete appointments, duty log and enquiries older "
+                                "than the retention period ([appointments] retention_days)")
+    purge.add_argument("--days", type=int, default=None, help="keep this many days instead of retention_days")
     agent = commands.add_parser("printer-agent", help="on a kiosk PC: print that kiosk's tickets locally")
     agent.add_argument("--server", required=True, help="the hall server's address, e.g. http://192.168.1.10:5000")
     agent.add_argument("--token", default=os.environ.get("HALLQ_KIOSK_TOKEN"),
@@ -174,6 +177,15 @@ def _device(args: argparse.Namespace) -> int:
     return 0
 
 
+def _purge(args: argparse.Namespace) -> int:
+    """Personal records past their retention go; the event rows (no personal data) stay. Safe to run daily."""
+    from server.retention import purge
+
+    hall = _hall(args)
+    print(purge(hall.storage, hall.config, hall.settings.clock, args.days).text())
+    return 0
+
+
 def _demo(args: argparse.Namespace) -> int:
     hall = _hall(args)
     hall.secret_key()
@@ -188,6 +200,7 @@ def _demo(args: argparse.Namespace) -> int:
     print(f"  display {base}/display#token={tokens['display-1']}")
     print(f"  window  {base}/window/1#token={tokens['display-1']}   (the small screen above 1号窗口)")
     print(f"  caller  {base}/caller   (log in as clerk1 / clerk-demo-2026)")
+    print(f"  guide   {base}/guide    (导询台: log in as guide / guide-demo-2026)")
     print(f"  rating  {base}/rate/1#token={tokens['rate-1']}   (the tablet facing residents at 1号窗口)")
     print(f"  admin   {base}/admin/stats   (log in as admin / admin-demo-2026)")
     return 0
@@ -214,7 +227,7 @@ def _run(args: argparse.Namespace) -> int:
     host, port = server.address[:2]
     base = f"http://{host}:{port}"
     print(f"hallq serving {app.extensions['hallq'].config.name} on {base}", flush=True)
-    for screen in ("kiosk", "caller", "display", "window/1"):
+    for screen in ("kiosk", "caller", "guide", "display", "window/1"):
         print(f"  {screen:9}{base}/{screen}", flush=True)
     import gevent
 
@@ -237,7 +250,7 @@ def _lan_address() -> str:
 
 
 _COMMANDS = {"init": _init, "run": _run, "user": _user, "device": _device, "demo": _demo, "printers": _printers,
-             "print-test": _print_test, "printer-agent": _printer_agent}
+             "print-test": _print_test, "printer-agent": _printer_agent, "purge": _purge}
 
 if __name__ == "__main__":
     sys.exit(main())

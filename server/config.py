@@ -74,6 +74,11 @@ class Service:
     materials: str = ""
     #: at most this many tickets in one session of the [calendar] (上午, 下午)
     session_cap: int | None = None
+    #: the rest of the item's 办事指南, read to a resident booking by phone (一次性告知): how it goes, how long
+    #: it takes, what it costs
+    steps: str = ""
+    time_limit: str = ""
+    fees: str = ""
 
 
 @dataclass(frozen=True)
@@ -102,6 +107,48 @@ class QueueRules:
     recall_limit: int = 3
 
 
+#: 预约 kinds: at a window in opening hours, a visit to the resident's home (上门服务), on a day the hall is closed
+APPOINTMENT_KINDS: dict[str, str] = {"window": "窗口", "home": "上门", "holiday": "节假日"}
+#: how the request reached the hall (seed 6.1: phone or letter; at the guide desk; a future online channel)
+APPOINTMENT_CHANNELS: dict[str, str] = {"phone": "电话", "letter": "信函", "desk": "现场", "online": "网上"}
+DEFAULT_REJECT_REASONS: tuple[str, ...] = (
+    "该事项不属于本中心办理范围",
+    "该事项须本人携带原件到窗口现场办理，不能上门",
+    "所需材料不齐，请备齐后再预约",
+)
+
+
+@dataclass(frozen=True)
+class AppointmentSlot:
+    """A bookable time of the week: ``capacity`` appointments of each item, on ``days`` (ISO weekdays)."""
+
+    start: time
+    end: time
+    capacity: int
+    days: tuple[int, ...]
+
+    @property
+    def label(self) -> str:
+        return f"{self.start:%H:%M}-{self.end:%H:%M}"
+
+
+@dataclass(frozen=True)
+class AppointmentRules:
+    slots: tuple[AppointmentSlot, ...] = ()
+    #: check-in at the kiosk opens this long before the slot starts
+    check_in_before_minutes: int = 30
+    #: more than this late and the appointment is given up (seed 6.2.5: 超过预约时间 30 分钟 视为主动放弃)
+    forfeit_after_minutes: int = 30
+    #: bookings up to this many days ahead
+    days_ahead: int = 14
+    #: `hallq purge` deletes appointments, duty log and enquiries older than this many days
+    retention_days: int = 180
+    reject_reasons: tuple[str, ...] = DEFAULT_REJECT_REASONS
+
+    def slots_on(self, weekday: int) -> tuple[AppointmentSlot, ...]:
+        return tuple(s for s in self.slots if weekday in s.days)
+
+
 @dataclass(frozen=True)
 class HallConfig:
     name: str
@@ -117,6 +164,7 @@ class HallConfig:
     displays: tuple[Display, ...] = ()
     voice: VoiceSettings = field(default_factory=VoiceSettings)
     calendar: CalendarConfig = field(default_factory=CalendarConfig)
+    appointments: AppointmentRules = field(default_factory=AppointmentRules)
     source: str = "config.toml"
     evaluation: EvaluationConfig = field(default_factory=lambda: EvaluationConfig())
     cases: CasesConfig = field(default_factory=lambda: CasesConfig())
@@ -263,11 +311,13 @@ def parse_config(text: str, source: str = "config.toml") -> HallConfig:
         raise reader.fail(("hall", "public_url"), f"{public_url!r}: an http:// or https:// address")
     services = _services(reader, data)
     windows = _windows(reader, data, {s.code for s in services})
+    calendar = _calendar(reader, data)
     return HallConfig(name=name, timezone=timezone, services=services, windows=windows, rules=rules,
                       notice=notice, announcement=announcement, public_url=public_url,
                       printing=_printing(reader, data), displays=_displays(reader, data, windows),
-                      voice=_voice(reader, data), calendar=_calendar(reader, data), source=source,
-                      evaluation=_evaluation(reader, data, windows), cases=_cases(reader, data))
+                      voice=_voice(reader, data), calendar=calendar, source=source,
+                      evaluation=_evaluation(reader, data, windows), cases=_cases(reader, data),
+                      appointments=_appointments(reader, data, calendar))
 
 
 def _non_negative(reader: _Reader, table: dict[str, Any], path: tuple[str, ...], default: int) -> int:
@@ -313,7 +363,8 @@ def _services(reader: _Reader, data: dict[str, Any]) -> tuple[Service, ...]:
         services.append(Service(code=code, name=reader.get(entry, ("services", i, "name"), str),
                                 category=category, prefix=prefix, daily_cap=cap,
                                 materials=reader.get(entry, ("services", i, "materials"), str, ""),
-                                session_cap=session_cap))
+                                session_cap=session_cap, **{key: reader.get(entry, ("services", i, key), str, "")
+                                                            for key in ("steps", "time_limit", "fees")}))
     return tuple(services)
 
 
@@ -546,13 +597,19 @@ def _session(reader: _Reader, entry: Any, i: int) -> Session:
     end = _time_of_day(reader, entry, (*path, "end"), end=True)
     if end is not None and end <= start:
         raise reader.fail((*path, "end"), f"{end:%H:%M} is not after start {start:%H:%M}")
+    days = _weekdays(reader, entry, path)
+    return Session(name=name, start=start, end=end, days=tuple(sorted(days)))
+
+
+def _weekdays(reader: _Reader, entry: dict[str, Any], path: tuple[str | int, ...]) -> list[int]:
+    """``days``: ISO weekdays, each once; Monday to Friday when absent."""
     days = reader.get(entry, (*path, "days"), list, [1, 2, 3, 4, 5])
     bad = [d for d in days if isinstance(d, bool) or not isinstance(d, int) or not 1 <= d <= 7]
     if bad or not days:
         raise reader.fail((*path, "days"), (f"{bad[0]!r}: " if bad else "") + "weekdays 1 (Monday) to 7 (Sunday)")
     if len(set(days)) != len(days):
         raise reader.fail((*path, "days"), "a weekday is listed twice")
-    return Session(name=name, start=start, end=end, days=tuple(sorted(days)))
+    return days
 
 
 def _time_of_day(reader: _Reader, entry: dict[str, Any], path: tuple[str | int, ...], end: bool) -> time | None:
@@ -729,3 +786,66 @@ def _known_keys(reader: _Reader, table: dict[str, Any], path: tuple[str | int, .
     for name in table:
         if name not in keys:
             raise reader.fail((*path, name), f"unknown key; one of {', '.join(keys)}")
+# ---------------------------------------------------------------- [appointments]
+
+_APPOINTMENT_KEYS = ("slots", "check_in_before_minutes", "forfeit_after_minutes", "days_ahead", "retention_days",
+                     "reject_reasons")
+_SLOT_KEYS = ("start", "end", "capacity", "days")
+
+
+def _bounded(reader: _Reader, table: dict[str, Any], path: tuple[str | int, ...], default: int, low: int,
+             high: int, unit: str) -> int:
+    value = reader.get(table, path, int, default)
+    if not low <= value <= high:
+        raise reader.fail(path, f"must be between {low} and {high} ({unit})")
+    return value
+
+
+def _appointments(reader: _Reader, data: dict[str, Any], calendar: CalendarConfig) -> AppointmentRules:
+    table = reader.get(data, ("appointments",), dict, {})
+    for name in table:
+        if name not in _APPOINTMENT_KEYS:
+            raise reader.fail(("appointments", name), f"unknown key; one of {', '.join(_APPOINTMENT_KEYS)}")
+    slots = tuple(_slot(reader, entry, i, calendar)
+                  for i, entry in enumerate(reader.get(table, ("appointments", "slots"), list, [])))
+    for j, later in enumerate(slots):
+        for i, earlier in enumerate(slots[:j]):
+            common = sorted(set(earlier.days) & set(later.days))
+            if common and later.start < earlier.end and earlier.start < later.end:
+                raise reader.fail(("appointments", "slots", j), f"{later.label} overlaps slots[{i}] {earlier.label} "
+                                  f"on {'、'.join(WEEKDAY_NAMES[d] for d in common)}")
+    reasons = reader.get(table, ("appointments", "reject_reasons"), list, list(DEFAULT_REJECT_REASONS))
+    for k, reason in enumerate(reasons):
+        if not isinstance(reason, str) or not reason.strip():
+            raise reader.fail(("appointments", "reject_reasons", k), "each reason is a non-empty string")
+    return AppointmentRules(
+        slots=slots,
+        check_in_before_minutes=_bounded(reader, table, ("appointments", "check_in_before_minutes"), 30, 0, 240,
+                                         "minutes"),
+        forfeit_after_minutes=_bounded(reader, table, ("appointments", "forfeit_after_minutes"), 30, 0, 240,
+                                       "minutes"),
+        days_ahead=_bounded(reader, table, ("appointments", "days_ahead"), 14, 0, 366, "days"),
+        retention_days=_bounded(reader, table, ("appointments", "retention_days"), 180, 1, 3650, "days"),
+        reject_reasons=tuple(r.strip() for r in reasons))
+
+
+def _slot(reader: _Reader, entry: Any, i: int, calendar: CalendarConfig) -> AppointmentSlot:
+    path = ("appointments", "slots", i)
+    if not isinstance(entry, dict):
+        raise reader.fail(path, "must be a table ([[appointments.slots]])")
+    for name in entry:
+        if name not in _SLOT_KEYS:
+            raise reader.fail((*path, name), f"unknown key; one of {', '.join(_SLOT_KEYS)}")
+    start = _time_of_day(reader, entry, (*path, "start"), end=False) or time(0)
+    end = _time_of_day(reader, entry, (*path, "end"), end=False) or time(0)
+    if end <= start:
+        raise reader.fail((*path, "end"), f"{end:%H:%M} is not after start {start:%H:%M}")
+    capacity = reader.get(entry, (*path, "capacity"), int)
+    if not 1 <= capacity <= 99:
+        raise reader.fail((*path, "capacity"), "must be between 1 and 99 (appointments of one item in the slot)")
+    days = _weekdays(reader, entry, path)
+    for day in sorted(days):  # a slot must lie inside the opening hours of every day it is offered
+        if not any(day in s.days and s.start <= start and _minute(end) <= _minute(s.end) for s in calendar.sessions):
+            raise reader.fail((*path, "start"), f"{start:%H:%M}-{end:%H:%M} on {WEEKDAY_NAMES[day]} is outside the "
+                              "[calendar] sessions of that day")
+    return AppointmentSlot(start=start, end=end, capacity=capacity, days=tuple(sorted(days)))

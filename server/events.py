@@ -32,6 +32,8 @@ class TicketView:
     channel: str
     #: opens the resident's tracking page: only for the kiosk or desk that issued it, never broadcast
     track_token: str = ""
+    #: issued for a checked-in appointment (预约): called before regular tickets of its service
+    appointment: bool = False
 
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)
@@ -44,7 +46,8 @@ class TicketView:
 @dataclass(frozen=True)
 class HallEvent:
     #: issued, called, recalled, no_show, started, finished, transferred, paused, resumed,
-    #: signed_in, signed_out, reprint_requested, printed, print_failed
+    #: signed_in, signed_out, reprint_requested, printed, print_failed, appointment_* (server/appointments.py),
+    #: duty_logged, enquiry_registered (server/desk.py)
     kind: str
     at: datetime
     ticket: TicketView | None = None

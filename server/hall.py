@@ -1,4 +1,5 @@
-"""Where the parts of one hall are put together: config, storage, clock, engine, accounts, event bus.
+"""Where the parts of one hall are put together: config, storage, clock, engine, accounts, event bus,
+appointments and the guide desk's records.
 
 Used by the web app and by the CLI alike, so both see the same hall.
 """
@@ -10,12 +11,14 @@ import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from server.appointments import Appointments
 from server.auth import Accounts
 from server.calendar import HallCalendar
 from server.cases import Cases
 from server.clock import Clock, SystemClock
 from server.config import HallConfig, load_config
 from server.db import Storage
+from server.desk import DeskRecords
 from server.evaluation import Evaluations
 from server.events import EventBus
 from server.queue import QueueEngine
@@ -54,6 +57,8 @@ class Hall:
     cases: Cases
     evaluation: Evaluations
     stats: Statistics
+    appointments: Appointments
+    desk: DeskRecords
 
     @classmethod
     def open(cls, settings: Settings) -> Hall:
@@ -70,7 +75,9 @@ class Hall:
         evaluation = Evaluations(storage, config, settings.clock, bus, calendar)
         engine.finish_hooks += [cases.on_finish, evaluation.on_finish]
         return cls(settings, config, storage, bus, engine, Accounts(storage, settings.clock), cases, evaluation,
-                   Statistics(storage, config, settings.clock, engine.extended_records))
+                   Statistics(storage, config, settings.clock, engine.extended_records),
+                   Appointments(storage, config, settings.clock, bus, engine),
+                   DeskRecords(storage, config, settings.clock, bus))
 
     @property
     def public_url(self) -> str:

@@ -1,4 +1,5 @@
-"""What the hall stores. Nothing here is ever deleted at day change: history is the audit trail."""
+"""What the hall stores. Nothing here is ever deleted at day change: history is the audit trail. Only the records that
+hold personal data (appointments, the duty log, enquiries) are deleted, by `hallq purge`, after their retention."""
 
 from __future__ import annotations
 
@@ -65,6 +66,9 @@ class Ticket(Base):
     transferred_from: Mapped[int | None] = mapped_column(ForeignKey("tickets.id"))
     #: the unguessable key of the resident's phone tracking page (/t/<token>); a transfer keeps it
     track_token: Mapped[str] = mapped_column(String(32))
+    #: the appointment this ticket was issued for at check-in (called before regular tickets of its service); no
+    #: foreign key: the number stays an appointment's after `hallq purge` has deleted the appointment's record
+    appointment_id: Mapped[int | None] = mapped_column(Integer)
 
     __table_args__ = (
         Index("ix_tickets_track", "track_token"),
@@ -214,3 +218,87 @@ class CaseRecord(Base):
     closed_by: Mapped[str | None] = mapped_column(String(64))
 
     __table_args__ = (Index("ix_cases_open", "type", "closed_at"),)
+class Appointment(Base):
+    """预约: one line of the 《中心预约服务登记表》. Holds a resident's name, phone and ID digits: only the guide desk
+    and the admin see them in full, and `hallq purge` deletes the record after the retention period."""
+
+    __tablename__ = "appointments"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    #: the 6 digits told to the resident, typed at the kiosk to check in
+    code: Mapped[str] = mapped_column(String(6), unique=True)
+    service: Mapped[str] = mapped_column(String(32))
+    #: the day of the appointment, and the agreed time (a slot's start, or any time for home and holiday visits)
+    business_date: Mapped[date] = mapped_column(Date)
+    slot: Mapped[str] = mapped_column(String(5))
+    slot_end: Mapped[str | None] = mapped_column(String(5))
+    starts_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    #: window, home (上门服务), holiday (on a day the hall is closed)
+    kind: Mapped[str] = mapped_column(String(16))
+    #: phone, letter, desk, online
+    channel: Mapped[str] = mapped_column(String(16))
+    name: Mapped[str] = mapped_column(String(32))
+    phone: Mapped[str] = mapped_column(String(16))
+    id_last6: Mapped[str | None] = mapped_column(String(6))
+    notes: Mapped[str] = mapped_column(String(200), default="")
+    #: booked, checked_in, forfeited, cancelled, rejected, done, not_done
+    status: Mapped[str] = mapped_column(String(16))
+    #: why it was rejected or cancelled, or the note of a home or holiday visit's outcome
+    reason: Mapped[str | None] = mapped_column(String(200))
+    #: the staff member who goes on a home visit or serves on the holiday
+    assigned_to: Mapped[str | None] = mapped_column(String(64))
+    #: 登记人: the staff member (or device) who registered it
+    booked_by: Mapped[str] = mapped_column(String(64))
+    booked_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    ticket_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id"))
+
+    __table_args__ = (
+        Index("ix_appointments_day", "business_date", "slot"),
+        Index("ix_appointments_due", "status", "starts_at"),
+        Index("ix_appointments_phone", "phone", "business_date"),
+        # one active appointment per person (phone) per item per day
+        Index("ux_appointments_active", "phone", "service", "business_date", unique=True,
+              sqlite_where=text("status IN ('booked', 'checked_in')"),
+              postgresql_where=text("status IN ('booked', 'checked_in')")),
+    )
+
+
+class DutyLogEntry(Base):
+    """值班记录: what happened at the guide desk that day (notable events, emergencies), with time and author."""
+
+    __tablename__ = "duty_log"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    business_date: Mapped[date] = mapped_column(Date)
+    #: when it happened (the author may log it a little later)
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    #: general, emergency (突发事件), major (重大事件)
+    kind: Mapped[str] = mapped_column(String(16))
+    text: Mapped[str] = mapped_column(String(1000))
+    author: Mapped[str] = mapped_column(String(64))
+    logged_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    __table_args__ = (Index("ix_duty_log_day", "business_date", "at"),)
+
+
+class Enquiry(Base):
+    """来电来访登记: one phone call, letter or walk-in question, what was answered and where it was referred."""
+
+    __tablename__ = "enquiries"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    business_date: Mapped[date] = mapped_column(Date)
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    #: phone, visit, letter
+    channel: Mapped[str] = mapped_column(String(16))
+    #: who asked and how to reach them: optional, personal
+    who: Mapped[str] = mapped_column(String(32), default="")
+    contact: Mapped[str] = mapped_column(String(32), default="")
+    subject: Mapped[str] = mapped_column(String(500))
+    answer: Mapped[str] = mapped_column(String(1000), default="")
+    #: 转办: the window or department it was handed on to
+    referred_to: Mapped[str] = mapped_column(String(100), default="")
+    author: Mapped[str] = mapped_column(String(64))
+
+    __table_args__ = (Index("ix_enquiries_day", "business_date", "at"),)

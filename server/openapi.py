@@ -142,6 +142,8 @@ def openapi_document() -> dict[str, Any]:
     for action, item in actions.items():
         paths[f"/api/windows/{{id}}/{action}"] = item
     paths.update(_quality_paths())
+    paths["/api/tickets"]["get"] = _ticket_by_number()
+    paths.update(_guide_paths())
     return {
         "openapi": "3.1.0",
         "info": {"title": "hallq API", "version": "1", "description": "Queue and kiosk system for service halls. "
@@ -181,8 +183,11 @@ def _schemas() -> dict[str, Any]:
             "called_at": {"type": ["string", "null"], "format": "date-time"},
             "window": {"type": ["integer", "null"]}, "recalls": {"type": "integer"},
             "channel": {"type": "string", "enum": ["kiosk", "desk"]},
+            "appointment": {"type": "boolean", "description": "issued at the check-in of an appointment (预约): "
+                            "called before the regular tickets of its service; printed with the tag 预约"},
             "track_url": {"type": "string", "description": "the resident's tracking page (the ticket's QR code); "
                           "only in answers to the kiosk or desk that issued it and to guide/admin"}}},
+        **_guide_schemas(),
         "PrintPlan": {"type": "object", "properties": {
             "status": {"type": "string", "enum": ["queued", "none"]}, "printer": nullable_str,
             "printer_status": nullable_str, "message": {"type": "string"}}},
@@ -223,6 +228,29 @@ def _get(summary: str, tag: str, security: str, result: dict[str, Any], paramete
 def _post(summary: str, tag: str, security: str, result: dict[str, Any], parameters: list[dict[str, Any]],
           body: dict[str, Any] | None = None) -> dict[str, Any]:
     operation = _get(summary, tag, security, result, parameters, (400, 401, 403, 404, 409, 422))
+    if body is not None:
+        operation["requestBody"] = {"required": True, **_json(body)}
+    return operation
+
+
+# ---------------------------------------------------------------- the guide desk: appointments, duty log, enquiries
+
+_DATE_ARG = {"name": "date", "in": "query", "required": False, "description": "YYYY-MM-DD; today when absent",
+             "schema": {"type": "string", "format": "date"}}
+_APPOINTMENT_ID = {"name": "id", "in": "path", "required": True, "schema": {"type": "integer"}}
+_ONE_APPOINTMENT = {"type": "object", "properties": {"appointment": {"$ref": "#/components/schemas/Appointment"}}}
+_DESK_ONLY = [{"session": []}]
+_AT = {"type": "string", "description": "HH:MM today, when it happened; now when absent"}
+
+
+def _operation(summary: str, tag: str, ok: str, result: dict[str, Any], codes: tuple[int, ...], *,
+               body: dict[str, Any] | None = None, parameters: list[dict[str, Any]] | None = None,
+               security: list[dict[str, Any]] | None = None, media: str = "application/json") -> dict[str, Any]:
+    operation: dict[str, Any] = {
+        "summary": summary, "tags": [tag], "security": security or _DESK_ONLY,
+        "responses": {ok: {"description": "OK", "content": {media: {"schema": result}}}, **_errors(*codes)}}
+    if parameters:
+        operation["parameters"] = parameters
     if body is not None:
         operation["requestBody"] = {"required": True, **_json(body)}
     return operation
@@ -302,3 +330,117 @@ QUALITY_SCHEMAS: dict[str, Any] = {
         "closed": {"type": "boolean"}, "closed_at": {"type": ["string", "null"]},
         "closed_by": {"type": ["string", "null"]}, "note": {"type": ["string", "null"]}}},
 }
+
+
+def _ticket_by_number() -> dict[str, Any]:
+    return _operation("Today's ticket of a paper number, for the guide desk (guide/admin)", "queue", "200",
+                      {"type": "object", "properties": {"ticket": {"$ref": "#/components/schemas/Ticket"}}},
+                      (401, 403, 404, 422), parameters=[{"name": "number", "in": "query", "required": True,
+                                                         "schema": {"type": "string"}, "example": "A012"}])
+
+
+def _guide_paths() -> dict[str, Any]:
+    string, text = {"type": "string"}, {"type": ["string", "null"]}
+    booking = {"type": "object", "required": ["service", "date", "slot", "channel", "name", "phone"], "properties": {
+        "service": string, "date": {"type": "string", "format": "date"},
+        "slot": {"type": "string", "description": "HH:MM: a slot's start for kind window; the agreed time for home "
+                 "and holiday"},
+        "kind": {"type": "string", "enum": ["window", "home", "holiday"], "default": "window"},
+        "channel": {"type": "string", "enum": ["phone", "letter", "desk", "online"]},
+        "name": string, "phone": {"type": "string", "description": "11-digit mobile or landline with area code"},
+        "id_last6": text, "notes": text,
+        "assigned_to": {"type": ["string", "null"], "description": "staff username; required for home and holiday"}}}
+    lists = {"type": "object", "properties": {"date": {"type": "string", "format": "date"}, "appointments": {
+        "type": "array", "items": {"$ref": "#/components/schemas/Appointment"}}}}
+    checked_in = {"type": "object", "properties": {
+        "ticket": {"$ref": "#/components/schemas/Ticket"}, "print": {"$ref": "#/components/schemas/PrintPlan"},
+        "appointment": {"$ref": "#/components/schemas/Appointment"}}}
+    entries = {"type": "object", "properties": {"date": {"type": "string", "format": "date"},
+                                                "entries": {"type": "array"}}}
+    reason = {"type": "object", "properties": {"reason": string}}
+    return {
+        "/api/appointments": {
+            "post": _operation("Register an appointment (guide/admin; phone, letter, desk, a future online channel); "
+                               "409 slot_full, duplicate_appointment, no_such_slot, slot_started, hall_open_that_day, "
+                               "bad_date", "appointments", "201", _ONE_APPOINTMENT, (400, 401, 403, 404, 409, 422),
+                               body=booking),
+            "get": _operation("The day's appointments in full (guide/admin; anyone else 403)", "appointments", "200",
+                              lists, (401, 403, 422), parameters=[_DATE_ARG])},
+        "/api/appointments/setup": {"get": _operation(
+            "What the desk's form offers: kinds, channels, reject reasons, staff, each item's 办事指南", "appointments",
+            "200", {"type": "object"}, (401, 403))},
+        "/api/appointments/slots": {"get": _operation(
+            "The slots of a day for an item, with places left", "appointments", "200", {"type": "object"},
+            (401, 403, 404, 422), parameters=[_DATE_ARG, {"name": "service", "in": "query", "required": True,
+                                                          "schema": string}])},
+        "/api/appointments/assigned": {"get": _operation(
+            "Home-visit and holiday appointments: one's own (any staff; masked for clerks), or everyone's with "
+            "?all=1 (guide/admin)", "appointments", "200", lists, (401, 403),
+            parameters=[{"name": "all", "in": "query", "required": False, "schema": {"type": "string",
+                                                                                     "enum": ["1"]}}])},
+        "/api/appointments/register.xlsx": {"get": _operation(
+            "《中心预约服务登记表》 of a day as an XLSX file (guide/admin)", "appointments", "200",
+            {"type": "string", "format": "binary"}, (401, 403, 422), parameters=[_DATE_ARG],
+            media="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")},
+        "/api/appointments/{id}/cancel": {"post": _operation(
+            "Cancel a booked appointment (guide/admin)", "appointments", "200", _ONE_APPOINTMENT,
+            (400, 401, 403, 404, 409, 422), body=reason, parameters=[_APPOINTMENT_ID])},
+        "/api/appointments/{id}/reject": {"post": _operation(
+            "不予预约, with the reason told to the resident (guide/admin)", "appointments", "200", _ONE_APPOINTMENT,
+            (400, 401, 403, 404, 409, 422), body={**reason, "required": ["reason"]}, parameters=[_APPOINTMENT_ID])},
+        "/api/appointments/{id}/outcome": {"post": _operation(
+            "A home or holiday visit done or not done (the staff assigned, or guide/admin)", "appointments", "200",
+            _ONE_APPOINTMENT, (400, 401, 403, 404, 409, 422), parameters=[_APPOINTMENT_ID],
+            body={"type": "object", "required": ["done"], "properties": {"done": {"type": "boolean"},
+                                                                         "note": string}})},
+        "/api/appointments/check-in": {"post": _operation(
+            "Check in with the 6-digit code or the 11-digit phone (kiosk; guide/admin at the desk): a ticket tagged "
+            "预约. 404 appointment_not_found; 409 appointment_not_today, appointment_too_early, "
+            "appointment_checked_in, appointment_forfeited, appointment_cancelled, appointment_rejected, "
+            "appointment_not_in_hall (error.detail: number, service, date, from); 422 bad_code, bad_phone",
+            "appointments", "201", checked_in, (400, 401, 403, 404, 409, 422),
+            security=[{"device": []}, {"session": []}],
+            body={"type": "object", "properties": {"code": {"type": "string", "pattern": "^[0-9]{6}$"},
+                                                   "phone": {"type": "string", "pattern": "^1[0-9]{10}$"}}})},
+        "/api/tickets/{id}/appointment": {"get": _operation(
+            "The appointment behind a 预约 ticket: in full for guide/admin, masked for clerks", "appointments", "200",
+            _ONE_APPOINTMENT, (401, 403, 404), parameters=[_APPOINTMENT_ID])},
+        "/api/duty-log": {
+            "get": _operation("The day's 值班记录 (guide/admin)", "desk", "200", entries, (401, 403, 422),
+                              parameters=[_DATE_ARG]),
+            "post": _operation("Add to today's 值班记录 (guide/admin)", "desk", "201", {"type": "object"},
+                               (400, 401, 403, 422), body={"type": "object", "required": ["text"], "properties": {
+                                   "kind": {"type": "string", "enum": ["general", "emergency", "major"]},
+                                   "text": string, "at": _AT}})},
+        "/api/enquiries": {
+            "get": _operation("The day's 来电来访登记 (guide/admin)", "desk", "200", entries, (401, 403, 422),
+                              parameters=[_DATE_ARG]),
+            "post": _operation("Register a call, letter or walk-in enquiry (guide/admin)", "desk", "201",
+                               {"type": "object"}, (400, 401, 403, 422), body={
+                                   "type": "object", "required": ["channel", "subject"], "properties": {
+                                       "channel": {"type": "string", "enum": ["phone", "visit", "letter"]},
+                                       "subject": string, "answer": string, "who": string, "contact": string,
+                                       "referred_to": string, "at": _AT}})},
+    }
+
+
+def _guide_schemas() -> dict[str, Any]:
+    nullable = {"type": ["string", "null"]}
+    return {"Appointment": {"type": "object", "description": "In full (code, name, phone, id_last6, notes, reason, "
+                            "booked_by…) only for guide/admin; others get name 张*三, phone 138****1234, id_last6 "
+                            "****5X and no code, notes or reason", "properties": {
+        "id": {"type": "integer"}, "code": {"type": "string"}, "service": {"type": "string"},
+        "service_name": {"type": "string"}, "date": {"type": "string", "format": "date"}, "slot": {"type": "string"},
+        "slot_end": nullable, "kind": {"type": "string", "enum": ["window", "home", "holiday"]},
+        "kind_text": {"type": "string"}, "channel": {"type": "string", "enum": ["phone", "letter", "desk", "online"]},
+        "channel_text": {"type": "string"}, "name": {"type": "string"}, "phone": {"type": "string"},
+        "id_last6": nullable, "notes": {"type": "string"}, "reason": nullable,
+        "status": {"type": "string", "enum": ["booked", "checked_in", "forfeited", "cancelled", "rejected", "done",
+                                              "not_done"]},
+        "status_text": {"type": "string"}, "assigned_to": nullable, "assigned_name": nullable,
+        "booked_by": {"type": "string"}, "booked_by_name": {"type": "string"},
+        "booked_at": {"type": "string", "format": "date-time"},
+        "ticket": {"type": ["object", "null"], "properties": {"id": {"type": "integer"},
+                                                              "number": {"type": "string"}}},
+        "check_in_from": {"type": ["string", "null"], "format": "date-time"},
+        "forfeit_at": {"type": ["string", "null"], "format": "date-time"}}}}

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
@@ -38,11 +39,22 @@ _CALL_ATTEMPTS = 8
 class DomainError(Exception):
     """A request the hall's rules refuse. ``kind`` is invalid, not_found, conflict or forbidden."""
 
-    def __init__(self, kind: str, code: str, message: str):
+    def __init__(self, kind: str, code: str, message: str, detail: dict[str, Any] | None = None):
         super().__init__(message)
         self.kind = kind
         self.code = code
         self.message = message
+        #: facts a screen needs to offer the next step (e.g. the item of a forfeited appointment); never personal
+        self.detail = detail
+
+
+@dataclass(frozen=True)
+class AppointmentClaim:
+    """An appointment checking in: its ticket is issued and ``settle(session, ticket, now)`` marks the appointment
+    checked in, in one transaction, so a code can never give two tickets."""
+
+    appointment_id: int
+    settle: Callable[[Session, Ticket, datetime], None]
 
 
 #: Called inside the transaction of every 办结 (finish, and call-next's automatic one) with its connection, the
@@ -83,6 +95,16 @@ class QueueEngine:
             ticket = session.get(Ticket, ticket_id)
             if ticket is None:
                 raise DomainError("not_found", "ticket_not_found", f"没有编号为 {ticket_id} 的票")
+            return self._view(session, ticket)
+
+    def by_number(self, number: str) -> TicketView:
+        """Today's ticket of a paper number (its latest row: a transfer continues it), for the guide desk."""
+        number = number.strip().upper()
+        with self.storage.read() as session:
+            ticket = session.scalars(select(Ticket).where(Ticket.business_date == self.today(), Ticket.number == number)
+                                     .order_by(Ticket.id.desc()).limit(1)).first()
+            if ticket is None:
+                raise DomainError("not_found", "number_not_found", f"今天没有 {number} 号")
             return self._view(session, ticket)
 
     def tracked(self, token: str) -> TicketView | None:
@@ -156,9 +178,11 @@ class QueueEngine:
 
     # ------------------------------------------------------------------ issuing
 
-    def issue(self, service_code: str, priority: str | None, actor: str, channel: str = "kiosk") -> TicketView:
+    def issue(self, service_code: str, priority: str | None, actor: str, channel: str = "kiosk",
+              appointment: AppointmentClaim | None = None) -> TicketView:
         """A number for a resident. Outside hours or over a cap the kiosk is refused with what to do instead;
-        staff at the desk may still issue, and the ticket records which rule they overrode."""
+        staff at the desk may still issue, and the ticket records which rule they overrode. A checked-in
+        ``appointment`` already has its place: its own check-in window decides, not the hours or caps."""
         service = self._service(service_code)
         if priority is not None and priority not in PRIORITIES:
             raise DomainError("invalid", "bad_priority",
@@ -166,28 +190,34 @@ class QueueEngine:
         now = self.clock.now()
         day = business_date(now, self.config.timezone)
         overrides: list[str] = []
+        refused_as = channel if appointment is None else "appointment"  # only a kiosk walk-in is refused
         if (closed := self.hours.refusal(now)) is not None:
-            if channel == "kiosk":
+            if refused_as == "kiosk":
                 raise DomainError("conflict", closed.code, closed.message)
             overrides.append(closed.code)
         with self.storage.write() as session:
             connection = session.connection()
-            seq = self._next_number(connection, service, day, channel)
+            seq = self._next_number(connection, service, day, refused_as)
             if service.daily_cap is not None and seq > service.daily_cap:
                 overrides.append("cap_reached")  # only staff get here: the kiosk was refused in _next_number
             if self._session_full(connection, service, now):
-                if channel == "kiosk":
+                if refused_as == "kiosk":
                     refusal = self.hours.session_cap(service.name, now)
                     raise DomainError("conflict", refusal.code, refusal.message)
                 overrides.append("session_cap_reached")
             ticket = connection.execute(sql.NEW_TICKET, {
                 "number": f"{service.prefix}{seq:03d}", "service": service.code, "business_date": day,
                 "status": S.WAITING, "priority": priority, "queue_at": now, "issued_at": now, "recalls": 0,
-                "channel": channel, "track_token": secrets.token_urlsafe(12)}).one()
+                "channel": channel, "track_token": secrets.token_urlsafe(12),
+                "appointment_id": appointment.appointment_id if appointment else None}).one()
             detail: dict[str, Any] = {"priority": priority, "channel": channel}
             if overrides:
                 detail["override"] = overrides
+            if appointment is not None:
+                detail["appointment"] = appointment.appointment_id
             self._record(connection, ticket, "issued", None, actor, now, detail)
+            if appointment is not None:
+                appointment.settle(session, ticket, now)
             view = self._view_of(ticket, self._waiting_ahead(connection, ticket))
         self.bus.publish([HallEvent("issued", now, view, actor=actor, detail=detail)])
         return view
@@ -573,7 +603,7 @@ class QueueEngine:
     def _policy_choice(self, connection: Connection, queries: sql.WindowQueries, day: date) -> Candidate | None:
         """The window's services in their order, 绿色通道 within the bound: the normal rule of who is next."""
         heads = [Candidate(ticket_id=row.id, service=row.service, rank=row.rank, queue_at=row.queue_at,
-                           priority=row.priority)
+                           priority=row.priority, appointment=row.appointment_id is not None)
                  for head in (queries.regular, queries.priority)
                  if (row := connection.execute(head, {"day": day}).first()) is not None]
         return choose_next(heads, lambda regular: connection.execute(
@@ -594,7 +624,8 @@ class QueueEngine:
     def _waiting_ahead(connection: Connection, ticket: Ticket | Row[Any]) -> int:
         if ticket.status != S.WAITING:
             return 0
-        statement = sql.AHEAD_OF_REGULAR if ticket.priority is None else sql.AHEAD_OF_PRIORITY
+        statement = (sql.AHEAD_OF_PRIORITY if ticket.priority is not None
+                     else sql.AHEAD_OF_APPOINTMENT if ticket.appointment_id is not None else sql.AHEAD_OF_REGULAR)
         return connection.execute(statement, {
             "day": ticket.business_date, "service": ticket.service, "target": ticket.target_window,
             "queue_at": ticket.queue_at, "id": ticket.id}).scalar_one()
@@ -610,7 +641,8 @@ class QueueEngine:
                           service_name=service.name if service else ticket.service, status=ticket.status,
                           priority=ticket.priority, waiting_ahead=waiting_ahead, issued_at=ticket.issued_at,
                           called_at=ticket.called_at, window=ticket.window_id, recalls=ticket.recalls,
-                          channel=ticket.channel, track_token=ticket.track_token)
+                          channel=ticket.channel, track_token=ticket.track_token,
+                          appointment=ticket.appointment_id is not None)
 
     @staticmethod
     def _service_json(service: Service, waiting: dict[str, int]) -> dict[str, Any]:
@@ -636,7 +668,8 @@ class QueueEngine:
                 "services": list(window.services), "status": state.status if state else "closed",
                 "clerk": {"name": clerk.display_name, "staff_no": clerk.staff_no} if clerk else None,
                 "current": {"id": ticket.id, "number": ticket.number, "status": ticket.status,
-                            "service": ticket.service} if ticket else None,
+                            "service": ticket.service, "appointment": ticket.appointment_id is not None}
+                if ticket else None,
                 "served_today": served.get(window.id, 0),
             })
         return result

@@ -81,11 +81,13 @@ class WindowQueries:
         may_call = (Ticket.business_date == bindparam("day"), Ticket.status == S.WAITING,
                     or_(and_(Ticket.service.in_(window.services), Ticket.target_window.is_(None)),
                         Ticket.target_window == window.id))
-        earliest = (select(Ticket.id, Ticket.service, Ticket.queue_at, Ticket.priority, rank.label("rank"))
-                    .order_by(rank, Ticket.queue_at, Ticket.id).limit(1))
-        # the earliest regular and the earliest priority ticket: all the policy needs to choose
-        self.regular = earliest.where(*may_call, Ticket.priority.is_(None))
-        self.priority = earliest.where(*may_call, Ticket.priority.is_not(None))
+        head = select(Ticket.id, Ticket.service, Ticket.queue_at, Ticket.priority, Ticket.appointment_id,
+                      rank.label("rank")).limit(1)
+        # the first regular ticket in line (a checked-in appointment before the others of its service, as
+        # policy.Candidate.line_key) and the earliest priority ticket: all the policy needs to choose
+        self.regular = head.where(*may_call, Ticket.priority.is_(None)).order_by(
+            rank, Ticket.appointment_id.is_(None), Ticket.queue_at, Ticket.id)
+        self.priority = head.where(*may_call, Ticket.priority.is_not(None)).order_by(rank, Ticket.queue_at, Ticket.id)
         # 延时服务: whoever came first, whatever the item or the tag
         self.arrival = (select(Ticket.id, Ticket.service, Ticket.queue_at, Ticket.priority)
                         .where(*may_call).order_by(Ticket.queue_at, Ticket.id).limit(1))
@@ -95,13 +97,15 @@ class WindowQueries:
             Ticket.queue_at > bindparam("queue_at"), Ticket.service.in_(window.services))
 
 
-# Who stands before a waiting ticket in its line (same day, service and target window): priority tickets,
-# then earlier arrivals. This runs for every ticket the API returns.
+# Who stands before a waiting ticket in its line (same day, service and target window): priority tickets, then
+# checked-in appointments, then earlier arrivals (the order of call-next). This runs for every ticket the API returns.
 _SAME_LINE = (Ticket.business_date == bindparam("day"), Ticket.status == S.WAITING,
               Ticket.service == bindparam("service"), Ticket.target_window.is_not_distinct_from(bindparam("target")))
 _EARLIER = or_(Ticket.queue_at < bindparam("queue_at"),
                and_(Ticket.queue_at == bindparam("queue_at"), Ticket.id < bindparam("id")))
 AHEAD_OF_REGULAR = select(func.count()).select_from(Ticket).where(
-    *_SAME_LINE, or_(Ticket.priority.is_not(None), _EARLIER))
+    *_SAME_LINE, or_(Ticket.priority.is_not(None), Ticket.appointment_id.is_not(None), _EARLIER))
+AHEAD_OF_APPOINTMENT = select(func.count()).select_from(Ticket).where(
+    *_SAME_LINE, or_(Ticket.priority.is_not(None), and_(Ticket.appointment_id.is_not(None), _EARLIER)))
 AHEAD_OF_PRIORITY = select(func.count()).select_from(Ticket).where(
     *_SAME_LINE, Ticket.priority.is_not(None), _EARLIER)

@@ -14,7 +14,7 @@ from typing import Any
 from flask import request, session
 from flask_socketio import SocketIO, emit, join_room
 
-from server import cases, evaluation
+from server import appointments, cases, desk, evaluation
 from server.announcer import Announcer
 from server.auth import Principal
 from server.events import HallEvent
@@ -30,6 +30,7 @@ STAFF_ROOM = "staff"  # printer faults and print outcomes for the desk
 SNAPSHOT_INTERVAL = 0.2  # seconds between two coalesced snapshots
 #: events that change nothing a snapshot shows (the rating tablet has its own feed)
 QUIET_KINDS = frozenset({"reprint_requested", *evaluation.EVENTS, *cases.EVENTS})
+GUIDE_EVENTS = frozenset(appointments.EVENTS + desk.EVENTS)
 
 
 def device_room(name: str) -> str:
@@ -136,6 +137,9 @@ class Realtime:
             self._print_outcome(event)
             return
         if event.kind in QUIET_KINDS:
+            return
+        if event.kind in GUIDE_EVENTS:  # the guide desk reloads its lists; the detail holds nothing personal
+            self.socketio.emit("guide", {**(event.detail or {}), "event": event.kind}, to=STAFF_ROOM)
             return
         if event.kind in ("called", "recalled") and event.ticket is not None:
             self._announce(event)

@@ -27,14 +27,15 @@
 
   // ------------------------------------------------------------------ REST
 
-  function apiError(code, message, status = 0) {
+  function apiError(code, message, status = 0, detail = null) {
     const error = new Error(message);
     error.code = code;
     error.status = status;
+    error.detail = detail;  // facts for the next step, e.g. the item of a forfeited appointment
     return error;
   }
 
-  /** Call the JSON API; resolves to the parsed body, or throws an Error with .code, .message, .status. */
+  /** Call the JSON API; resolves to the parsed body, or throws an Error with .code, .message, .status, .detail. */
   async function api(method, path, body) {
     const headers = { Accept: "application/json" };
     if (authToken) headers.Authorization = `Bearer ${authToken}`;
@@ -59,10 +60,36 @@
     if (!response.ok) {
       const detail = data && data.error;
       throw apiError(detail?.code || `http_${response.status}`,
-        detail?.message || `服务器错误（${response.status}），请稍后重试`, response.status);
+        detail?.message || `服务器错误（${response.status}），请稍后重试`, response.status, detail?.detail || null);
     }
     if (data === null) throw apiError("bad_response", "服务器返回的数据无法识别，请联系管理员", response.status);
     return data;
+  }
+
+  /** The staff login form of parts.html `staff_login`: logs in, and out again at once when the account has none of
+   * `roles` (saying `refusal`). Resolves to the user, or null with the reason shown in #login-error. */
+  async function login(roles, refusal) {
+    const button = document.getElementById("login-submit");
+    const error = document.getElementById("login-error");
+    const password = document.getElementById("password");
+    button.disabled = true;
+    error.textContent = "";
+    try {
+      const { user } = await api("POST", "/api/auth/login",
+        { username: document.getElementById("username").value.trim(), password: password.value });
+      if (!roles.includes(user.role)) {
+        await api("POST", "/api/auth/logout");
+        error.textContent = refusal;
+        return null;
+      }
+      password.value = "";
+      return user;
+    } catch (err) {
+      error.textContent = err.message;
+      return null;
+    } finally {
+      button.disabled = false;
+    }
   }
 
   // ------------------------------------------------------------------ Socket.IO
@@ -95,7 +122,7 @@
       showHallState(snapshot?.status);
       handlers.snapshot?.(snapshot);
     });
-    for (const name of ["called", "printed", "printers", "printer", "rating_prompt"]) {
+    for (const name of ["called", "printed", "printers", "printer", "rating_prompt", "guide"]) {
       if (handlers[name]) socket.on(name, handlers[name]);
     }
     return socket;
@@ -240,6 +267,6 @@
     fit();
   }
 
-  window.hallq = { token, api, connect, connectDevice, printerAlerts, clock, now, time, date, h, toast, fatal,
+  window.hallq = { token, api, login, connect, connectDevice, printerAlerts, clock, now, time, date, h, toast, fatal,
     fitStage };
 })();

@@ -12,7 +12,7 @@
 
   // seat: the window the server has this clerk signed in to (from /api/auth/me and sign-in/out answers)
   const state = { view: "loading", user: null, seat: null, snapshot: null, windowId: null, window: null,
-    busy: false, socket: null, verifying: false, retry: null };
+    busy: false, socket: null, verifying: false, retry: null, appointmentOf: null };
 
   function show(view) {
     state.view = view;
@@ -51,24 +51,7 @@
 
   async function login(event) {
     event.preventDefault();
-    const button = $("login-submit");
-    button.disabled = true;
-    $("login-error").textContent = "";
-    try {
-      const { user } = await hallq.api("POST", "/api/auth/login",
-        { username: $("username").value.trim(), password: $("password").value });
-      if (!["clerk", "admin"].includes(user.role)) {
-        await hallq.api("POST", "/api/auth/logout");
-        $("login-error").textContent = "该账号没有窗口叫号权限";
-        return;
-      }
-      $("password").value = "";
-      await checkSession();
-    } catch (err) {
-      $("login-error").textContent = err.message;
-    } finally {
-      button.disabled = false;
-    }
+    if (await hallq.login(["clerk", "admin"], "该账号没有窗口叫号权限")) await checkSession();
   }
 
   function loggedIn(user) {
@@ -218,6 +201,7 @@
     $("current-service").textContent = current ? serviceName(current.service) : "请按 F1 呼叫下一位";
     $("current-status").textContent = current ? TICKET_STATUS[current.status] : "";
     $("current-status").hidden = !current;
+    showAppointment(current?.appointment ? current : null);
 
     const services = w.services.map((code) => state.snapshot?.services.find((s) => s.code === code))
       .filter(Boolean);
@@ -239,6 +223,7 @@
       "special": w.status === "open",
       "toggle-pause": w.status === "open" || w.status === "paused",
       "sign-out": !status,
+      "visits": true,
       "logout": true,
     };
     for (const button of document.querySelectorAll("#operate [data-action]")) {
@@ -261,7 +246,7 @@
     } else if ("ticket" in data && state.window) {
       const t = data.ticket;
       state.window = { ...state.window, current: t && t.window === state.windowId && ACTIVE.includes(t.status)
-        ? { id: t.id, number: t.number, status: t.status, service: t.service } : null };
+        ? { id: t.id, number: t.number, status: t.status, service: t.service, appointment: t.appointment } : null };
     }
   }
 
@@ -308,7 +293,60 @@
       }
     },
     "logout": logout,
+    "visits": openVisits,
   };
+
+  // ------------------------------------------------------------------ 预约: the appointment behind the number (masked)
+
+  /** A 预约 number: its tag, and the slot and the resident's masked name, to greet them. */
+  async function showAppointment(current) {
+    $("current-tag").hidden = !current;
+    const line = $("current-appointment");
+    if (!current) {
+      state.appointmentOf = null;
+      line.hidden = true;
+      return;
+    }
+    if (state.appointmentOf === current.id) return;
+    state.appointmentOf = current.id;
+    try {
+      const { appointment: a } = await hallq.api("GET", `/api/tickets/${current.id}/appointment`);
+      if (state.appointmentOf !== current.id) return;
+      line.textContent = `预约 ${a.slot}${a.slot_end ? `-${a.slot_end}` : ""} · ${a.name} · ${a.phone}`;
+      line.hidden = false;
+    } catch {
+      line.hidden = true;  // the record may be purged: the tag still says 预约
+    }
+  }
+
+  async function openVisits() {
+    let answer;
+    try {
+      answer = await hallq.api("GET", "/api/appointments/assigned");
+    } catch (err) {
+      report(err.message, "error");
+      return;
+    }
+    const rows = answer.appointments.map((a) => {
+      const note = h("input", { class: "visit-note", placeholder: "办理情况或未办原因", maxlength: "200" });
+      const mark = (done) => async () => {
+        try {
+          await hallq.api("POST", `/api/appointments/${a.id}/outcome`, { done, note: note.value.trim() });
+          openVisits();
+        } catch (err) {
+          hallq.toast(err.message);
+        }
+      };
+      return h("li", { dataset: { appointment: a.id } },
+        h("span", { class: "visit-when" }, `${a.date} ${a.slot} ${a.kind_text}`),
+        h("span", {}, `${a.service_name} · ${a.name} · ${a.phone}`),
+        h("span", { class: "chip" }, a.status_text),
+        ...(a.status === "booked" ? [note, h("button", { class: "btn", type: "button", onclick: mark(true) }, "已办理"),
+          h("button", { class: "btn", type: "button", onclick: mark(false) }, "未办理")] : []));
+    });
+    $("visits-list").replaceChildren(...(rows.length ? rows : [h("li", {}, "暂无分配给您的上门服务或节假日预约")]));
+    if (!$("visits-dialog").open) $("visits-dialog").showModal();
+  }
 
   // ------------------------------------------------------------------ dialogs
 

@@ -1,4 +1,5 @@
-/* The touch kiosk: category → item → ticket, then back home after an idle countdown. */
+/* The touch kiosk: category → item → ticket, or 我有预约 → code or phone on the keypad → ticket; back home after an
+ * idle countdown. */
 (() => {
   "use strict";
   const { h } = hallq;
@@ -9,10 +10,16 @@
   const PRINT_FAILED_IDLE_S = 40;  // time to read and remember the number when no paper came out
   const PRINT_FAILED = "打印失败，请记住您的号码或到导询台补打";
   const PRINT_UNKNOWN_S = 10;  // no word from the printer by then (e.g. the connection dropped): say what to do
+  const APPOINTMENT_IDLE_S = 45;  // typing 11 digits takes an elderly resident a while
+  const ENTRY = { code: { length: 6, prompt: "请输入 6 位预约码（登记预约时告知您的）", groups: [3, 3] },
+    phone: { length: 11, prompt: "请输入预约时登记的 11 位手机号", groups: [3, 4, 4] } };
+  // refusals after which a normal ticket for the same item is offered with one tap
+  const OFFER_TICKET = new Set(["appointment_forfeited", "appointment_cancelled"]);
 
   const state = {
     services: [], windows: [], category: null, busy: false, socket: null, doneTimer: null, ticketId: null,
     printTimer: null, early: new Map(),  // print outcomes that came before their ticket's answer
+    entryMode: "code", digits: "",
   };
 
   // ------------------------------------------------------------------ pages and the idle countdown
@@ -20,7 +27,7 @@
   const idle = { timer: null, deadline: 0, seconds: 0, el: null };
 
   function show(page) {
-    for (const id of ["loading", "home", "category", "ticket"]) $(id).hidden = id !== page;
+    for (const id of ["loading", "home", "category", "appointment", "ticket"]) $(id).hidden = id !== page;
     $("kiosk-error").hidden = true;
   }
 
@@ -49,6 +56,7 @@
   function goHome() {
     stopIdle();
     state.category = null;
+    state.digits = "";
     renderHome();
     show("home");
   }
@@ -111,7 +119,7 @@
 
   function setBusy(busy, code = null) {
     state.busy = busy;
-    for (const button of document.querySelectorAll(".tile")) {
+    for (const button of document.querySelectorAll(".tile, .key, #entry-submit, #appointment-open")) {
       button.disabled = busy;
       button.classList.toggle("is-working", busy && button.dataset.service === code);
     }
@@ -135,6 +143,7 @@
   function showTicket(ticket) {
     const windows = state.windows.filter((w) => w.services.includes(ticket.service)).map((w) => w.name);
     state.ticketId = ticket.id;
+    $("ticket-tag").hidden = !ticket.appointment;
     $("ticket-number").textContent = ticket.number;
     $("ticket-service").textContent = ticket.service_name;
     $("ticket-ahead").textContent = String(ticket.waiting_ahead);
@@ -190,10 +199,75 @@
     startIdle(PRINT_FAILED_IDLE_S, $("ticket-countdown"));
   }
 
-  function showError(message) {
+  /** A refusal in a large dialog; ``offer`` ({label, run}) adds the one tap that helps next (取普通号). */
+  function showError(message, offer = null) {
     $("kiosk-error-text").textContent = message;
+    const button = $("kiosk-error-offer");
+    button.hidden = !offer;
+    button.textContent = offer ? offer.label : "";
+    button.onclick = offer ? () => { $("kiosk-error").hidden = true; offer.run(); } : null;
     $("kiosk-error").hidden = false;
     if (!idle.timer) startIdle(CATEGORY_IDLE_S, $("category-countdown"));
+  }
+
+  // ------------------------------------------------------------------ 我有预约: check in with the code or the phone
+
+  function openAppointment() {
+    state.digits = "";
+    setEntryMode("code");
+    show("appointment");
+    startIdle(APPOINTMENT_IDLE_S, $("appointment-countdown"));
+  }
+
+  function setEntryMode(mode) {
+    state.entryMode = mode;
+    state.digits = "";
+    for (const button of document.querySelectorAll(".entry-mode")) {
+      const chosen = button.dataset.mode === mode;
+      button.classList.toggle("is-chosen", chosen);
+      button.setAttribute("aria-selected", String(chosen));
+    }
+    $("entry-prompt").textContent = ENTRY[mode].prompt;
+    renderEntry();
+  }
+
+  /** One box per digit, grouped as people read them (138 1234 5678). */
+  function renderEntry() {
+    const { length, groups } = ENTRY[state.entryMode];
+    let at = 0;
+    $("entry").replaceChildren(...groups.map((size) => h("span", { class: "entry-group" },
+      ...Array.from({ length: size }, () => {
+        const digit = state.digits[at++] || "";
+        return h("span", { class: `entry-box${digit ? " is-filled" : ""}` }, digit);
+      }))));
+    $("entry").dataset.value = state.digits;
+    $("entry-submit").disabled = state.busy || state.digits.length !== length;
+  }
+
+  function press(key) {
+    if (state.busy) return;
+    if (key === "clear") state.digits = "";
+    else if (key === "back") state.digits = state.digits.slice(0, -1);
+    else if (state.digits.length < ENTRY[state.entryMode].length) state.digits += key;
+    renderEntry();
+  }
+
+  async function checkIn() {
+    if (state.busy || state.digits.length !== ENTRY[state.entryMode].length) return;
+    setBusy(true);
+    try {
+      const answer = await hallq.api("POST", "/api/appointments/check-in", { [state.entryMode]: state.digits });
+      state.digits = "";
+      showTicket(answer.ticket);
+      showPrint(answer.print);
+    } catch (err) {
+      if (err.status === 401) unauthorized();
+      else showError(err.message, OFFER_TICKET.has(err.code) && err.detail?.service
+        ? { label: `取普通号：${err.detail.service_name}`, run: () => issue(err.detail.service) } : null);
+    } finally {
+      setBusy(false);
+      renderEntry();
+    }
   }
 
   function unauthorized() {
@@ -243,6 +317,13 @@
     }
     hallq.clock($("clock"), $("date"));
     $("back").addEventListener("click", goHome);
+    $("appointment-open").addEventListener("click", openAppointment);
+    $("appointment-back").addEventListener("click", goHome);
+    $("entry-submit").addEventListener("click", checkIn);
+    for (const button of document.querySelectorAll(".entry-mode")) {
+      button.addEventListener("click", () => setEntryMode(button.dataset.mode));
+    }
+    for (const key of document.querySelectorAll(".key")) key.addEventListener("click", () => press(key.dataset.key));
     $("done").addEventListener("click", goHome);
     $("kiosk-error-ok").addEventListener("click", () => { $("kiosk-error").hidden = true; });
     // REST first: a bad token shows at once, and the home page works before the socket is up

@@ -29,6 +29,7 @@ log = logging.getLogger(__name__)
 
 #: The tags printed for the resident's kind of ticket.
 PRIORITY_TAG = "绿色通道"
+APPOINTMENT_TAG = "预约"
 
 
 class AgentLink(Protocol):
@@ -166,7 +167,8 @@ class Spooler:
         return TicketPrint(
             hall_name=self.config.name, number=ticket.number, service_name=ticket.service_name,
             waiting_ahead=ticket.waiting_ahead, issued_at=ticket.issued_at.astimezone(self.config.timezone),
-            windows=tuple(w.name for w in windows), tag=PRIORITY_TAG if ticket.priority else None,
+            windows=tuple(w.name for w in windows),
+            tag=PRIORITY_TAG if ticket.priority else APPOINTMENT_TAG if ticket.appointment else None,
             track_url=self.track_url(ticket.track_token) if ticket.track_token else None,
             notice=f"请携带：{service.materials}" if service and service.materials else None, reprint=reprint)
 

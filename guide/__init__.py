@@ -1,0 +1,37 @@
+"""The guide desk (导询台): appointments with the item's 一次性告知, desk tickets (绿色通道), reprints, finding a
+ticket, the duty log and the enquiry register; and the day's 《中心预约服务登记表》 as an A4 print page.
+Staff login, guide and admin only: these pages show residents' names and phone numbers in full."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, render_template
+
+from server.api import DESK, hall, principal
+from server.appointments import day_text
+from server.auth import allowed
+from server.guide_api import day_arg
+from server.queue import DomainError
+from server.register import COLUMNS, TITLE, rows
+
+bp = Blueprint("guide", __name__, template_folder="templates", static_folder="static",
+               static_url_path="/guide/static")
+
+
+@bp.get("/guide")
+def page() -> str:
+    return render_template("guide.html")
+
+
+@bp.get("/guide/register")
+def register() -> Any:
+    """?date=YYYY-MM-DD: the day's register laid out for an A4 landscape sheet; printed from the browser."""
+    try:
+        allowed(principal(), DESK)
+        day = day_arg()
+    except DomainError as refusal:
+        status = {"unauthorized": 401, "forbidden": 403}.get(refusal.kind, 422)
+        return render_template("guide-register.html", refusal=refusal.message, hall=hall().config), status
+    return render_template("guide-register.html", refusal=None, hall=hall().config, title=TITLE, columns=COLUMNS,
+                           rows=rows(hall().appointments.on(day)), day=day, day_text=f"{day.year}年{day_text(day)}")
