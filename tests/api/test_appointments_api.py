@@ -395,3 +395,30 @@ def test_the_forfeit_reaches_the_guide_desk_by_itself(hall_app: HallApp) -> None
     listed = hall_app.staff("guide").get(f"/api/appointments?date={TUESDAY}").json["appointments"]
     assert listed[0]["status"] == "forfeited" and listed[0]["status_text"] == "已失效（超时未到）"
     guide.disconnect()
+
+
+# ---------------------------------------------------------------- appointments kept, in the hall's statistics
+
+def test_the_statistics_count_appointments_kept_from_the_real_flow(hall_app: HallApp) -> None:
+    """Booked at the desk, checked in at the kiosk or forfeited by the clock, cancelled: /api/stats counts what
+    the appointments' own event rows say (issue 7's 'appointments kept')."""
+    hall_app.app.extensions["hallq_ticker"].stop()  # the ticks below are the test's own
+    phones = iter(f"1390000000{i}" for i in range(10))
+    kept = [book(hall_app, phone=next(phones)) for _ in range(2)]  # id-card, 09:00
+    late = [book(hall_app, phone=next(phones), slot="10:00"),
+            book(hall_app, phone=next(phones), service="hukou", slot="10:00")]
+    cancelled = book(hall_app, phone=next(phones), service="hukou", slot="09:00")
+    other_day = book(hall_app, phone=next(phones), date="2026-12-02")
+    assert hall_app.staff("guide").post(f"/api/appointments/{cancelled['id']}/cancel", json={"reason": "改期"}
+                                        ).status_code == 200
+    hall_app.clock.set(local(TUESDAY, 8, 45))
+    for appointment in kept:
+        check_in(hall_app, 201, appointment["code"])
+    hall_app.clock.set(local(TUESDAY, 10, 30, 1))
+    hall_app.hall.appointments.tick()  # 30:01 after 10:00: both forfeited by the clock
+    stats = hall_app.staff("admin").get(f"/api/stats?date={TUESDAY}").json
+    assert stats["total"]["appointments"] == {"checked_in": 2, "forfeited": 2, "kept_rate": 0.5}
+    by_service = {group["key"]: group["appointments"] for group in stats["by_service"]}
+    assert by_service["id-card"] == {"checked_in": 2, "forfeited": 1, "kept_rate": pytest.approx(2 / 3, abs=1e-4)}
+    assert by_service["hukou"] == {"checked_in": 0, "forfeited": 1, "kept_rate": 0.0}
+    assert other_day["date"] == "2026-12-02"  # dated outside the period: not counted above
