@@ -416,6 +416,10 @@ def test_the_statistics_count_appointments_kept_from_the_real_flow(hall_app: Hal
         check_in(hall_app, 201, appointment["code"])
     hall_app.clock.set(local(TUESDAY, 10, 30, 1))
     hall_app.hall.appointments.tick()  # 30:01 after 10:00: both forfeited by the clock
+    listed = {a["id"]: a["status"] for a in hall_app.staff("guide").get(f"/api/appointments?date={TUESDAY}").json[
+        "appointments"]}
+    assert [listed[a["id"]] for a in (*kept, *late, cancelled)] == ["checked_in"] * 2 + ["forfeited"] * 2 + [
+        "cancelled"]
     stats = hall_app.staff("admin").get(f"/api/stats?date={TUESDAY}").json
     assert stats["total"]["appointments"] == {"checked_in": 2, "forfeited": 2, "kept_rate": 0.5}
     by_service = {group["key"]: group["appointments"] for group in stats["by_service"]}
