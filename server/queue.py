@@ -101,11 +101,11 @@ class QueueEngine:
         """Today's ticket of a paper number (its latest row: a transfer continues it), for the guide desk."""
         number = number.strip().upper()
         with self.storage.read() as session:
-            ticket = session.scalars(select(Ticket).where(Ticket.business_date == self.today(), Ticket.number == number)
-                                     .order_by(Ticket.id.desc()).limit(1)).first()
+            connection = session.connection()
+            ticket = connection.execute(sql.BY_NUMBER, {"day": self.today(), "number": number}).first()
             if ticket is None:
                 raise DomainError("not_found", "number_not_found", f"今天没有 {number} 号")
-            return self._view(session, ticket)
+            return self._view_of(ticket, self._waiting_ahead(connection, ticket))
 
     def tracked(self, token: str) -> TicketView | None:
         """The ticket behind a phone tracking page: its latest row (a transfer continues it on a new one)."""
