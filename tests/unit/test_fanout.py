@@ -99,3 +99,11 @@ def test_a_frame_taken_in_part_disconnects_the_display(pair: tuple[socket.socket
     while chunk := display.recv(65536):  # what arrived, then the end of the connection
         received += chunk
     assert 0 < len(received) < len(frame) and frame.startswith(received)
+
+
+def test_a_client_not_shaped_as_expected_turns_the_direct_path_off() -> None:
+    """Should python-engineio's sockets change, calls still go out, through the queues."""
+    sender = fanout()
+    sender.direct = True
+    assert sender._direct(SimpleNamespace(hallq_websocket=SimpleNamespace()), text_frame(b"42[]")) is False
+    assert sender.direct is False
