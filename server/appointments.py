@@ -23,7 +23,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from server.auth import display_names
-from server.calendar import WEEKDAY_NAMES, HallCalendar
+from server.calendar import WEEKDAY_NAMES
 from server.clock import Clock, business_date
 from server.config import APPOINTMENT_CHANNELS, APPOINTMENT_KINDS, AppointmentSlot, HallConfig, Service
 from server.db import Storage
@@ -153,7 +153,7 @@ class Appointments:
         self.clock = clock
         self.bus = bus
         self.engine = engine
-        self.calendar = HallCalendar(config.calendar, config.timezone)
+        self.calendar = engine.hours.calendar
 
     # ------------------------------------------------------------------ reading
 

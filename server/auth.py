@@ -150,9 +150,8 @@ def clerk_cards(session: Session, usernames: Iterable[str]) -> dict[str, dict[st
     cards = {u: {"username": u, "name": u, "staff_no": ""} for u in wanted}
     cards.update({u: {"username": u, "name": name, "staff_no": no} for u, name, no in rows})
     return cards
+
+
 def display_names(session: Session, usernames: Iterable[str | None]) -> dict[str, str]:
-    """Staff display names (王小红) by username, for records that name who wrote them."""
-    wanted = {name for name in usernames if name}
-    if not wanted:
-        return {}
-    return dict(session.execute(select(Staff.username, Staff.display_name).where(Staff.username.in_(wanted))).all())
+    """Staff display names (王小红) by username, for records that name who wrote them (an unknown name as is)."""
+    return {u: card["name"] for u, card in clerk_cards(session, (u for u in usernames if u)).items()}

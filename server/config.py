@@ -320,6 +320,13 @@ def parse_config(text: str, source: str = "config.toml") -> HallConfig:
                       appointments=_appointments(reader, data, calendar))
 
 
+def _known_keys(reader: _Reader, table: dict[str, Any], path: tuple[str | int, ...], keys: tuple[str, ...]) -> None:
+    """A typo in a key would otherwise be ignored silently: name it, with the keys allowed there."""
+    for name in table:
+        if name not in keys:
+            raise reader.fail((*path, name), f"unknown key; one of {', '.join(keys)}")
+
+
 def _non_negative(reader: _Reader, table: dict[str, Any], path: tuple[str, ...], default: int) -> int:
     value = reader.get(table, path, int, default)
     if value < 0:
@@ -453,9 +460,8 @@ def _printer(reader: _Reader, entry: Any, i: int) -> PrinterConfig:
 
     if not isinstance(entry, dict):
         raise reader.fail(("printers", i), "must be a table ([[printers]])")
-    for name in entry:
-        if name not in _PRINTER_KEYS:  # a typo such as `kiosk = [...]` would silently leave a printer unbound
-            raise reader.fail(("printers", i, name), f"unknown key; one of {', '.join(sorted(_PRINTER_KEYS))}")
+    # a typo such as `kiosk = [...]` would silently leave a printer unbound
+    _known_keys(reader, entry, ("printers", i), tuple(sorted(_PRINTER_KEYS)))
 
     def key(name: str, kind: type, default: Any = ...) -> Any:
         return reader.get(entry, ("printers", i, name), kind, default)
@@ -527,9 +533,7 @@ def _displays(reader: _Reader, data: dict[str, Any], windows: tuple[Window, ...]
 def _voice(reader: _Reader, data: dict[str, Any]) -> VoiceSettings:
     table = reader.get(data, ("voice",), dict, {})
     defaults = VoiceSettings()
-    for name in table:
-        if name not in VoiceSettings.__dataclass_fields__:
-            raise reader.fail(("voice", name), f"unknown key; one of {', '.join(VoiceSettings.__dataclass_fields__)}")
+    _known_keys(reader, table, ("voice",), tuple(VoiceSettings.__dataclass_fields__))
     rate = reader.get(table, ("voice", "rate"), int, defaults.rate)
     if not 60 <= rate <= 400:
         raise reader.fail(("voice", "rate"), "must be between 60 and 400 (words a minute; 150 is calm speech)")
@@ -553,9 +557,7 @@ _HH_MM = re.compile(r"(\d{1,2}):(\d{2})")
 
 def _calendar(reader: _Reader, data: dict[str, Any]) -> CalendarConfig:
     table = reader.get(data, ("calendar",), dict, {})
-    for name in table:
-        if name not in _CALENDAR_KEYS:
-            raise reader.fail(("calendar", name), f"unknown key; one of {', '.join(_CALENDAR_KEYS)}")
+    _known_keys(reader, table, ("calendar",), _CALENDAR_KEYS)
     entries = reader.get(table, ("calendar", "sessions"), list, None)
     if entries is not None and not entries:
         raise reader.fail(("calendar", "sessions"), "at least one session (leave sessions out: open at all hours)")
@@ -589,9 +591,7 @@ def _session(reader: _Reader, entry: Any, i: int) -> Session:
     path = ("calendar", "sessions", i)
     if not isinstance(entry, dict):
         raise reader.fail(path, "must be a table ([[calendar.sessions]])")
-    for name in entry:
-        if name not in _SESSION_KEYS:  # a typo such as `day = [6]` would silently open the session on weekdays
-            raise reader.fail((*path, name), f"unknown key; one of {', '.join(_SESSION_KEYS)}")
+    _known_keys(reader, entry, path, _SESSION_KEYS)  # a typo such as `day = [6]` would open it on weekdays
     name = reader.get(entry, (*path, "name"), str)
     start = _time_of_day(reader, entry, (*path, "start"), end=False) or time(0)  # only an end is 24:00 (None)
     end = _time_of_day(reader, entry, (*path, "end"), end=True)
@@ -782,10 +782,6 @@ def _text_list(reader: _Reader, table: dict[str, Any], path: tuple[str, ...], de
     return tuple(v.strip() for v in values)
 
 
-def _known_keys(reader: _Reader, table: dict[str, Any], path: tuple[str | int, ...], keys: tuple[str, ...]) -> None:
-    for name in table:
-        if name not in keys:
-            raise reader.fail((*path, name), f"unknown key; one of {', '.join(keys)}")
 # ---------------------------------------------------------------- [appointments]
 
 _APPOINTMENT_KEYS = ("slots", "check_in_before_minutes", "forfeit_after_minutes", "days_ahead", "retention_days",
@@ -803,9 +799,7 @@ def _bounded(reader: _Reader, table: dict[str, Any], path: tuple[str | int, ...]
 
 def _appointments(reader: _Reader, data: dict[str, Any], calendar: CalendarConfig) -> AppointmentRules:
     table = reader.get(data, ("appointments",), dict, {})
-    for name in table:
-        if name not in _APPOINTMENT_KEYS:
-            raise reader.fail(("appointments", name), f"unknown key; one of {', '.join(_APPOINTMENT_KEYS)}")
+    _known_keys(reader, table, ("appointments",), _APPOINTMENT_KEYS)
     slots = tuple(_slot(reader, entry, i, calendar)
                   for i, entry in enumerate(reader.get(table, ("appointments", "slots"), list, [])))
     for j, later in enumerate(slots):
@@ -833,9 +827,7 @@ def _slot(reader: _Reader, entry: Any, i: int, calendar: CalendarConfig) -> Appo
     path = ("appointments", "slots", i)
     if not isinstance(entry, dict):
         raise reader.fail(path, "must be a table ([[appointments.slots]])")
-    for name in entry:
-        if name not in _SLOT_KEYS:
-            raise reader.fail((*path, name), f"unknown key; one of {', '.join(_SLOT_KEYS)}")
+    _known_keys(reader, entry, path, _SLOT_KEYS)
     start = _time_of_day(reader, entry, (*path, "start"), end=False) or time(0)
     end = _time_of_day(reader, entry, (*path, "end"), end=False) or time(0)
     if end <= start:

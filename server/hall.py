@@ -13,7 +13,6 @@ from pathlib import Path
 
 from server.appointments import Appointments
 from server.auth import Accounts
-from server.calendar import HallCalendar
 from server.cases import Cases
 from server.clock import Clock, SystemClock
 from server.config import HallConfig, load_config
@@ -70,7 +69,7 @@ class Hall:
         bus = EventBus()
         engine = QueueEngine(storage, config, settings.clock, bus)
         engine.ensure_windows()
-        calendar = HallCalendar(config.calendar, config.timezone)
+        calendar = engine.hours.calendar  # one calendar for the hall's rules
         cases = Cases(storage, config, settings.clock, bus, calendar)
         evaluation = Evaluations(storage, config, settings.clock, bus, calendar)
         engine.finish_hooks += [cases.on_finish, evaluation.on_finish]

@@ -221,16 +221,13 @@ def _finish_action() -> dict[str, Any]:
 
 def _get(summary: str, tag: str, security: str, result: dict[str, Any], parameters: list[dict[str, Any]],
          errors: tuple[int, ...] = (401, 403)) -> dict[str, Any]:
-    return {"summary": summary, "tags": [tag], "security": [{security: []}], "parameters": parameters,
-            "responses": {"200": {"description": "OK", **_json(result)}, **_errors(*errors)}}
+    return _operation(summary, tag, "200", result, errors, parameters=parameters, security=[{security: []}])
 
 
 def _post(summary: str, tag: str, security: str, result: dict[str, Any], parameters: list[dict[str, Any]],
           body: dict[str, Any] | None = None) -> dict[str, Any]:
-    operation = _get(summary, tag, security, result, parameters, (400, 401, 403, 404, 409, 422))
-    if body is not None:
-        operation["requestBody"] = {"required": True, **_json(body)}
-    return operation
+    return _operation(summary, tag, "200", result, (400, 401, 403, 404, 409, 422), body=body,
+                      parameters=parameters, security=[{security: []}])
 
 
 # ---------------------------------------------------------------- the guide desk: appointments, duty log, enquiries
