@@ -89,6 +89,9 @@ class Window:
     zone: str = ""
     #: what the window does, shown under its name (e.g. 综合受理); never spoken
     label: str = ""
+    #: the window's main items, called before the items it only helps with (bounded by [queue] max_passed and
+    #: max_extra_wait_minutes); empty: strictly by arrival across all its items
+    favour: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -105,6 +108,10 @@ class QueueRules:
     priority_bound: int = 3
     #: how many times a clerk may recall (重呼) the same ticket
     recall_limit: int = 3
+    #: how often a waiting resident may be passed by later arrivals of a window's favoured items
+    max_passed: int = 3
+    #: a window's favoured item never goes ahead of a resident who came this many minutes earlier
+    max_extra_wait_minutes: int = 20
 
 
 #: 预约 kinds: at a window in opening hours, a visit to the resident's home (上门服务), on a day the hall is closed
@@ -302,9 +309,12 @@ def parse_config(text: str, source: str = "config.toml") -> HallConfig:
         raise reader.fail(("hall", "announcement"), "must contain {number} and {window}")
 
     rules_data = reader.get(data, ("queue",), dict, {})
+    _known_keys(reader, rules_data, ("queue",), tuple(QueueRules.__dataclass_fields__))
     rules = QueueRules(
         priority_bound=_non_negative(reader, rules_data, ("queue", "priority_bound"), 3),
         recall_limit=_non_negative(reader, rules_data, ("queue", "recall_limit"), 3),
+        max_passed=_non_negative(reader, rules_data, ("queue", "max_passed"), 3),
+        max_extra_wait_minutes=_non_negative(reader, rules_data, ("queue", "max_extra_wait_minutes"), 20),
     )
     public_url = reader.get(hall, ("hall", "public_url"), str, "").rstrip("/")
     if public_url and not re.fullmatch(r"https?://[^/\s?#]+(/[^\s?#]*)?", public_url):
@@ -397,10 +407,14 @@ def _windows(reader: _Reader, data: dict[str, Any], codes: set[str]) -> tuple[Wi
                 raise reader.fail(("windows", i, "services"), f"unknown service {code!r}")
         if len(set(served)) != len(served):
             raise reader.fail(("windows", i, "services"), "a service is listed twice")
+        favour = reader.get(entry, ("windows", i, "favour"), list, [])
+        for code in favour:
+            if code not in served:
+                raise reader.fail(("windows", i, "favour"), f"{code!r} is not one of this window's services")
         ids.add(window_id)
         windows.append(Window(id=window_id, name=reader.get(entry, ("windows", i, "name"), str),
                               services=tuple(served), zone=reader.get(entry, ("windows", i, "zone"), str, ""),
-                              label=reader.get(entry, ("windows", i, "label"), str, "")))
+                              label=reader.get(entry, ("windows", i, "label"), str, ""), favour=tuple(favour)))
     unserved = codes - {code for w in windows for code in w.services}
     if unserved:
         raise reader.fail(("windows",), f"no window serves {', '.join(sorted(unserved))}")

@@ -24,6 +24,7 @@ class TicketView:
     service_name: str
     status: str
     priority: str | None
+    #: residents who will be called before this one (「前面还有 N 人」), by the calling rule and the windows at work
     waiting_ahead: int
     issued_at: datetime
     called_at: datetime | None
@@ -34,6 +35,8 @@ class TicketView:
     track_token: str = ""
     #: issued for a checked-in appointment (预约): called before regular tickets of its service
     appointment: bool = False
+    #: minutes until the call, from the day's observed pace and the windows at work; None when it cannot be known
+    estimated_wait_minutes: int | None = None
 
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)

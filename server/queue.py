@@ -13,14 +13,14 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Callable
-from dataclasses import dataclass
-from datetime import date, datetime
+from dataclasses import dataclass, replace
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Connection, Row, func, select
 from sqlalchemy.orm import Session
 
-from server import extended
+from server import extended, line
 from server import queue_sql as sql
 from server.calendar import HallCalendar
 from server.clock import Clock, business_date
@@ -29,7 +29,7 @@ from server.db import Storage
 from server.events import EventBus, HallEvent, TicketView
 from server.hours import Hours
 from server.models import ExtendedService, Staff, Ticket, TicketEvent, TicketStatus, WindowState
-from server.policy import Candidate, choose_next
+from server.policy import Candidate, Rule, choose_next, passed_by
 
 S = TicketStatus
 _MAX_NUMBER = 999
@@ -71,7 +71,10 @@ class QueueEngine:
         self.bus = bus
         self.finish_hooks: list[FinishHook] = []  # the case record (五件制) and the rating prompt (一次一评)
         self.hours = Hours(HallCalendar(config.calendar, config.timezone))
-        self._window_queries = {window.id: sql.WindowQueries(window) for window in config.windows}
+        self._waiting_at = {window.id: sql.window_waiting(window) for window in config.windows}
+        self._rules = {window.id: _rule(config, window) for window in config.windows}
+        self._serving = {service.code: frozenset(w.id for w in config.windows_serving(service.code))
+                         for service in config.services}
         self._next_number_sql = sql.next_number(storage.dialect)
         self._calling_turn = sql.CALLING_TURN if storage.dialect == "postgresql" else None
 
@@ -105,7 +108,7 @@ class QueueEngine:
             ticket = connection.execute(sql.BY_NUMBER, {"day": self.today(), "number": number}).first()
             if ticket is None:
                 raise DomainError("not_found", "number_not_found", f"今天没有 {number} 号")
-            return self._view_of(ticket, self._waiting_ahead(connection, ticket))
+            return self._view_of(ticket, self._place(connection, ticket))
 
     def tracked(self, token: str) -> TicketView | None:
         """The ticket behind a phone tracking page: its latest row (a transfer continues it on a new one)."""
@@ -218,7 +221,7 @@ class QueueEngine:
             self._record(connection, ticket, "issued", None, actor, now, detail)
             if appointment is not None:
                 appointment.settle(session, ticket, now)
-            view = self._view_of(ticket, self._waiting_ahead(connection, ticket))
+            view = self._view_of(ticket, self._place(connection, ticket))
         self.bus.publish([HallEvent("issued", now, view, actor=actor, detail=detail)])
         return view
 
@@ -562,7 +565,7 @@ class QueueEngine:
         if finished is not None:
             self._record(connection, finished, "finished", window.id, staff, now, {"auto": True})
             self._finished(connection, finished.id, window.id, staff, now, None)
-            events.append(HallEvent("finished", now, self._view_of(finished, 0), window.id))
+            events.append(HallEvent("finished", now, self._view_of(finished), window.id))
 
     def _start_call(self, connection: Connection, window: Window, ticket: Row[Any] | None, staff: str,
                     now: datetime, events: list[HallEvent], special: bool) -> TicketView | None:
@@ -570,7 +573,7 @@ class QueueEngine:
         if ticket is None:
             return None
         self._record(connection, ticket, "called", window.id, staff, now, {"special": True} if special else None)
-        view = self._view_of(ticket, 0)
+        view = self._view_of(ticket)
         events.append(HallEvent("called", now, view, window.id, self.announcement(view.number, window)))
         return view
 
@@ -583,16 +586,11 @@ class QueueEngine:
         return ticket.service in window.services
 
     def _take_next(self, connection: Connection, window: Window, day: date, now: datetime) -> Row[Any] | None:
-        queries = self._window_queries[window.id]
         # 延时服务: strictly first come, first served
-        in_arrival_order = connection.execute(sql.EXTENDED_ACTIVE, {"day": day}).first() is not None
+        rule = self._rule_now(connection, window.id, day)
         for _ in range(_CALL_ATTEMPTS):
-            if in_arrival_order:
-                row = connection.execute(queries.arrival, {"day": day}).first()
-                choice = Candidate(ticket_id=row.id, service=row.service, rank=0, queue_at=row.queue_at,
-                                   priority=row.priority) if row is not None else None
-            else:
-                choice = self._policy_choice(connection, queries, day)
+            waiting = [_candidate(row) for row in connection.execute(self._waiting_at[window.id], {"day": day})]
+            choice = choose_next(waiting, self._passes(connection, day, waiting), rule)
             if choice is None:
                 return None
             taken = connection.execute(sql.TAKE, {"ticket": choice.ticket_id, "now": now, "window": window.id})
@@ -600,15 +598,29 @@ class QueueEngine:
                 return ticket
         raise DomainError("conflict", "busy", "叫号繁忙，请重试")
 
-    def _policy_choice(self, connection: Connection, queries: sql.WindowQueries, day: date) -> Candidate | None:
-        """The window's services in their order, 绿色通道 within the bound: the normal rule of who is next."""
-        heads = [Candidate(ticket_id=row.id, service=row.service, rank=row.rank, queue_at=row.queue_at,
-                           priority=row.priority, appointment=row.appointment_id is not None)
-                 for head in (queries.regular, queries.priority)
-                 if (row := connection.execute(head, {"day": day}).first()) is not None]
-        return choose_next(heads, lambda regular: connection.execute(
-            queries.passed, {"day": day, "queue_at": regular.queue_at}).scalar_one(),
-            self.config.rules.priority_bound)
+    def _rule_now(self, connection: Connection, window_id: int, day: date) -> Rule:
+        """The window's rule, or strict arrival order while 延时服务 runs."""
+        if connection.execute(sql.EXTENDED_ACTIVE, {"day": day}).first() is not None:
+            return replace(self._rules[window_id], strict=True)
+        return self._rules[window_id]
+
+    def _passes(self, connection: Connection, day: date, waiting: list[Candidate]) -> Callable[[Candidate], int]:
+        """How often each waiting ticket has been passed, read from the day's calls only if the rule asks."""
+        counter: Callable[[Candidate], int] | None = None
+
+        def passes(ticket: Candidate) -> int:
+            nonlocal counter
+            if counter is None:
+                calls = connection.execute(sql.CALLS_SINCE, {"day": day, "since": waiting[0].queue_at}).all()
+                counter = passed_by([tuple(call) for call in calls], self._windows_for)
+            return counter(ticket)
+
+        return passes
+
+    def _windows_for(self, ticket: Candidate) -> frozenset[int]:
+        if ticket.target_window is not None:
+            return frozenset((ticket.target_window,))
+        return self._serving.get(ticket.service, frozenset())
 
     # ------------------------------------------------------------------ internals: records and views
 
@@ -620,26 +632,45 @@ class QueueEngine:
         executor.execute(sql.RECORD, {"ticket_id": ticket.id if ticket else None, "action": action,
                                       "window_id": window_id, "actor": actor, "at": at, "detail": detail})
 
-    @staticmethod
-    def _waiting_ahead(connection: Connection, ticket: Ticket | Row[Any]) -> int:
+    def _place(self, connection: Connection, ticket: Ticket | Row[Any]) -> line.Place:
+        """The ticket's true place in line and its estimated wait, by playing the calling rule forward over the
+        windows at work now (all the windows serving it, as if staffed, when none of them is: wait unknown)."""
         if ticket.status != S.WAITING:
-            return 0
-        statement = (sql.AHEAD_OF_PRIORITY if ticket.priority is not None
-                     else sql.AHEAD_OF_APPOINTMENT if ticket.appointment_id is not None else sql.AHEAD_OF_REGULAR)
-        return connection.execute(statement, {
-            "day": ticket.business_date, "service": ticket.service, "target": ticket.target_window,
-            "queue_at": ticket.queue_at, "id": ticket.id}).scalar_one()
+            return _NOT_WAITING
+        day, now = ticket.business_date, self.clock.now()
+        waiting = [_candidate(row) for row in connection.execute(sql.WAITING, {"day": day})]
+        target = next((c for c in waiting if c.ticket_id == ticket.id), None)
+        if target is None:
+            return _NOT_WAITING
+        paces = _paces(connection.execute(sql.RECENT_SERVICE, {"day": day}).all())
+        at_work = {row.window_id: row for row in connection.execute(sql.DESKS)
+                   if row.clerk is not None and row.status == "open"}
+        strict = connection.execute(sql.EXTENDED_ACTIVE, {"day": day}).first() is not None
+        serving = self._windows_for(target)
+        staffed = bool(serving & at_work.keys())
+        desks = []
+        for window in self.config.windows:
+            if staffed and window.id not in at_work:
+                continue
+            pace = paces.get(window.id, paces.get(None)) if staffed else None
+            current = at_work[window.id].called_at if staffed else None
+            free_at = max(now, current + (pace or line.DEFAULT_PACE)) if current is not None else now
+            rule = replace(self._rules[window.id], strict=strict)
+            desks.append(line.Desk(window.id, frozenset(window.services), rule, free_at, pace))
+        return line.place_in_line(target, waiting, self._passes(connection, day, waiting), desks, now)
 
     def _view(self, session: Session, ticket: Ticket) -> TicketView:
         """The view of an ORM ticket, its pending changes flushed so the count of who is ahead sees them."""
         session.flush()
-        return self._view_of(ticket, self._waiting_ahead(session.connection(), ticket))
+        return self._view_of(ticket, self._place(session.connection(), ticket))
 
-    def _view_of(self, ticket: Ticket | Row[Any], waiting_ahead: int) -> TicketView:
+    def _view_of(self, ticket: Ticket | Row[Any], place: line.Place | None = None) -> TicketView:
+        place = place or _NOT_WAITING
         service = self.config.service(ticket.service)
         return TicketView(id=ticket.id, number=ticket.number, service=ticket.service,
                           service_name=service.name if service else ticket.service, status=ticket.status,
-                          priority=ticket.priority, waiting_ahead=waiting_ahead, issued_at=ticket.issued_at,
+                          priority=ticket.priority, waiting_ahead=place.ahead,
+                          estimated_wait_minutes=place.wait_minutes, issued_at=ticket.issued_at,
                           called_at=ticket.called_at, window=ticket.window_id, recalls=ticket.recalls,
                           channel=ticket.channel, track_token=ticket.track_token,
                           appointment=ticket.appointment_id is not None)
@@ -696,3 +727,27 @@ RECENT_CALLS = 24
 
 _STATUS_NAMES = {S.WAITING: "等候中", S.CALLED: "已呼叫", S.SERVING: "办理中", S.DONE: "已办结",
                  S.NO_SHOW: "过号", S.TRANSFERRED: "已转移"}
+
+
+_NOT_WAITING = line.Place(0, None)
+
+
+def _rule(config: HallConfig, window: Window) -> Rule:
+    rules = config.rules
+    return Rule(priority_bound=rules.priority_bound, max_passed=rules.max_passed,
+                max_extra_wait=timedelta(minutes=rules.max_extra_wait_minutes), favour=frozenset(window.favour))
+
+
+def _candidate(row: Row[Any]) -> Candidate:
+    return Candidate(ticket_id=row.id, service=row.service, queue_at=row.queue_at, issued_at=row.issued_at,
+                     priority=row.priority, appointment=row.appointment_id is not None,
+                     target_window=row.target_window)
+
+
+def _paces(rows: list[Row[Any]]) -> dict[int | None, timedelta]:
+    """Each window's mean time per resident among the day's latest, and the hall's (key None) for the others."""
+    spans: dict[int | None, list[timedelta]] = {}
+    for window_id, called_at, finished_at in rows:
+        for key in (window_id, None):
+            spans.setdefault(key, []).append(finished_at - called_at)
+    return {key: sum(values, timedelta()) / len(values) for key, values in spans.items()}

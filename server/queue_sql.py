@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import and_, bindparam, case, func, insert, or_, select, update
+from sqlalchemy import and_, bindparam, func, insert, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -73,39 +73,32 @@ EXTENDED_ACTIVE = select(ExtendedService.id).where(ExtendedService.business_date
                                                    ExtendedService.ended_at.is_(None)).limit(1)
 
 
-class WindowQueries:
-    """Who one window may call next: the statements are built once per window at start-up."""
+#: what the calling rule needs of a waiting ticket (policy.Candidate)
+_CANDIDATE = (Ticket.id, Ticket.service, Ticket.queue_at, Ticket.issued_at, Ticket.priority, Ticket.appointment_id,
+              Ticket.target_window)
 
-    def __init__(self, window: Window):
-        rank = case({code: i for i, code in enumerate(window.services)}, value=Ticket.service, else_=0)
-        may_call = (Ticket.business_date == bindparam("day"), Ticket.status == S.WAITING,
-                    or_(and_(Ticket.service.in_(window.services), Ticket.target_window.is_(None)),
-                        Ticket.target_window == window.id))
-        head = select(Ticket.id, Ticket.service, Ticket.queue_at, Ticket.priority, Ticket.appointment_id,
-                      rank.label("rank")).limit(1)
-        # the first regular ticket in line (a checked-in appointment before the others of its service, as
-        # policy.Candidate.line_key) and the earliest priority ticket: all the policy needs to choose
-        self.regular = head.where(*may_call, Ticket.priority.is_(None)).order_by(
-            rank, Ticket.appointment_id.is_(None), Ticket.queue_at, Ticket.id)
-        self.priority = head.where(*may_call, Ticket.priority.is_not(None)).order_by(rank, Ticket.queue_at, Ticket.id)
-        # 延时服务: whoever came first, whatever the item or the tag
-        self.arrival = (select(Ticket.id, Ticket.service, Ticket.queue_at, Ticket.priority)
-                        .where(*may_call).order_by(Ticket.queue_at, Ticket.id).limit(1))
-        # priority tickets that joined after a regular one and were already called: how often it was passed
-        self.passed = select(func.count()).select_from(Ticket).where(
-            Ticket.business_date == bindparam("day"), Ticket.priority.is_not(None), Ticket.called_at.is_not(None),
-            Ticket.queue_at > bindparam("queue_at"), Ticket.service.in_(window.services))
+#: every waiting ticket of the day in order of arrival: the line a resident's place is played over (line.py)
+WAITING = (select(*_CANDIDATE).where(Ticket.business_date == bindparam("day"), Ticket.status == S.WAITING)
+           .order_by(Ticket.queue_at, Ticket.id))
+
+#: the calls that may have passed a waiting ticket: called tickets that came after the earliest one still waiting
+CALLS_SINCE = select(Ticket.window_id, Ticket.queue_at, Ticket.id, Ticket.called_at).where(
+    Ticket.business_date == bindparam("day"), Ticket.called_at.is_not(None), Ticket.window_id.is_not(None),
+    Ticket.queue_at >= bindparam("since"))
+
+#: the windows at work: who is signed in, and since when the resident at the window has been there
+DESKS = (select(WindowState.window_id, WindowState.status, WindowState.clerk, Ticket.called_at)
+         .outerjoin(Ticket, Ticket.id == WindowState.current_ticket_id))
+
+#: the day's latest residents seen to the end at a window: each window's pace (time from call to the next call)
+PACE_SAMPLE = 60
+RECENT_SERVICE = (select(Ticket.window_id, Ticket.called_at, Ticket.finished_at)
+                  .where(Ticket.business_date == bindparam("day"), Ticket.finished_at.is_not(None),
+                         Ticket.called_at.is_not(None), Ticket.window_id.is_not(None))
+                  .order_by(Ticket.finished_at.desc()).limit(PACE_SAMPLE))
 
 
-# Who stands before a waiting ticket in its line (same day, service and target window): priority tickets, then
-# checked-in appointments, then earlier arrivals (the order of call-next). This runs for every ticket the API returns.
-_SAME_LINE = (Ticket.business_date == bindparam("day"), Ticket.status == S.WAITING,
-              Ticket.service == bindparam("service"), Ticket.target_window.is_not_distinct_from(bindparam("target")))
-_EARLIER = or_(Ticket.queue_at < bindparam("queue_at"),
-               and_(Ticket.queue_at == bindparam("queue_at"), Ticket.id < bindparam("id")))
-AHEAD_OF_REGULAR = select(func.count()).select_from(Ticket).where(
-    *_SAME_LINE, or_(Ticket.priority.is_not(None), Ticket.appointment_id.is_not(None), _EARLIER))
-AHEAD_OF_APPOINTMENT = select(func.count()).select_from(Ticket).where(
-    *_SAME_LINE, or_(Ticket.priority.is_not(None), and_(Ticket.appointment_id.is_not(None), _EARLIER)))
-AHEAD_OF_PRIORITY = select(func.count()).select_from(Ticket).where(
-    *_SAME_LINE, Ticket.priority.is_not(None), _EARLIER)
+def window_waiting(window: Window) -> Any:
+    """The tickets one window may call, in order of arrival: built once per window at start-up."""
+    return WAITING.where(or_(and_(Ticket.service.in_(window.services), Ticket.target_window.is_(None)),
+                             Ticket.target_window == window.id))

@@ -381,7 +381,7 @@ def test_a_checked_in_appointment_is_called_before_earlier_regular_tickets_of_it
     assert [queue.call_next(4, "clerk4").number for _ in range(3)] == [booked, *walk_ins]
 
 
-def test_an_appointment_does_not_pass_green_channel_nor_the_window_service_order(
+def test_an_appointment_goes_after_green_channel_and_before_earlier_walk_ins(
         desk: Appointments, queue: QueueEngine, clock: ManualClock, afternoon: None) -> None:
     elderly = queue.issue("id-card", "elderly", "guide", "desk").number
     hukou_walk_in = queue.issue("hukou", None, "device:kiosk-1", "kiosk").number  # window 3: hukou first
@@ -390,9 +390,9 @@ def test_an_appointment_does_not_pass_green_channel_nor_the_window_service_order
     assert queue.by_number(booked).waiting_ahead == 1  # the 绿色通道 ticket stands before it
     queue.sign_in(3, "clerk3")
     called = [queue.call_next(3, "clerk3").number for _ in range(4)]
-    # 绿色通道 goes ahead as before (within the bound, across the window's items); hukou is window 3's first item,
-    # so its walk-in comes before id-card's appointment; then the appointment, then id-card's walk-in
-    assert called == [elderly, hukou_walk_in, booked, id_walk_in]
+    # 绿色通道 first; then the checked-in appointment (a time agreed with the hall) before the walk-ins who came
+    # earlier, whatever their item (within priority_bound); then the walk-ins by arrival
+    assert called == [elderly, booked, hukou_walk_in, id_walk_in]
 
 
 def test_green_channel_arriving_after_the_appointment_keeps_its_bound(

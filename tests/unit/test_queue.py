@@ -67,26 +67,28 @@ def test_daily_cap_stops_the_kiosk_but_not_the_desk_and_never_reuses(engine: Que
     assert issue(engine, "pension", channel="desk") == "L006"
 
 
-def test_waiting_ahead_counts_the_same_line(engine: QueueEngine) -> None:
+def test_waiting_ahead_is_the_place_in_line_at_the_windows_at_work(engine: QueueEngine) -> None:
+    engine.sign_in(1, "clerk1")  # id-card and hukou, by arrival
     first = engine.issue("id-card", None, "k", "kiosk")
     engine.issue("hukou", None, "k", "kiosk")
     third = engine.issue("id-card", None, "k", "kiosk")
     urgent = engine.issue("id-card", "elderly", "k", "kiosk")
-    assert (first.waiting_ahead, third.waiting_ahead, urgent.waiting_ahead) == (0, 1, 0)
-    assert engine.ticket(third.id).waiting_ahead == 2  # the priority ticket now stands ahead of it
+    # the hukou resident came earlier and window 1 calls by arrival across its items: they stand ahead too
+    assert (first.waiting_ahead, third.waiting_ahead, urgent.waiting_ahead) == (0, 2, 0)
+    assert engine.ticket(third.id).waiting_ahead == 3  # the 绿色通道 ticket now stands ahead of it
+    engine.sign_out(1, "clerk1")
+    engine.sign_in(4, "clerk4")  # id-card only: the hukou resident is no longer in this line
+    assert engine.ticket(third.id).waiting_ahead == 2
 
 
 # ---------------------------------------------------------------- calling
 
-def test_call_next_follows_the_window_service_order_then_arrival(engine: QueueEngine) -> None:
+def test_call_next_calls_the_earliest_arrival_across_the_window_items(engine: QueueEngine) -> None:
     issue(engine, "hukou")      # B001, first to arrive
     issue(engine, "id-card")    # A001
-    issue(engine, "id-card")    # A002
-    engine.sign_in(1, "clerk1")  # serves id-card before hukou
-    engine.sign_in(3, "clerk3")  # serves hukou before id-card
-    assert engine.call_next(3, "clerk3").number == "B001"
-    assert engine.call_next(1, "clerk1").number == "A001"
-    assert engine.call_next(1, "clerk1").number == "A002"
+    issue(engine, "hukou")      # B002
+    engine.sign_in(1, "clerk1")  # lists id-card before hukou: the order of the list does not matter
+    assert [engine.call_next(1, "clerk1").number for _ in range(3)] == ["B001", "A001", "B002"]
     assert engine.call_next(1, "clerk1") is None
 
 
