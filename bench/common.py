@@ -144,11 +144,13 @@ class Stats:
         if not seconds:
             return cls(0, math.nan, math.nan, math.nan, math.nan)
         ordered = sorted(s * 1000 for s in seconds)
+        return cls(len(ordered), percentile(ordered, 50), percentile(ordered, 90), percentile(ordered, 99),
+                   ordered[-1])
 
-        def rank(p: float) -> float:
-            return ordered[max(0, math.ceil(p / 100 * len(ordered)) - 1)]
 
-        return cls(len(ordered), rank(50), rank(90), rank(99), ordered[-1])
+def percentile(ordered: Sequence[float], p: float) -> float:
+    """The nearest-rank ``p``-th percentile of values sorted in ascending order (not empty)."""
+    return ordered[max(0, math.ceil(p / 100 * len(ordered)) - 1)]
 
 
 @dataclass(frozen=True)
@@ -199,7 +201,7 @@ class Result:
         print(f"\n  written to {path.relative_to(ROOT)}")
 
 
-def _positive(text: str) -> int:
+def positive_count(text: str) -> int:
     value = int(text)
     if value < 1:
         raise argparse.ArgumentTypeError(f"must be at least 1, not {value}")
@@ -211,6 +213,6 @@ def arguments(description: str, **counts: int) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=description, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--profile", type=Path, help="py-spy the server into this speedscope file")
     for name, default in counts.items():
-        parser.add_argument(f"--{name}", type=_positive, default=default, metavar="N",
+        parser.add_argument(f"--{name}", type=positive_count, default=default, metavar="N",
                             help=f"number of {name} (default: %(default)s)")
     return parser.parse_args()
