@@ -77,6 +77,11 @@ def create_app(settings: Settings | None = None, async_mode: str | None = None) 
                       evaluation_api.bp, cases_api.bp, stats_api.bp, evaluator_bp, admin_bp):
         app.register_blueprint(blueprint)
 
+    @app.context_processor
+    def hall_zone() -> dict[str, str]:
+        """Every page knows the hall's time zone from its first paint (screen.html puts it on <html>)."""
+        return {"hall_zone": hall.config.timezone.key}
+
     @app.get("/")
     def index() -> str:
         return render_template("index.html", hall=hall.config)

@@ -119,6 +119,7 @@
     });
     socket.on("snapshot", (snapshot) => {
       if (snapshot?.server_time) syncClock(snapshot.server_time);
+      useZone(snapshot?.hall?.timezone);
       showHallState(snapshot?.status);
       handlers.snapshot?.(snapshot);
     });
@@ -175,6 +176,22 @@
   }
 
   // ------------------------------------------------------------------ time
+  // Every time and date on every screen is the hall's (`[hall] timezone`), whatever zone the device is set to: a
+  // kiosk PC left on UTC must show the time printed on its tickets. Nothing below reads the device's zone.
+
+  const WEEKDAYS = "日一二三四五六";
+  let hallWall = null;  // Intl formatter for the hall's wall clock
+
+  /** Use `zone` (an IANA key) for every time and date; one this browser does not know keeps the last zone. */
+  function useZone(zone) {
+    if (!zone || hallWall?.resolvedOptions().timeZone === zone) return;
+    try {
+      hallWall = new Intl.DateTimeFormat("en-US", { timeZone: zone, hourCycle: "h23", year: "numeric",
+        month: "numeric", day: "numeric", hour: "numeric", minute: "numeric", second: "numeric" });
+    } catch { /* RangeError: keep the zone we have */ }
+  }
+  useZone("Asia/Shanghai");
+  useZone(document.documentElement.dataset.hallZone);  // screen.html; the snapshot repeats it
 
   function syncClock(iso) {
     const server = Date.parse(iso);
@@ -184,22 +201,60 @@
   function now() { return new Date(Date.now() + serverOffsetMs); }
 
   const pad = (n) => String(n).padStart(2, "0");
-  const WEEKDAYS = "日一二三四五六";
 
-  /** "09:05" or "09:05:07" in this device's time zone, from an ISO string or a Date. */
+  /** The hall's wall clock at an instant (ISO string or Date): {year, month, day, hour, minute, second}. */
+  function wallClock(value) {
+    const d = value instanceof Date ? value : new Date(value);
+    if (Number.isNaN(d.getTime())) return null;
+    const wall = {};
+    for (const part of hallWall.formatToParts(d)) if (part.type !== "literal") wall[part.type] = Number(part.value);
+    return wall;
+  }
+
+  /** "09:05" or "09:05:07" in the hall, from an ISO string or a Date. */
   function time(value, seconds = false) {
-    const d = value instanceof Date ? value : new Date(value);
-    if (Number.isNaN(d.getTime())) return "";
-    return `${pad(d.getHours())}:${pad(d.getMinutes())}${seconds ? `:${pad(d.getSeconds())}` : ""}`;
+    const t = wallClock(value);
+    if (!t) return "";
+    return `${pad(t.hour)}:${pad(t.minute)}${seconds ? `:${pad(t.second)}` : ""}`;
   }
 
-  /** "2026年3月5日 星期四" */
+  const isoDay = (t) => `${t.year}-${pad(t.month)}-${pad(t.day)}`;
+
+  /** The hall's calendar day "2026-03-05" at an instant (its business date). */
+  function dayOf(value) {
+    const t = wallClock(value);
+    return t ? isoDay(t) : "";
+  }
+
+  /** Today in the hall, "2026-03-05", by the server-corrected clock. */
+  function today() { return dayOf(now()); }
+
+  // Calendar days "YYYY-MM-DD" are counted at UTC midnight: no zone, no daylight saving shifts a day.
+  const utcMidnight = (day) => new Date(`${day}T00:00:00Z`);
+
+  /** The calendar day `n` days after `day` (before, when negative). */
+  function addDays(day, n) {
+    const d = utcMidnight(day);
+    d.setUTCDate(d.getUTCDate() + n);
+    return d.toISOString().slice(0, 10);
+  }
+
+  /** 0 (Sunday) … 6 (Saturday) of a calendar day. */
+  function weekday(day) { return utcMidnight(day).getUTCDay(); }
+
+  /** "2026-12-01" → "12月1日（周二）" */
+  function dayText(day) {
+    const [, m, d] = day.split("-").map(Number);
+    return `${m}月${d}日（周${WEEKDAYS[weekday(day)]}）`;
+  }
+
+  /** "2026年3月5日 星期四" in the hall, from an ISO string or a Date. */
   function date(value) {
-    const d = value instanceof Date ? value : new Date(value);
-    return `${d.getFullYear()}年${d.getMonth() + 1}月${d.getDate()}日 星期${WEEKDAYS[d.getDay()]}`;
+    const t = wallClock(value);
+    return t ? `${t.year}年${t.month}月${t.day}日 星期${WEEKDAYS[weekday(isoDay(t))]}` : "";
   }
 
-  /** Keep `timeEl` (and `dateEl`, if given) showing the server-corrected time; one timer per page. */
+  /** Keep `timeEl` (and `dateEl`, if given) showing the hall's time, server-corrected; one timer per page. */
   let clockTimer = null;
   function clock(timeEl, dateEl = null, seconds = false) {
     const tick = () => {
@@ -267,6 +322,6 @@
     fit();
   }
 
-  window.hallq = { token, api, login, connect, connectDevice, printerAlerts, clock, now, time, date, h, toast, fatal,
-    fitStage };
+  window.hallq = { token, api, login, connect, connectDevice, printerAlerts, clock, now, time, date, dayOf, today,
+    addDays, weekday, dayText, h, toast, fatal, fitStage };
 })();

@@ -7,13 +7,8 @@
   const $ = (id) => document.getElementById(id);
   const state = { status: "open", closing: null };
 
-  const pad = (n) => String(n).padStart(2, "0");
-  /** "12-02 09:05" in this device's time zone (an ISO instant is UTC: its own date may be the day before). */
-  const when = (iso) => {
-    if (!iso) return "—";
-    const d = new Date(iso);
-    return `${pad(d.getMonth() + 1)}-${pad(d.getDate())} ${hallq.time(d)}`;
-  };
+  /** "12-02 09:05" in the hall (an ISO instant in UTC may carry the day before). */
+  const when = (iso) => (iso ? `${hallq.dayOf(iso).slice(5)} ${hallq.time(iso)}` : "—");
 
   function deadline(item) {
     if (item.closed) return h("span", {}, `${item.due}（已办结）`);

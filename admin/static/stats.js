@@ -12,27 +12,21 @@
   const ORANGE = "#ff9f1a";
   window.hallqCharts = {};
 
-  const iso = (d) => `${d.getFullYear()}-${String(d.getMonth() + 1).padStart(2, "0")}-${String(d.getDate()).padStart(2, "0")}`;
-
+  /** [first, last] day of a quick range, counted from the hall's today (not the device's). */
   function range(kind) {
-    const today = hallq.now();
-    const day = new Date(today.getFullYear(), today.getMonth(), today.getDate());
-    if (kind === "week") {
-      const monday = new Date(day);
-      monday.setDate(day.getDate() - ((day.getDay() + 6) % 7));
-      return [monday, day];
-    }
-    if (kind === "month") return [new Date(day.getFullYear(), day.getMonth(), 1), day];
+    const today = hallq.today();
+    const monthStart = `${today.slice(0, 8)}01`;
+    if (kind === "week") return [hallq.addDays(today, -((hallq.weekday(today) + 6) % 7)), today];
+    if (kind === "month") return [monthStart, today];
     if (kind === "last-month") {
-      return [new Date(day.getFullYear(), day.getMonth() - 1, 1), new Date(day.getFullYear(), day.getMonth(), 0)];
+      const lastMonthEnd = hallq.addDays(monthStart, -1);
+      return [`${lastMonthEnd.slice(0, 8)}01`, lastMonthEnd];
     }
-    return [day, day];
+    return [today, today];
   }
 
   function setRange(kind) {
-    const [first, last] = range(kind);
-    $("from").value = iso(first);
-    $("to").value = iso(last);
+    [$("from").value, $("to").value] = range(kind);
     load();
   }
 

@@ -3,13 +3,12 @@
  * enquiry register. Alt+1 … Alt+6 switch tabs. Lists reload by themselves on the server's `guide` events. */
 (() => {
   "use strict";
-  const { h } = hallq;
+  const { h, dayText } = hallq;
   const $ = (id) => document.getElementById(id);
   const TABS = ["book", "day", "tickets", "visits", "duty", "enquiries"];
   const DESK_ROLES = ["guide", "admin"];
   const TICKET_STATUS = { waiting: "等候中", called: "已呼叫", serving: "办理中", done: "已办结", no_show: "过号",
     transferred: "已转移" };
-  const WEEKDAYS = "日一二三四五六";
   const RELOAD_MS = 250;  // a burst of desk events becomes one reload
 
   const state = { user: null, setup: null, tab: "book", slot: null, day: [], socket: null, reloadTimer: null,
@@ -17,12 +16,6 @@
 
   function show(view) {
     for (const id of ["loading", "login", "desk"]) $(id).hidden = id !== view;
-  }
-
-  /** "2026-12-01" → "12月1日（周二）" */
-  function dayText(iso) {
-    const [y, m, d] = iso.split("-").map(Number);
-    return `${m}月${d}日（周${WEEKDAYS[new Date(y, m - 1, d).getDay()]}）`;
   }
 
   const when = (a) => `${dayText(a.date)} ${a.slot}${a.slot_end ? `-${a.slot_end}` : ""}`;
@@ -148,11 +141,8 @@
     $("book-assignee").replaceChildren(h("option", { value: "" }, "请选择"),
       ...setup.staff.map((s) => h("option", { value: s.username }, `${s.name}（${s.username}）`)));
     $("duty-kind").replaceChildren(...setup.duty_kinds.map((k) => h("option", { value: k.code }, k.name)));
-    const last = new Date(`${setup.today}T00:00:00`);
-    last.setDate(last.getDate() + setup.days_ahead);
-    const pad = (n) => String(n).padStart(2, "0");
     Object.assign($("book-date"), { min: setup.today, value: setup.today,
-      max: `${last.getFullYear()}-${pad(last.getMonth() + 1)}-${pad(last.getDate())}` });
+      max: hallq.addDays(setup.today, setup.days_ahead) });
     $("day-date").value = setup.today;
     $("guide-rules").textContent = `请告知群众：预约码；请在预约时段开始前 ${setup.check_in_before_minutes} 分钟到开始后 `
       + `${setup.forfeit_after_minutes} 分钟之间，到取号机点「我有预约」，输入预约码或手机号签到取号；超过 `

@@ -12,6 +12,7 @@ from flask.testing import FlaskClient
 from server.clock import ManualClock
 from server.events import TicketView
 from tests.api.conftest import HallApp, open_hall_app, password
+from tests.conftest import SMALL_HALL
 
 TICKET_FIELDS = {"id", "number", "service", "service_name", "status", "priority", "waiting_ahead", "issued_at",
                  "called_at", "window"}
@@ -278,3 +279,16 @@ def test_extended_service_figures_and_moving_residents_are_for_the_admin(hall_ap
     err(admin.get("/api/extended-service?month=2026-13"), 422, "bad_period")
     err(admin.get("/api/extended-service"), 422, "bad_period")
     assert hall_app.staff("guide").get("/api/extended-service?month=2026-11").status_code == 403
+
+
+# ---------------------------------------------------------------- the hall's clock
+
+def test_every_screen_page_names_the_halls_time_zone(tmp_path: Path, database_url: str, clock: ManualClock) -> None:
+    """Screens show times in `[hall] timezone`, never the device's: each page says which zone from its first paint."""
+    for hall_app in open_hall_app(tmp_path, database_url, clock,
+                                  SMALL_HALL.replace("[hall]\n", '[hall]\ntimezone = "Asia/Urumqi"\n', 1)):
+        client = hall_app.app.test_client()
+        for path in ("/kiosk", "/display", "/caller", "/guide", "/window/1", "/rate/1", "/admin/stats",
+                     "/admin/followups"):
+            assert '<html lang="zh-CN" data-hall-zone="Asia/Urumqi">' in client.get(path).get_data(as_text=True), path
+        assert hall_app.hall.engine.snapshot()["hall"]["timezone"] == "Asia/Urumqi"

@@ -11,6 +11,7 @@ import re
 import sys
 import tempfile
 from collections.abc import Callable, Iterator
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -39,8 +40,12 @@ def launch(playwright_: Playwright) -> Browser:
     return playwright_.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
 
 
-def new_page(browser: Browser, url: str, viewport: dict[str, int], contexts: list[BrowserContext]) -> Page:
-    context = browser.new_context(viewport=viewport, locale="zh-CN", timezone_id="Asia/Shanghai")
+def new_page(browser: Browser, url: str, viewport: dict[str, int], contexts: list[BrowserContext],
+             zone: str = "Asia/Shanghai", stopped_at: datetime | None = None) -> Page:
+    """A page in its own browser context on a device set to `zone`, its clock stopped at `stopped_at` if given."""
+    context = browser.new_context(viewport=viewport, locale="zh-CN", timezone_id=zone)
+    if stopped_at is not None:
+        context.clock.set_fixed_time(stopped_at)
     contexts.append(context)
     page = context.new_page()
     page.set_default_timeout(TIMEOUT_MS)
@@ -69,14 +74,19 @@ def browser() -> Iterator[Browser]:
             chromium.close()
 
 
-@pytest.fixture
-def open_page(browser: Browser) -> Iterator[OpenPage]:
-    """open_page(url, viewport) -> a page in its own browser context (own localStorage and cookies)."""
+def page_opener(browser: Browser, zone: str = "Asia/Shanghai", stopped_at: datetime | None = None
+                ) -> Iterator[OpenPage]:
+    """open_page(url, viewport) -> a page in its own browser context (own localStorage and cookies); closed after."""
     contexts: list[BrowserContext] = []
     expect.set_options(timeout=TIMEOUT_MS)
-    yield lambda url, viewport=DISPLAY: new_page(browser, url, viewport, contexts)
+    yield lambda url, viewport=DISPLAY: new_page(browser, url, viewport, contexts, zone, stopped_at)
     for context in contexts:
         context.close()
+
+
+@pytest.fixture
+def open_page(browser: Browser) -> Iterator[OpenPage]:
+    yield from page_opener(browser)
 
 
 # ---------------------------------------------------------------- screen steps
