@@ -44,9 +44,8 @@ def advance(session: Session, calendar: HallCalendar, now: datetime, day: date) 
     """Start, end or flag what the time calls for; the kinds of what happened, for the event bus."""
     happened = []
     for record in session.scalars(select(ExtendedService).where(ExtendedService.ended_at.is_(None))).all():
-        resume = calendar.regular_hours_resume(record.started_at)
-        if now >= resume or not _open_tickets(session, record.business_date):
-            _end(session, record, min(now, resume))
+        if now >= calendar.regular_hours_resume(record.started_at) or not _open_tickets(session, record.business_date):
+            _end(session, record, calendar, now)
             happened.append("extended_ended")
     happened += _flag_left_open(session, calendar, now, day)
     ended = calendar.ended_before(now)
@@ -57,8 +56,10 @@ def advance(session: Session, calendar: HallCalendar, now: datetime, day: date) 
     return happened
 
 
-def _end(session: Session, record: ExtendedService, end: datetime) -> None:
-    """The record's figures, from the event log: who called or served during it, how many were served."""
+def _end(session: Session, record: ExtendedService, calendar: HallCalendar, now: datetime) -> None:
+    """The record's figures, from the event log: who called or served during it, how many were served. It ends now,
+    or where regular hours took over if that came first (the server's tick may come later, or not at all)."""
+    end = min(now, calendar.regular_hours_resume(record.started_at))
     record.ended_at = end
     record.served = session.scalar(select(func.count()).select_from(Ticket).where(
         Ticket.business_date == record.business_date, Ticket.status == S.DONE,
@@ -79,12 +80,12 @@ def _flag_left_open(session: Session, calendar: HallCalendar, now: datetime, day
     for ticket in stale:
         session.add(TicketEvent(ticket_id=ticket.id, action=LEFT_OPEN, window_id=None, actor="system", at=now,
                                 detail={"status": ticket.status, "business_date": ticket.business_date.isoformat()}))
-        record = _closing_record(session, calendar, ticket.business_date)
+        record = _closing_record(session, calendar, ticket.business_date, now)
         record.anomalies = [*record.anomalies, ticket.number]  # a new list: the JSON column sees the change
     return ["left_open_flagged"] if stale else []
 
 
-def _closing_record(session: Session, calendar: HallCalendar, day: date) -> ExtendedService:
+def _closing_record(session: Session, calendar: HallCalendar, day: date, now: datetime) -> ExtendedService:
     """The record after the day's last session; made (and ended) now if the server was not running then."""
     last = calendar.last_session(day)
     closing = last.end if last is not None else calendar.day_start(day)  # a closed day: staff issued all the same
@@ -93,7 +94,7 @@ def _closing_record(session: Session, calendar: HallCalendar, day: date) -> Exte
         record = ExtendedService(business_date=day, session=last.session.name if last is not None else None,
                                  started_at=closing, waiting_at_start=0, windows=[], clerks=[], anomalies=[])
         session.add(record)
-        _end(session, record, calendar.regular_hours_resume(closing))
+        _end(session, record, calendar, now)
     return record
 
 

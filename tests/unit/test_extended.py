@@ -14,7 +14,7 @@ from server.db import Storage
 from server.events import EventBus
 from server.models import ExtendedService, Ticket, TicketEvent
 from server.queue import DomainError, QueueEngine
-from tests.conftest import SHANGHAI, Recorder
+from tests.conftest import SHANGHAI, SMALL_HALL, Recorder
 from tests.unit.test_hours import WEEK, at, refused
 
 KIOSK = "device:kiosk-1"
@@ -224,3 +224,20 @@ def test_left_open_tickets_go_to_the_days_closing_record_not_the_midday_one(
     assert (closing.session, closing.anomalies, closing.started_at.astimezone(SHANGHAI).isoformat(),
             closing.ended_at.astimezone(SHANGHAI).isoformat()) == (  # type: ignore[union-attr]
         "下午", ["B001", "A001"], "2026-11-30T17:30:00+08:00", "2026-12-01T00:00:00+08:00")
+
+
+def test_an_all_day_hall_has_no_break_and_its_day_ends_at_midnight(storage: Storage, clock: ManualClock) -> None:
+    """The demo's calendar (全天 00:00-24:00): no 延时服务 starts; a ticket left open is flagged after midnight in a
+    record of the minutes since, not of the day to come."""
+    hall = QueueEngine(storage, parse_config(SMALL_HALL), clock, EventBus())
+    hall.ensure_windows()
+    at(clock, 30, 15)
+    hall.issue("id-card", None, KIOSK)
+    at(clock, 30, 23, 59)
+    hall.tick()
+    assert records(storage) == [] and hall.status()["state"] == "open"
+    at(clock, 1, 0, 3)
+    hall.tick()
+    [day] = hall.extended_records(date(2026, 11, 30), date(2026, 11, 30))["records"]
+    assert (day["session"], day["started_at"], day["minutes"], day["anomalies"]) == (
+        "全天", "2026-12-01T00:00:00+08:00", 3.0, ["A001"])
