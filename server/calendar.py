@@ -125,10 +125,14 @@ class HallCalendar:
             return -self.working_days_between(last, first)
         return sum(self.is_working_day(first + timedelta(days=k)) for k in range(1, (last - first).days + 1))
 
-    def closing_time(self, day: date) -> datetime | None:
-        """The end of the day's last session; None on a closed day."""
+    def last_session(self, day: date) -> OpenSpan | None:
+        """The day's last session, whose end is closing time; None on a closed day."""
         spans = self.sessions_on(day)
-        return max((span.end for span in spans), key=_utc) if spans else None
+        return max(spans, key=lambda span: _utc(span.end)) if spans else None
+
+    def day_start(self, day: date) -> datetime:
+        """Midnight at the start of a date in the hall's zone: where one business day ends and the next begins."""
+        return self._at(day, time(0))
 
     # ---------------------------------------------------------------- instants
 
@@ -151,6 +155,21 @@ class HallCalendar:
                 if _utc(span.start) > after:
                     return span.start
         return None
+
+    def ended_before(self, instant: datetime) -> OpenSpan | None:
+        """The session of this instant's day that ended last, when none is open at it: the break or the evening
+        that 延时服务 may fill; None during a session or before the day's first."""
+        if self.span_at(instant) is not None:
+            return None
+        ended = [span for span in self.sessions_on(self._local(instant).date()) if _utc(span.end) <= _utc(instant)]
+        return ended[-1] if ended else None
+
+    def regular_hours_resume(self, session_end: datetime) -> datetime:
+        """Where 延时服务 after a session's end gives way: the next session of that day, else the next business
+        day's beginning (its residents are then served in regular hours, or flagged as left open)."""
+        midnight = self.day_start(self._local(session_end).date() + timedelta(days=1))
+        following = self.next_open(session_end)
+        return following if following is not None and _utc(following) < _utc(midnight) else midnight
 
     def describe_next_open(self, instant: datetime) -> str:
         """When the hall opens next, for the kiosk: 今天 14:00, 明天 08:30 or 12月1日（周一）08:30."""

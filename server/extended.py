@@ -1,13 +1,15 @@
-"""延时服务: when closing time comes and residents still wait, the windows stay and serve every one of them.
+"""延时服务: when a session ends and residents still wait, the windows stay and serve every one of them.
 
-Nothing here abandons a ticket: closing only starts the record; the record ends when the last resident of the
-day is served; a ticket still open when the next business day begins is flagged as an anomaly, never deleted.
+At every session's end, the midday break as much as the evening (seed 7.2.1: nobody is told 「明天（或下午）再来」),
+one record per session. Nothing here abandons a ticket: a session's end only starts the record; the record ends
+when the last resident of the day is served, or when regular hours take over (the next session that day, or the
+next business day); a ticket still open when the next business day begins is flagged as an anomaly, never deleted.
 Functions over one session (the engine's transaction) and plain values; no clock of their own.
 """
 
 from __future__ import annotations
 
-from datetime import date, datetime, time
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import and_, func, or_, select
@@ -23,6 +25,7 @@ LEFT_OPEN = "left_open"  # the event flagging a ticket still open when the next 
 
 
 def active(session: Session, day: date) -> ExtendedService | None:
+    """The record running today, if any: at most one, as sessions do not overlap."""
     return session.scalar(select(ExtendedService).where(ExtendedService.business_date == day,
                                                         ExtendedService.ended_at.is_(None)))
 
@@ -32,58 +35,67 @@ def _open_tickets(session: Session, day: date) -> int:
         Ticket.business_date == day, Ticket.status.in_(OPEN))) or 0
 
 
+def _record_of(session: Session, day: date, started_at: datetime) -> ExtendedService | None:
+    return session.scalar(select(ExtendedService).where(ExtendedService.business_date == day,
+                                                        ExtendedService.started_at == started_at))
+
+
 def advance(session: Session, calendar: HallCalendar, now: datetime, day: date) -> list[str]:
     """Start, end or flag what the time calls for; the kinds of what happened, for the event bus."""
-    happened = _flag_left_open(session, calendar, now, day)
-    record = session.scalar(select(ExtendedService).where(ExtendedService.business_date == day))
-    closing = calendar.closing_time(day)
-    if record is None and closing is not None and now >= closing:
-        waiting = _open_tickets(session, day)
-        if waiting:
-            session.add(ExtendedService(business_date=day, started_at=closing, waiting_at_start=waiting,
-                                        windows=[], clerks=[], anomalies=[]))
-            happened.append("extended_started")
-    elif record is not None and record.ended_at is None and not _open_tickets(session, day):
-        _end(session, record, now)
-        happened.append("extended_ended")
+    happened = []
+    for record in session.scalars(select(ExtendedService).where(ExtendedService.ended_at.is_(None))).all():
+        if now >= calendar.regular_hours_resume(record.started_at) or not _open_tickets(session, record.business_date):
+            _end(session, record, calendar, now)
+            happened.append("extended_ended")
+    happened += _flag_left_open(session, calendar, now, day)
+    ended = calendar.ended_before(now)
+    if ended is not None and _record_of(session, day, ended.end) is None and (waiting := _open_tickets(session, day)):
+        session.add(ExtendedService(business_date=day, session=ended.session.name, started_at=ended.end,
+                                    waiting_at_start=waiting, windows=[], clerks=[], anomalies=[]))
+        happened.append("extended_started")
     return happened
 
 
-def _end(session: Session, record: ExtendedService, now: datetime) -> None:
-    """The record's figures, from the event log: who called or served after closing, how many were served."""
-    record.ended_at = now
+def _end(session: Session, record: ExtendedService, calendar: HallCalendar, now: datetime) -> None:
+    """The record's figures, from the event log: who called or served during it, how many were served. It ends now,
+    or where regular hours took over if that came first (the server's tick may come later, or not at all)."""
+    end = min(now, calendar.regular_hours_resume(record.started_at))
+    record.ended_at = end
     record.served = session.scalar(select(func.count()).select_from(Ticket).where(
         Ticket.business_date == record.business_date, Ticket.status == S.DONE,
-        Ticket.finished_at >= record.started_at)) or 0
-    after = session.execute(select(TicketEvent.window_id, TicketEvent.actor).where(
-        TicketEvent.at >= record.started_at, TicketEvent.at <= now,
+        Ticket.finished_at >= record.started_at, Ticket.finished_at <= end)) or 0
+    during = session.execute(select(TicketEvent.window_id, TicketEvent.actor).where(
+        TicketEvent.at >= record.started_at, TicketEvent.at <= end,
         TicketEvent.action.in_(("called", "recalled", "started", "finished")),
         TicketEvent.window_id.is_not(None))).all()
-    record.windows = sorted({window for window, _ in after if window is not None})
-    record.clerks = sorted({actor for _, actor in after})
+    record.windows = sorted({window for window, _ in during if window is not None})
+    record.clerks = sorted({actor for _, actor in during})
 
 
 def _flag_left_open(session: Session, calendar: HallCalendar, now: datetime, day: date) -> list[str]:
-    """Tickets of an earlier business day still open: flagged once, kept, listed in their day's record."""
+    """Tickets of an earlier business day still open: flagged once, kept, listed in their day's closing record."""
     flagged = select(TicketEvent.ticket_id).where(TicketEvent.action == LEFT_OPEN)
     stale = session.scalars(select(Ticket).where(Ticket.business_date < day, Ticket.status.in_(OPEN),
                                                  Ticket.id.not_in(flagged)).order_by(Ticket.id)).all()
     for ticket in stale:
         session.add(TicketEvent(ticket_id=ticket.id, action=LEFT_OPEN, window_id=None, actor="system", at=now,
                                 detail={"status": ticket.status, "business_date": ticket.business_date.isoformat()}))
-        record = session.scalar(select(ExtendedService).where(
-            ExtendedService.business_date == ticket.business_date))
-        if record is None:  # the server was not running at that closing time
-            closing = calendar.closing_time(ticket.business_date) or datetime.combine(
-                ticket.business_date, time(0), calendar.zone)
-            record = ExtendedService(business_date=ticket.business_date, started_at=closing, waiting_at_start=0,
-                                     windows=[], clerks=[], anomalies=[])
-            session.add(record)
-            session.flush()
-        record.anomalies = [*record.anomalies, ticket.number]
-        if record.ended_at is None:
-            _end(session, record, now)
+        record = _closing_record(session, calendar, ticket.business_date, now)
+        record.anomalies = [*record.anomalies, ticket.number]  # a new list: the JSON column sees the change
     return ["left_open_flagged"] if stale else []
+
+
+def _closing_record(session: Session, calendar: HallCalendar, day: date, now: datetime) -> ExtendedService:
+    """The record after the day's last session; made (and ended) now if the server was not running then."""
+    last = calendar.last_session(day)
+    closing = last.end if last is not None else calendar.day_start(day)  # a closed day: staff issued all the same
+    record = _record_of(session, day, closing)
+    if record is None:
+        record = ExtendedService(business_date=day, session=last.session.name if last is not None else None,
+                                 started_at=closing, waiting_at_start=0, windows=[], clerks=[], anomalies=[])
+        session.add(record)
+        _end(session, record, calendar, now)
+    return record
 
 
 def _servable(window: Window) -> Any:
@@ -114,8 +126,9 @@ def uncovered(session: Session, config: HallConfig, window: Window, day: date) -
 
 
 def summary(record: ExtendedService, zone: Any) -> dict[str, Any]:
+    """One record for the screens and the admin: ``session`` is the session it followed, ``started_at`` its end."""
     minutes = ((record.ended_at - record.started_at).total_seconds() / 60) if record.ended_at else None
-    return {"business_date": record.business_date.isoformat(),
+    return {"business_date": record.business_date.isoformat(), "session": record.session,
             "started_at": record.started_at.astimezone(zone).isoformat(),
             "ended_at": record.ended_at.astimezone(zone).isoformat() if record.ended_at else None,
             "minutes": round(minutes, 1) if minutes is not None else None,

@@ -144,22 +144,27 @@ class Device(Base):
 
 
 class ExtendedService(Base):
-    """延时服务: one per business day on which residents were still waiting at closing time."""
+    """延时服务: one per session (上午, 下午 …) at whose end residents were still waiting, the midday break included."""
 
     __tablename__ = "extended_services"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    business_date: Mapped[date] = mapped_column(Date, unique=True)
+    business_date: Mapped[date] = mapped_column(Date)
+    #: the session it followed (上午, 下午); None for a ticket left open on a day the calendar had no session
+    session: Mapped[str | None] = mapped_column(String)
+    #: the session's scheduled end
     started_at: Mapped[datetime] = mapped_column(UTCDateTime)
     ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    #: residents still waiting when it started, and those served after closing time
+    #: residents still waiting when it started, and those served between its start and its end
     waiting_at_start: Mapped[int] = mapped_column(Integer, default=0)
     served: Mapped[int] = mapped_column(Integer, default=0)
-    #: window ids and staff usernames that called or served after closing time
+    #: window ids and staff usernames that called or served during it
     windows: Mapped[list[int]] = mapped_column(JSON, default=list)
     clerks: Mapped[list[str]] = mapped_column(JSON, default=list)
     #: tickets still open when the next business day began (numbers), never deleted
     anomalies: Mapped[list[str]] = mapped_column(JSON, default=list)
+
+    __table_args__ = (Index("ux_extended_session", "business_date", "started_at", unique=True),)
 
 
 class Evaluation(Base):

@@ -112,8 +112,9 @@ def openapi_document() -> dict[str, Any]:
             "parameters": [{"name": name, "in": "query", "required": False, "schema": {"type": "string"}}
                            for name in ("month", "from", "to")],
             "responses": {"200": {"description": "OK", **_json({"type": "object", "properties": {
-                "records": {"type": "array"}, "days": {"type": "integer"}, "served": {"type": "integer"},
-                "minutes": {"type": "number"}, "anomalies": {"type": "integer"}}})}, **_errors(401, 403, 422)}}},
+                "records": {"type": "array"}, "days": {"type": "integer"}, "sessions": {"type": "integer"},
+                "served": {"type": "integer"}, "minutes": {"type": "number"}, "anomalies": {"type": "integer"},
+                "text": {"type": "string"}}})}, **_errors(401, 403, 422)}}},
         "/api/hall/status": {"get": {
             "summary": "Open or closed now, the session, when the hall opens next", "tags": ["queue"],
             "security": [{"device": []}, {"session": []}],

@@ -255,23 +255,27 @@ class QueueEngine:
     # ------------------------------------------------------------------ 延时服务 and the day's end
 
     def tick(self) -> None:
-        """What the time calls for: 延时服务 starts at closing time while residents wait, ends when the last is
-        served; tickets left open from an earlier day are flagged. Run every few seconds by the server."""
+        """What the time calls for: 延时服务 starts at a session's end (midday or evening) while residents wait,
+        ends when the last is served; tickets left open from an earlier day are flagged. Run every few seconds by
+        the server."""
         now = self.clock.now()
         with self.storage.write() as session:
             happened = extended.advance(session, self.hours.calendar, now, business_date(now, self.config.timezone))
         self.bus.publish([HallEvent(kind, now) for kind in happened])
 
     def extended_records(self, first: date, last: date) -> dict[str, Any]:
-        """延时服务 of the days from ``first`` to ``last``: each record and the totals (本月延时服务 N 件)."""
+        """延时服务 of the days from ``first`` to ``last``: each record (one per session it followed) and the totals:
+        the days and the times (次) apart, as a day may have had it at noon and in the evening."""
         with self.storage.read() as session:
             records = session.scalars(select(ExtendedService).where(
                 ExtendedService.business_date >= first, ExtendedService.business_date <= last)
-                .order_by(ExtendedService.business_date)).all()
+                .order_by(ExtendedService.business_date, ExtendedService.started_at)).all()
             rows = [extended.summary(record, self.config.timezone) for record in records]
         served = sum(r["served"] for r in rows)
-        return {"from": first.isoformat(), "to": last.isoformat(), "records": rows, "days": len(rows),
-                "served": served, "text": f"延时服务 {len(rows)} 天，服务群众 {served} 件",
+        days = len({r["business_date"] for r in rows})
+        return {"from": first.isoformat(), "to": last.isoformat(), "records": rows, "days": days,
+                "sessions": len(rows), "served": served,
+                "text": f"延时服务 {days} 天 {len(rows)} 次，服务群众 {served} 件",
                 "minutes": round(sum(r["minutes"] or 0 for r in rows), 1),
                 "anomalies": sum(len(r["anomalies"]) for r in rows)}
 

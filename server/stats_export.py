@@ -54,7 +54,8 @@ def rows(report: dict[str, Any]) -> list[list[Any]]:
     table += [[], ["到达时段", "取号"]]
     table += [[f"{hour:02d}:00-{hour + 1:02d}:00", count] for hour, count in enumerate(report["arrivals_by_hour"])
               if count]
-    table += [[], ["延时服务天数", extended["days"]], ["延时服务人数", extended["served"]],
+    table += [[], ["延时服务天数", extended["days"]], ["延时服务次数", extended["sessions"]],
+              ["延时服务人数", extended["served"]],
               ["延时服务时长(分钟)", extended["minutes"]]]
     return table
 

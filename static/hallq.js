@@ -140,8 +140,8 @@
     };
   }
 
-  /** The hall's state in every screen's header: nothing while open; 「休息中」, 「停止取号」 or, after closing time
-   * with residents still waiting, 「延时服务中，请耐心等候」. */
+  /** The hall's state in every screen's header: nothing while open; 「休息中」, 「停止取号」 or, after a session's end
+   * (midday or evening) with residents still waiting, 「延时服务中，请耐心等候」. */
   function showHallState(status) {
     const chip = document.getElementById("hall-state");
     if (!chip || !status) return;

@@ -66,7 +66,7 @@
       tile("承诺件按时办结率", pct(t.promised.on_time_rate), `按时 ${t.promised.on_time} · 逾期 ${t.promised.late} · 超期未办 ${t.promised.overdue}`,
         t.promised.overdue ? "bad" : ""),
       tile("预约履约率", pct(t.appointments.kept_rate), `签到 ${t.appointments.checked_in} · 失约 ${t.appointments.forfeited}`),
-      tile("延时服务", value(report.extended.days), `天 · 服务 ${report.extended.served} 人 · ${report.extended.minutes} 分钟`));
+      tile("延时服务", value(report.extended.days), `天 · ${report.extended.sessions} 次 · 服务 ${report.extended.served} 人 · ${report.extended.minutes} 分钟`));
     charts(report);
     tables(report);
     $("formula").textContent = `${report.formula.text}。等候时间：取号（转移后为转入时间）至首次呼叫；办理时间：开始办理（未点开始办理则为呼叫）至办结。P90：90% 的群众不超过此时间。`;

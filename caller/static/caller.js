@@ -84,7 +84,8 @@
 
   // ------------------------------------------------------------------ live state
 
-  /** 延时服务: this window's residents still waiting after closing time, so the clerk stays until they are served. */
+  /** 延时服务: this window's residents still waiting after a session ended (midday or evening), so the clerk stays
+   * until they are served. */
   function showExtended(snapshot) {
     const mine = snapshot.status?.extended?.windows?.find((w) => w.id === state.windowId);
     const alert = $("extended-alert");

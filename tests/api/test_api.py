@@ -273,8 +273,8 @@ def test_extended_service_figures_and_moving_residents_are_for_the_admin(hall_ap
     err(admin.post(f"/api/tickets/{ticket['id']}/move", json={}), 422, "missing_field")
     month = admin.get("/api/extended-service?month=2026-11")
     assert month.status_code == 200 and month.json == {"from": "2026-11-01", "to": "2026-11-30", "records": [],
-                                                       "days": 0, "served": 0, "minutes": 0, "anomalies": 0,
-                                                       "text": "延时服务 0 天，服务群众 0 件"}
+                                                       "days": 0, "sessions": 0, "served": 0, "minutes": 0,
+                                                       "anomalies": 0, "text": "延时服务 0 天 0 次，服务群众 0 件"}
     assert admin.get("/api/extended-service?from=2026-12-01&to=2026-12-31").json["to"] == "2026-12-31"
     err(admin.get("/api/extended-service?month=2026-13"), 422, "bad_period")
     err(admin.get("/api/extended-service"), 422, "bad_period")

@@ -303,9 +303,10 @@ def add_appointments(rh: RatingHall, some_ticket: int) -> None:
                                     at=datetime.combine(day, datetime.min.time(), SHANGHAI).replace(hour=9),
                                     detail={"appointment": appointment, "service": service,
                                             "date": day.isoformat()}))
-        session.add(ExtendedService(business_date=DAY, started_at=datetime(2026, 11, 30, 9, 30, tzinfo=SHANGHAI),
-                                    ended_at=datetime(2026, 11, 30, 10, 12, tzinfo=SHANGHAI), waiting_at_start=4,
-                                    served=4, windows=[1], clerks=["clerk1"], anomalies=[]))
+        for name, start, end, served in (("上午", (12, 0), (12, 42), 4), ("下午", (17, 30), (17, 40), 2)):
+            session.add(ExtendedService(business_date=DAY, session=name, started_at=datetime(
+                2026, 11, 30, *start, tzinfo=SHANGHAI), ended_at=datetime(2026, 11, 30, *end, tzinfo=SHANGHAI),
+                waiting_at_start=served, served=served, windows=[1], clerks=["clerk1"], anomalies=[]))
 
 
 def test_a_simulated_day_gives_the_figures_worked_out_from_what_happened(rating_hall: RatingHall) -> None:
@@ -342,7 +343,8 @@ def test_a_simulated_day_gives_the_figures_worked_out_from_what_happened(rating_
     kept = {g["key"]: g["appointments"] for g in report["by_service"]}
     assert kept["id-card"]["kept_rate"] == pytest.approx(2 / 3, abs=5e-5) and kept["hukou"]["kept_rate"] == 0
     assert report["by_window"][0]["appointments"] is None
-    assert (report["extended"]["days"], report["extended"]["served"], report["extended"]["minutes"]) == (1, 4, 42.0)
+    assert ({k: report["extended"][k] for k in ("days", "sessions", "served", "minutes")}
+            == {"days": 1, "sessions": 2, "served": 6, "minutes": 52.0})  # one day, at noon and in the evening
 
     # the same figures for a range: the days after add nothing but the appointment dated 12-01, and tomorrow's
     # ratings and case completions stay with the tickets' own day
@@ -387,8 +389,8 @@ def check_exports(admin: FlaskClient, report: dict[str, Any]) -> None:
                 assert number(column) == (None if seconds is None else pytest.approx(seconds / 60, abs=0.006))
             rate = group["satisfaction_rate"]
             assert number("满意率(%)") == (None if rate is None else pytest.approx(rate * 100, abs=0.006))
-        extended = next(row for row in sheet if row and row[0] == "延时服务人数")
-        assert float(extended[1]) == report["extended"]["served"]
+        extended = {row[0]: float(row[1]) for row in sheet if row and str(row[0]).startswith("延时服务")}
+        assert (extended["延时服务天数"], extended["延时服务次数"], extended["延时服务人数"]) == (1, 2, 6)
 
 
 def test_statistics_are_for_admins_and_a_bad_period_is_refused(rating_hall: RatingHall) -> None:

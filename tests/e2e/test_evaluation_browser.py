@@ -12,7 +12,7 @@ import re
 import sys
 import tempfile
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +20,7 @@ import pytest
 import requests
 from playwright.sync_api import Browser, BrowserContext, expect, sync_playwright
 
+from server.models import ExtendedService
 from tests.e2e import test_browser
 from tests.e2e.test_browser import CALLER, CHROMIUM, SHOTS, TIMEOUT_MS, launch, log_in_and_sign_in, new_page
 from tests.live import LiveHall, hallq
@@ -190,6 +191,8 @@ def admin_stats_render_their_charts(browser: Browser, hall: Hall, contexts: list
     assert all(chart["drawn"] > 500 for chart in charts.values()), charts  # the canvases are painted
     rate = report["total"]["satisfaction_rate"]
     expect(page.locator("#tiles")).to_contain_text(f"{rate * 100:.2f}%")
+    extended = report["extended"]  # 延时服务: days and times (次) apart, as a day may have it at noon and at closing
+    expect(page.locator("#tiles")).to_contain_text(f"天 · {extended['sessions']} 次 · 服务 {extended['served']} 人")
     expect(page.locator("#table-window tbody tr")).to_have_count(len(report["by_window"]))
     assert page.locator("#export-xlsx").get_attribute("href", timeout=TIMEOUT_MS).startswith("/api/stats.xlsx?from=")
     page.screenshot(path=out / "admin-stats-today.png", full_page=True, animations="disabled")
@@ -237,6 +240,13 @@ def history(live: LiveHall) -> tuple[str, str]:
         last = hall.engine.today() - timedelta(days=1)
         first = last - timedelta(days=29)
         populate(hall.storage, hall.config, first, 30, 300)
+        with hall.storage.write() as session:  # and 延时服务 on the last day, at noon and at closing
+            for name, start, end, served in (("上午", time(12), time(12, 18), 3),
+                                             ("下午", time(17, 30), time(17, 52), 5)):
+                session.add(ExtendedService(
+                    business_date=last, session=name, started_at=datetime.combine(last, start, hall.config.timezone),
+                    ended_at=datetime.combine(last, end, hall.config.timezone), waiting_at_start=served,
+                    served=served, windows=[1], clerks=["clerk1"], anomalies=[]))
     finally:
         hall.storage.dispose()
     return first.isoformat(), last.isoformat()

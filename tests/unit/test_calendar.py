@@ -26,6 +26,11 @@ def at(day: date, hour: int, minute: int = 0, second: int = 0) -> datetime:
     return datetime(day.year, day.month, day.day, hour, minute, second, tzinfo=SHANGHAI)
 
 
+def closing_time(hall: HallCalendar, day: date) -> datetime | None:
+    last = hall.last_session(day)
+    return last.end if last is not None else None
+
+
 MONDAY = date(2026, 11, 30)
 TUESDAY = date(2026, 12, 1)
 FRIDAY = date(2026, 12, 4)
@@ -80,7 +85,7 @@ def test_a_holiday_is_closed_even_on_the_saturday_the_hall_opens(hall: HallCalen
     for day in (date(2026, 10, 1), date(2026, 10, 3)):  # a Thursday, and a Saturday
         assert not hall.is_working_day(day) and hall.sessions_on(day) == []
         assert hall.span_at(at(day, 10)) is None and not hall.accepting(at(day, 10))
-        assert hall.closing_time(day) is None
+        assert closing_time(hall, day) is None
 
 
 def test_a_make_up_saturday_opens_with_a_mondays_sessions(hall: HallCalendar) -> None:
@@ -135,10 +140,28 @@ def test_describe_next_open_into_the_next_year() -> None:
 
 
 def test_closing_time_is_the_end_of_the_last_session(hall: HallCalendar) -> None:
-    assert hall.closing_time(MONDAY) == at(MONDAY, 17, 30)
-    assert hall.closing_time(SAT) == at(SAT, 12)
-    assert hall.closing_time(date(2026, 10, 10)) == at(date(2026, 10, 10), 17, 30)
-    assert hall.closing_time(SUNDAY) is None
+    assert closing_time(hall, MONDAY) == at(MONDAY, 17, 30)
+    assert closing_time(hall, SAT) == at(SAT, 12)
+    assert closing_time(hall, date(2026, 10, 10)) == at(date(2026, 10, 10), 17, 30)
+    assert closing_time(hall, SUNDAY) is None
+
+
+@pytest.mark.parametrize(("instant", "ended", "resume"), [
+    (at(MONDAY, 8), None, None),  # before the first session
+    (at(MONDAY, 11, 59), None, None),  # 上午 still open
+    (at(MONDAY, 12), "上午", at(MONDAY, 14)),  # the midday break: the afternoon takes over
+    (at(MONDAY, 13, 59), "上午", at(MONDAY, 14)),
+    (at(MONDAY, 14), None, None),
+    (at(MONDAY, 17, 30), "下午", at(TUESDAY, 0)),  # the evening: the next business day takes over
+    (at(MONDAY, 23, 59), "下午", at(TUESDAY, 0)),
+    (at(SAT, 12, 30), "上午", at(SUNDAY, 0)),  # Saturday has only a morning: its 12:00 is closing time
+    (at(SUNDAY, 10), None, None),  # a closed day has no session to follow
+])
+def test_which_session_a_break_follows_and_when_regular_hours_resume(
+        hall: HallCalendar, instant: datetime, ended: str | None, resume: datetime | None) -> None:
+    span = hall.ended_before(instant)
+    assert (span.session.name if span else None) == ended
+    assert (hall.regular_hours_resume(span.end) if span else None) == resume
 
 
 def test_without_a_calendar_the_hall_is_open_at_any_hour() -> None:
@@ -150,8 +173,9 @@ def test_without_a_calendar_the_hall_is_open_at_any_hour() -> None:
     assert span is not None and span.session is ALL_DAY
     assert (span.start, span.end) == (at(SUNDAY, 0), at(SUNDAY + timedelta(days=1), 0))
     assert hall.accepting(at(SUNDAY, 23, 59, 59)) and hall.accepting(at(SUNDAY + timedelta(days=1), 0))
-    assert hall.closing_time(SUNDAY) == at(SUNDAY + timedelta(days=1), 0)
+    assert closing_time(hall, SUNDAY) == at(SUNDAY + timedelta(days=1), 0)
     assert hall.describe_next_open(night) == "明天 00:00"
+    assert hall.ended_before(at(SUNDAY, 23, 59, 59)) is None  # no break, so no 延时服务: only the day's end
     closed = HallCalendar(CalendarConfig(holidays=frozenset({SUNDAY})), SHANGHAI)
     assert not closed.accepting(night) and closed.next_open(night) == at(SUNDAY + timedelta(days=1), 0)
 

@@ -1,4 +1,5 @@
-"""延时服务: closing time with residents waiting, the windows staying, the record, and the day's end."""
+"""延时服务: a session's end (evening or midday) with residents waiting, the windows staying, the records, and the
+day's end."""
 
 from __future__ import annotations
 
@@ -13,8 +14,8 @@ from server.db import Storage
 from server.events import EventBus
 from server.models import ExtendedService, Ticket, TicketEvent
 from server.queue import DomainError, QueueEngine
-from tests.conftest import Recorder
-from tests.unit.test_hours import WEEK, at
+from tests.conftest import SHANGHAI, SMALL_HALL, Recorder
+from tests.unit.test_hours import WEEK, at, refused
 
 KIOSK = "device:kiosk-1"
 
@@ -116,7 +117,7 @@ def test_it_ends_when_the_last_is_served_and_keeps_the_figures(hall: QueueEngine
     assert hall.status()["state"] == "closed"
     month = hall.extended_records(date(2026, 11, 1), date(2026, 11, 30))
     assert (month["days"], month["served"], month["minutes"]) == (1, 3, 28.0)
-    assert month["text"] == "延时服务 1 天，服务群众 3 件"
+    assert month["text"] == "延时服务 1 天 1 次，服务群众 3 件"
     assert month["records"][0]["ended_at"] == "2026-11-30T17:58:00+08:00"
 
 
@@ -137,3 +138,106 @@ def test_a_ticket_left_open_overnight_is_flagged_not_deleted_and_numbers_restart
     at(clock, 1, 8, 30)
     assert hall.issue("id-card", None, KIOSK).number == "A001"
     assert hall.status()["state"] == "open"
+
+
+def midday_with_waiting(hall: QueueEngine, clock: ManualClock) -> None:
+    """Monday morning: B001 (hukou) then A001 (id-card) wait for window 1, clerk1 is there, and 12:00 comes."""
+    at(clock, 30, 11, 20)
+    hall.issue("hukou", None, KIOSK)
+    hall.issue("id-card", None, KIOSK)
+    hall.sign_in(1, "clerk1")
+    at(clock, 30, 12, 0)
+    hall.tick()
+
+
+def records(storage: Storage) -> list[ExtendedService]:
+    with storage.read() as session:
+        return list(session.scalars(select(ExtendedService).order_by(ExtendedService.started_at)))
+
+
+def test_nobody_is_sent_away_at_the_midday_break(hall: QueueEngine, clock: ManualClock, storage: Storage,
+                                                 recorder: Recorder) -> None:
+    midday_with_waiting(hall, clock)
+    assert "extended_started" in recorder.kinds()
+    status = hall.status()
+    assert status["state"] == "extended" and status["accepting"] is False and status["extended"]["waiting"] == 2
+    assert (status["extended"]["session"], status["extended"]["started_at"]) == ("上午", "2026-11-30T12:00:00+08:00")
+    assert "下次开放：今天 14:00" in refused(hall, "hall_closed")  # the break's rules for new walk-ins hold
+    for leave in (lambda: hall.sign_out(1, "clerk1"), lambda: hall.pause(1, "clerk1")):
+        with pytest.raises(DomainError) as caught:
+            leave()
+        assert caught.value.code == "extended_service" and "还有 2 人等候" in caught.value.message
+    at(clock, 30, 12, 5)
+    assert hall.call_next(1, "clerk1").number == "B001"  # type: ignore[union-attr]  # arrival, not item order
+    at(clock, 30, 12, 12)
+    assert hall.call_next(1, "clerk1").number == "A001"  # type: ignore[union-attr]  # B001 done by call-next
+    at(clock, 30, 12, 20)
+    hall.finish(1, "clerk1")
+    hall.tick()
+    assert "extended_ended" in recorder.kinds()
+    status = hall.status()
+    assert (status["state"], status["extended"], status["next_open_text"]) == ("closed", None, "今天 14:00")
+    assert hall.sign_out(1, "clerk1")["status"] == "closed"
+    [noon] = records(storage)
+    assert (noon.session, noon.served, noon.waiting_at_start, noon.windows, noon.clerks) == ("上午", 2, 2, [1],
+                                                                                              ["clerk1"])
+
+    at(clock, 30, 16, 50)  # the afternoon: one more resident still waiting at closing time
+    hall.issue("id-card", None, KIOSK)
+    at(clock, 30, 17, 30)
+    hall.tick()
+    assert hall.status()["extended"]["session"] == "下午"
+    at(clock, 30, 17, 35)
+    hall.sign_in(1, "clerk1")
+    hall.call_next(1, "clerk1")
+    at(clock, 30, 17, 40)
+    hall.finish(1, "clerk1")
+    hall.tick()
+    day = hall.extended_records(date(2026, 11, 30), date(2026, 11, 30))
+    assert [(r["session"], r["started_at"], r["ended_at"], r["served"]) for r in day["records"]] == [
+        ("上午", "2026-11-30T12:00:00+08:00", "2026-11-30T12:20:00+08:00", 2),
+        ("下午", "2026-11-30T17:30:00+08:00", "2026-11-30T17:40:00+08:00", 1)]
+    assert (day["days"], day["sessions"], day["served"], day["minutes"]) == (1, 2, 3, 30.0)
+    assert day["text"] == "延时服务 1 天 2 次，服务群众 3 件"
+
+
+def test_the_afternoon_session_takes_over_from_midday_extended_service(
+        hall: QueueEngine, clock: ManualClock, storage: Storage) -> None:
+    midday_with_waiting(hall, clock)
+    at(clock, 30, 14, 1)  # nobody came back from lunch to serve them: regular hours resume at 14:00
+    hall.tick()
+    [noon] = records(storage)
+    assert noon.ended_at is not None and noon.ended_at.astimezone(SHANGHAI).strftime("%H:%M") == "14:00"
+    assert noon.served == 0 and hall.status()["state"] == "open"
+    assert hall.call_next(1, "clerk1").number == "A001"  # type: ignore[union-attr]  # the item order again
+
+
+def test_left_open_tickets_go_to_the_days_closing_record_not_the_midday_one(
+        hall: QueueEngine, clock: ManualClock, storage: Storage) -> None:
+    midday_with_waiting(hall, clock)
+    at(clock, 1, 8, 0)  # the server was not running from 12:00 to Tuesday morning
+    hall.tick()
+    hall.tick()
+    noon, closing = records(storage)
+    assert (noon.session, noon.anomalies, noon.ended_at.astimezone(SHANGHAI).isoformat()) == (  # type: ignore
+        "上午", [], "2026-11-30T14:00:00+08:00")
+    assert (closing.session, closing.anomalies, closing.started_at.astimezone(SHANGHAI).isoformat(),
+            closing.ended_at.astimezone(SHANGHAI).isoformat()) == (  # type: ignore[union-attr]
+        "下午", ["B001", "A001"], "2026-11-30T17:30:00+08:00", "2026-12-01T00:00:00+08:00")
+
+
+def test_an_all_day_hall_has_no_break_and_its_day_ends_at_midnight(storage: Storage, clock: ManualClock) -> None:
+    """The demo's calendar (全天 00:00-24:00): no 延时服务 starts; a ticket left open is flagged after midnight in a
+    record of the minutes since, not of the day to come."""
+    hall = QueueEngine(storage, parse_config(SMALL_HALL), clock, EventBus())
+    hall.ensure_windows()
+    at(clock, 30, 15)
+    hall.issue("id-card", None, KIOSK)
+    at(clock, 30, 23, 59)
+    hall.tick()
+    assert records(storage) == [] and hall.status()["state"] == "open"
+    at(clock, 1, 0, 3)
+    hall.tick()
+    [day] = hall.extended_records(date(2026, 11, 30), date(2026, 11, 30))["records"]
+    assert (day["session"], day["started_at"], day["minutes"], day["anomalies"]) == (
+        "全天", "2026-12-01T00:00:00+08:00", 3.0, ["A001"])
