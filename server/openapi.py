@@ -179,13 +179,19 @@ def _schemas() -> dict[str, Any]:
             "id": {"type": "integer"}, "number": {"type": "string"}, "service": {"type": "string"},
             "service_name": {"type": "string"},
             "status": {"type": "string", "enum": ["waiting", "called", "serving", "done", "no_show", "transferred"]},
-            "priority": nullable_str, "waiting_ahead": {"type": "integer"},
+            "priority": nullable_str,
+            "waiting_ahead": {"type": "integer", "description": "前面还有 N 人: residents who will be called before "
+                              "this one under the calling rule at the windows at work now"},
+            "estimated_wait_minutes": {"type": ["integer", "null"], "description": "minutes until the call, from "
+                                       "the day's observed pace; null when it cannot be known (no window open, "
+                                       "nobody served yet today)"},
             "issued_at": {"type": "string", "format": "date-time"},
             "called_at": {"type": ["string", "null"], "format": "date-time"},
             "window": {"type": ["integer", "null"]}, "recalls": {"type": "integer"},
             "channel": {"type": "string", "enum": ["kiosk", "desk"]},
             "appointment": {"type": "boolean", "description": "issued at the check-in of an appointment (预约): "
-                            "called before the regular tickets of its service; printed with the tag 预约"},
+                            "called before the walk-ins at its windows (within priority_bound); printed with the "
+                            "tag 预约"},
             "track_url": {"type": "string", "description": "the resident's tracking page (the ticket's QR code); "
                           "only in answers to the kiosk or desk that issued it and to guide/admin"}}},
         **_guide_schemas(),

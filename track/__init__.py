@@ -51,6 +51,7 @@ def state(hall: Hall, view: TicketView, now: datetime) -> dict[str, Any]:
     return {"hall": hall.config.name, "number": view.number, "service_name": view.service_name,
             "status": view.status, "status_text": "已过期" if expired and view.status == S.WAITING
             else _STATUS_TEXT.get(view.status, view.status), "waiting_ahead": view.waiting_ahead if waiting else None,
+            "estimated_wait_minutes": view.estimated_wait_minutes if waiting else None,
             "soon": waiting and view.waiting_ahead <= SOON, "window_name": window.name if window else None,
             "hint": hint, "issued_at": view.issued_at.astimezone(zone).isoformat(),
             "updated_at": now.astimezone(zone).isoformat(),

@@ -140,6 +140,11 @@
     }
   }
 
+  /** 预计等候 from the day's pace; a minute or less reads as 即将叫号. */
+  function waitText(minutes) {
+    return minutes !== null && minutes <= 1 ? "预计即将叫号" : `预计等候约 ${minutes} 分钟`;
+  }
+
   function showTicket(ticket) {
     const windows = state.windows.filter((w) => w.services.includes(ticket.service)).map((w) => w.name);
     state.ticketId = ticket.id;
@@ -147,6 +152,8 @@
     $("ticket-number").textContent = ticket.number;
     $("ticket-service").textContent = ticket.service_name;
     $("ticket-ahead").textContent = String(ticket.waiting_ahead);
+    $("ticket-wait").hidden = ticket.estimated_wait_minutes === null;
+    $("ticket-wait").textContent = waitText(ticket.estimated_wait_minutes);
     $("ticket-windows").textContent = windows.length ? windows.join("、") : "窗口";
     $("ticket-time").textContent = `${hallq.date(ticket.issued_at)} ${hallq.time(ticket.issued_at, true)}`;
     $("done").disabled = true;

@@ -37,6 +37,23 @@ def test_the_page_follows_the_ticket_and_says_when_it_is_nearly_its_turn(hall_ap
     assert answer.json["updated_at"].startswith("2026-11-30T09:00:00+08:00")  # the hall's local time
 
 
+def test_the_ticket_answer_and_the_page_estimate_the_wait_from_the_day_pace(hall_app: HallApp) -> None:
+    clerk = hall_app.staff("clerk1", window=4)  # id-card only
+    kiosk = hall_app.kiosk()
+    first = kiosk.post("/api/tickets", json={"service": "id-card"}).json["ticket"]
+    assert first["estimated_wait_minutes"] is None  # nobody served yet today: not known
+    for _ in range(2):
+        kiosk.post("/api/tickets", json={"service": "id-card"})
+    clerk.post("/api/windows/4/call-next")
+    for _ in range(2):
+        hall_app.clock.advance(minutes=6)
+        clerk.post("/api/windows/4/call-next")  # 6 minutes a resident
+    ticket = kiosk.post("/api/tickets", json={"service": "id-card"}).json["ticket"]
+    assert (ticket["waiting_ahead"], ticket["estimated_wait_minutes"]) == (0, 6)
+    state = hall_app.app.test_client().get(f"{urlsplit(ticket['track_url']).path}/state").json
+    assert state["estimated_wait_minutes"] == 6
+
+
 def test_a_transferred_ticket_keeps_its_page(hall_app: HallApp) -> None:
     path = take(hall_app)
     clerk = hall_app.staff("clerk1", window=1)
@@ -67,6 +84,7 @@ def test_tokens_are_unguessable_and_the_page_carries_nothing_personal(hall_app: 
     tokens = {path.removeprefix("/t/") for path in paths}
     assert len(tokens) == 50 and all(len(token) >= 16 for token in tokens)  # 96 random bits each
     state = hall_app.app.test_client().get(f"{next(iter(paths))}/state").json
-    assert set(state) == {"hall", "number", "service_name", "status", "status_text", "waiting_ahead", "soon",
-                          "window_name", "hint", "issued_at", "updated_at", "refresh", "rating"}
+    assert set(state) == {"hall", "number", "service_name", "status", "status_text", "waiting_ahead",
+                          "estimated_wait_minutes", "soon", "window_name", "hint", "issued_at", "updated_at",
+                          "refresh", "rating"}
     assert set(state["rating"]) == {"open", "level", "levels", "reasons", "poor"}  # nothing about the resident

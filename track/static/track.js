@@ -14,6 +14,8 @@
     status.className = `t-status t-${t.status}`;
     $("t-ahead").hidden = t.waiting_ahead === null;
     $("t-count").textContent = t.waiting_ahead ?? "";
+    $("t-wait").hidden = t.estimated_wait_minutes === null;
+    $("t-minutes").textContent = t.estimated_wait_minutes ?? "";
     const hint = $("t-hint");
     hint.textContent = t.hint;
     hint.classList.toggle("is-soon", t.soon);
