@@ -50,7 +50,8 @@ def place_in_line(ticket: Candidate, waiting: Sequence[Candidate], passes: Calla
     """``waiting``: every waiting ticket of the day in order of arrival, ``ticket`` among them; ``passes``: how often
     each has been passed so far. The windows take turns as they become free and call by the rule until ``ticket``
     is called."""
-    remaining = list(waiting)
+    lines = [_Line(desk, [c for c in waiting if may_call(desk.window_id, desk.services, c)]) for desk in desks]
+    taken: set[int] = set()
     passed_here: dict[int, int] = defaultdict(int)
 
     def passes_now(candidate: Candidate) -> int:
@@ -62,19 +63,44 @@ def place_in_line(ticket: Candidate, waiting: Sequence[Candidate], passes: Calla
     ahead = 0
     while turns:
         at, i = heapq.heappop(turns)
-        desk = desks[i]
-        mine = [c for c in remaining if may_call(desk.window_id, desk.services, c)]
-        chosen = choose_next(mine, passes_now, desk.rule)
+        line = lines[i]
+        chosen = line.next_call(taken, passes_now, passed_here)
         if chosen is None:
             continue  # nothing more this window may call: it leaves the play
         if chosen.ticket_id == ticket.ticket_id:
             wait = math.ceil(max((at - now).total_seconds(), 0) / 60) if paced else None
             return Place(ahead, wait)
-        for earlier in mine:
-            if earlier.arrival < chosen.arrival:
-                passed_here[earlier.ticket_id] += 1
-        remaining.remove(chosen)
-        if may_call(desk.window_id, desk.services, ticket):
+        taken.add(chosen.ticket_id)
+        if may_call(line.desk.window_id, line.desk.services, ticket):
             ahead += 1
-        heapq.heappush(turns, (at + (desk.pace or DEFAULT_PACE), i))
+        heapq.heappush(turns, (at + (line.desk.pace or DEFAULT_PACE), i))
     return Place(ahead, None)
+
+
+class _Line:
+    """The tickets one window may call, in order of arrival, as the play takes them away. Most calls are the first
+    one left (no precedence, no favoured item waiting): those cost nothing; otherwise the rule itself decides."""
+
+    def __init__(self, desk: Desk, mine: list[Candidate]):
+        self.desk = desk
+        self.mine = mine
+        self.first = 0
+        self.special = {c.ticket_id for c in mine if c.precedence or c.service in desk.rule.favour}
+
+    def next_call(self, taken: set[int], passes: Callable[[Candidate], int],
+                  passed_here: dict[int, int]) -> Candidate | None:
+        while self.first < len(self.mine) and self.mine[self.first].ticket_id in taken:
+            self.first += 1
+        if self.first == len(self.mine):
+            return None
+        self.special -= taken
+        if not self.special or self.desk.rule.strict:
+            return self.mine[self.first]
+        left = [c for c in self.mine[self.first:] if c.ticket_id not in taken]
+        chosen = choose_next(left, passes, self.desk.rule)
+        assert chosen is not None
+        for earlier in left:
+            if earlier.arrival >= chosen.arrival:
+                break
+            passed_here[earlier.ticket_id] += 1
+        return chosen
