@@ -19,7 +19,7 @@ URL = "https://hall.example.gov.cn/t/3f9c2a7b1e4d4c0a9b8e7f6a5d4c3b2a?h=chenggua
 PUNCTUATION = "（，：￥）"
 TICKET = TicketPrint(
     hall_name="城关镇便民服务中心", number="A012", service_name="居民身份证核发（换领）", waiting_ahead=3,
-    issued_at=datetime(2026, 11, 30, 9, 5, 41, tzinfo=ZoneInfo("Asia/Shanghai")), windows=("1号窗口", "6号窗口"),
+    issued_at=datetime(2026, 11, 30, 9, 5, 41, tzinfo=ZoneInfo("Asia/Shanghai")), windows="1号窗口、6号窗口",
     tag="绿色通道", track_url=URL, notice="请携带：户口簿、原身份证；工本费￥20（当场缴纳），换领期间可办临时身份证",
 )
 LAYOUT = TicketLayout()
@@ -114,7 +114,7 @@ def test_reprint_puts_a_large_inverted_mark_on_the_first_line() -> None:
 
 
 def test_empty_fields_are_left_out() -> None:
-    bare = dataclasses.replace(TICKET, tag=None, track_url=None, notice=None, windows=())
+    bare = dataclasses.replace(TICKET, tag=None, track_url=None, notice=None, windows="")
     out = decode(render_text(bare, dataclasses.replace(LAYOUT, footer=""), printer()))
     assert out.texts == ["城关镇便民服务中心", "A012", "居民身份证核发（换领）", "前面还有 3 人等候",
                          "取号时间：2026-11-30 09:05"]
