@@ -10,9 +10,12 @@ from zoneinfo import ZoneInfo
 import pytest
 from escpos.printer import Dummy
 
+from server.config import parse_config
 from server.printing import ticket as tickets
 from server.printing.settings import Connection, PrinterConfig, TicketLayout
 from server.printing.ticket import FontError, TicketPrint, check_font, render, render_image, render_text
+from server.wayfinding import Wayfinding
+from tests.conftest import SMALL_HALL
 from tests.printing.escpos_decode import UnknownCommand, decode
 
 URL = "https://hall.example.gov.cn/t/3f9c2a7b1e4d4c0a9b8e7f6a5d4c3b2a?h=chengguan"  # 70 characters
@@ -119,6 +122,31 @@ def test_empty_fields_are_left_out() -> None:
     assert out.texts == ["城关镇便民服务中心", "A012", "居民身份证核发（换领）", "前面还有 3 人等候",
                          "取号时间：2026-11-30 09:05"]
     assert out.qr_payloads == [] and out.inverted_texts == [] and out.cuts == 1
+
+
+ZONED = "1号窗口、6号窗口（一楼）；4号窗口（二楼）"
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+def test_the_windows_line_names_the_zones_in_text_mode(width: int) -> None:
+    hall = parse_config(SMALL_HALL)
+    windows = Wayfinding(hall).places(hall.windows_serving("id-card"))
+    assert windows == "1号窗口（一楼）；3号窗口、4号窗口（二楼）"
+    out = decode(render_text(dataclasses.replace(TICKET, windows=ZONED), TicketLayout(fields=("windows",)),
+                             printer(width)))
+    assert "".join(out.texts) == f"办理窗口：{ZONED}"
+    assert all(line[0] not in "，。、；）" for line in out.texts)  # wrapped (58 mm) before a name, not inside
+    assert max(map(columns, out.texts)) <= printer(width).dots // 12
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+def test_the_windows_line_names_the_zones_in_image_mode(width: int) -> None:
+    """The raster of the windows field is the raster of exactly that line drawn as a plain footer."""
+    config = printer(width, "image")
+    zoned = render_image(dataclasses.replace(TICKET, windows=ZONED), TicketLayout(fields=("windows",)), config)
+    drawn = render_image(TICKET, TicketLayout(fields=("footer",), footer=f"办理窗口：{ZONED}"), config)
+    plain = render_image(TICKET, TicketLayout(fields=("windows",)), config)
+    assert decode(zoned).rasters == decode(drawn).rasters != decode(plain).rasters
 
 
 def test_layout_chooses_fields_and_their_order() -> None:
