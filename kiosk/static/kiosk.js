@@ -161,7 +161,9 @@
     $("ticket-number").textContent = ticket.number;
     $("ticket-service").textContent = ticket.service_name;
     $("ticket-ahead").textContent = String(ticket.waiting_ahead);
-    $("ticket-windows").textContent = ticket.windows_text || "窗口";
+    // a line breaks after 、 or ；, never inside 「6号窗口（一楼）」
+    $("ticket-windows").replaceChildren(...(ticket.windows_text || "窗口").split(/(?<=[、；])/)
+      .map((place) => h("span", { class: "place" }, place)));
     $("ticket-notice").textContent = ticket.window_notice || "";
     $("ticket-notice").hidden = !ticket.window_notice;
     $("ticket-time").textContent = `${hallq.date(ticket.issued_at)} ${hallq.time(ticket.issued_at, true)}`;

@@ -317,7 +317,16 @@ def shoot_screens(browser: Browser, hall: LiveHall, out: Path, contexts: list[Br
     expect(kiosk.locator("#category")).to_be_visible()
     kiosk.screenshot(path=out / "kiosk-category.png", animations="disabled")
     kiosk.get_by_role("button", name="← 返回").click()
-    take_ticket(kiosk, "户籍管理", "居民身份证核发")
+    # nobody at 4号窗口 (二楼) or 6号窗口 (一楼): the tiles say so, and so does the ticket
+    kiosk.get_by_role("button", name=re.compile("^农业农村管理和服务")).click()
+    expect(kiosk.locator("#items .tile-note").first).to_have_text("暂无窗口办理")
+    kiosk.screenshot(path=out / "kiosk-no-window.png", animations="disabled")
+    kiosk.get_by_role("button", name=re.compile("^种粮补贴发放")).click()
+    expect(kiosk.locator("#ticket-notice")).to_be_visible()
+    expect(kiosk.get_by_role("button", name="完成")).to_be_enabled()
+    kiosk.screenshot(path=out / "kiosk-ticket-no-window.png", animations="disabled")
+    kiosk.get_by_role("button", name="完成").click()
+    take_ticket(kiosk, "社会保障", "城乡最低生活保障对象认定")  # 2号窗口 is open
     expect(kiosk.get_by_role("button", name="完成")).to_be_enabled()
     kiosk.screenshot(path=out / "kiosk-ticket.png", animations="disabled")
 
