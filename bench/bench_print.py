@@ -21,6 +21,7 @@ from server.config import HallConfig, load_config
 from server.printing.device import PrinterFault, send
 from server.printing.settings import Connection, PrinterConfig, TicketLayout
 from server.printing.ticket import TicketPrint, render
+from server.wayfinding import Wayfinding
 from tests.printing.escpos_decode import decode
 from tests.printing.fake_printer import FakePrinter
 
@@ -37,7 +38,7 @@ NOTICES = (None, "请携带：户口簿、原身份证",
 def ticket(hall: HallConfig, i: int) -> TicketPrint:
     """A realistic ticket, varied over the demo hall's services, tags and notices; every 50th a reprint."""
     service = hall.services[i % len(hall.services)]
-    windows = tuple(w.name for w in hall.windows if service.code in w.services)
+    windows = Wayfinding(hall).places(hall.windows_serving(service.code))
     issued_at = OPENING.replace(tzinfo=hall.timezone) + i * EVERY
     return TicketPrint(hall_name=hall.name, number=f"{service.prefix}{i % 1000:03d}", service_name=service.name,
                        waiting_ahead=i % 37, issued_at=issued_at, windows=windows, tag=TAGS[i % len(TAGS)],

@@ -37,6 +37,14 @@ class TicketView:
     appointment: bool = False
     #: minutes until the call, from the day's observed pace and the windows at work; None when it cannot be known
     estimated_wait_minutes: int | None = None
+    #: 办理窗口 as residents read them: 「1号窗口、6号窗口」, with the zone in a hall of several: 「4号窗口（二楼）」
+    windows_text: str = ""
+    #: waiting, and none of the windows that may call it has a clerk signed in now
+    no_open_window: bool = False
+    #: what the resident is told about that (or about its windows all being paused); None: nothing to tell
+    window_notice: str | None = None
+    #: the window that transferred the resident here (转入); None for a ticket that was not transferred
+    transferred_from_window: int | None = None
 
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)

@@ -44,7 +44,8 @@ def openapi_document() -> dict[str, Any]:
         "no-show": _window_action("Mark the current ticket as no-show (过号)"),
         "start": _window_action("Start serving the called ticket (开始办理)"),
         "finish": _finish_action(),
-        "transfer": _window_action("Transfer the current ticket to another service or window (转移)", {
+        "transfer": _window_action("Transfer the current ticket to another service or window (转移); 409 "
+                                   "window_closed when that window has no clerk signed in", {
             "type": "object", "properties": {"service": {"type": "string"}, "window": {"type": "integer"}}}),
         "call": _window_action("Call a specific number (特呼)", {
             "type": "object", "required": ["number"], "properties": {"number": {"type": "string"}}}),
@@ -169,12 +170,17 @@ def _schemas() -> dict[str, Any]:
                                                   "name": {"type": "string"}}},
         "Service": {"type": "object", "properties": {
             "code": {"type": "string"}, "name": {"type": "string"}, "category": {"type": "string"},
-            "prefix": {"type": "string"}, "waiting": {"type": "integer"}}},
+            "prefix": {"type": "string"}, "waiting": {"type": "integer"},
+            "open_windows": {"type": "array", "items": {"type": "integer"}, "description":
+                             "the windows serving it with a clerk signed in now (open or paused); empty: the kiosk "
+                             "says 暂无窗口办理, and still issues"}}},
         "Window": {"type": "object", "properties": {
             "id": {"type": "integer"}, "name": {"type": "string"}, "label": {"type": "string"},
             "zone": {"type": "string"}, "services": {"type": "array", "items": {"type": "string"}},
             "status": {"type": "string", "enum": ["closed", "open", "paused"]},
-            "clerk": {"type": ["object", "null"]}, "current": {"type": ["object", "null"]}}},
+            "clerk": {"type": ["object", "null"]},
+            "current": {"type": ["object", "null"], "description": "the ticket at the window: id, number, status, "
+                        "service, appointment, transferred_from (the window it was transferred from, 转入, or null)"}}},
         "Ticket": {"type": "object", "properties": {
             "id": {"type": "integer"}, "number": {"type": "string"}, "service": {"type": "string"},
             "service_name": {"type": "string"},
@@ -192,6 +198,14 @@ def _schemas() -> dict[str, Any]:
             "appointment": {"type": "boolean", "description": "issued at the check-in of an appointment (预约): "
                             "called before the walk-ins at its windows (within priority_bound); printed with the "
                             "tag 预约"},
+            "windows_text": {"type": "string", "description": "where to go (办理窗口): 1号窗口、6号窗口; with the zone "
+                             "when the hall's windows are in more than one: 1号窗口（一楼）；4号窗口（二楼）"},
+            "no_open_window": {"type": "boolean", "description": "waiting, and no window that may call it has a "
+                               "clerk signed in now"},
+            "window_notice": {"type": ["string", "null"], "description": "what to tell the resident about that, or "
+                              "about its windows all being paused (暂停), in Chinese; null: nothing"},
+            "transferred_from_window": {"type": ["integer", "null"], "description": "the window that transferred "
+                                        "the resident here (转入)"},
             "track_url": {"type": "string", "description": "the resident's tracking page (the ticket's QR code); "
                           "only in answers to the kiosk or desk that issued it and to guide/admin"}}},
         **_guide_schemas(),

@@ -30,6 +30,7 @@ from server.events import EventBus, HallEvent, TicketView
 from server.hours import Hours
 from server.models import ExtendedService, Staff, Ticket, TicketEvent, TicketStatus, WindowState
 from server.policy import Candidate, Rule, choose_next, passed_by
+from server.wayfinding import CAME_FROM, STAFFED, Wayfinding
 
 S = TicketStatus
 _MAX_NUMBER = 999
@@ -71,6 +72,7 @@ class QueueEngine:
         self.bus = bus
         self.finish_hooks: list[FinishHook] = []  # the case record (五件制) and the rating prompt (一次一评)
         self.hours = Hours(HallCalendar(config.calendar, config.timezone))
+        self.wayfinding = Wayfinding(config)
         self._waiting_at = {window.id: sql.window_waiting(window) for window in config.windows}
         self._rules = {window.id: _rule(config, window) for window in config.windows}
         self._serving = {service.code: frozenset(w.id for w in config.windows_serving(service.code))
@@ -108,7 +110,7 @@ class QueueEngine:
             ticket = connection.execute(sql.BY_NUMBER, {"day": self.today(), "number": number}).first()
             if ticket is None:
                 raise DomainError("not_found", "number_not_found", f"今天没有 {number} 号")
-            return self._view_of(ticket, self._place(connection, ticket))
+            return self._view_of(connection, ticket, self._place(connection, ticket))
 
     def tracked(self, token: str) -> TicketView | None:
         """The ticket behind a phone tracking page: its latest row (a transfer continues it on a new one)."""
@@ -154,7 +156,8 @@ class QueueEngine:
     def services(self) -> list[dict[str, Any]]:
         with self.storage.read() as session:
             waiting = self._waiting_by_service(session, self.today())
-        return [self._service_json(service, waiting) for service in self.config.services]
+            staffed = self._staffed(session.connection())
+        return [self._service_json(service, waiting, staffed) for service in self.config.services]
 
     def windows(self) -> list[dict[str, Any]]:
         with self.storage.read() as session:
@@ -169,10 +172,11 @@ class QueueEngine:
             windows = self._windows_json(session, day)
             recent = self._recent_calls(session, day)
             status = self._status(session, now, day, sum(waiting.values()))
+        staffed = {window["id"]: window["status"] for window in windows if window["status"] != "closed"}
         return {
             "hall": {"name": self.config.name, "notice": self.config.notice, "business_date": day.isoformat(),
-                     "timezone": self.config.timezone.key},
-            "services": [self._service_json(service, waiting) for service in self.config.services],
+                     "timezone": self.config.timezone.key, "zoned": self.wayfinding.zoned},
+            "services": [self._service_json(service, waiting, staffed) for service in self.config.services],
             "windows": windows,
             "recent_calls": recent,
             "status": status,
@@ -221,7 +225,7 @@ class QueueEngine:
             self._record(connection, ticket, "issued", None, actor, now, detail)
             if appointment is not None:
                 appointment.settle(session, ticket, now)
-            view = self._view_of(ticket, self._place(connection, ticket))
+            view = self._view_of(connection, ticket, self._place(connection, ticket))
         self.bus.publish([HallEvent("issued", now, view, actor=actor, detail=detail)])
         return view
 
@@ -441,6 +445,8 @@ class QueueEngine:
             ticket = self._current(session, state, (S.CALLED, S.SERVING), "转移")
             service = self._service(service_code or ticket.service)
             target = self._window(target_window) if target_window is not None else None
+            if target is not None and target.id not in self._staffed(session.connection()):
+                raise DomainError("conflict", "window_closed", f"{target.name}未开放（无人签到），不能转入")
             if target is None and not self.config.windows_serving(service.code):
                 raise DomainError("invalid", "transfer_target", f"没有窗口办理「{service.name}」")
             moved = Ticket(number=ticket.number, service=service.code, business_date=ticket.business_date,
@@ -569,7 +575,7 @@ class QueueEngine:
         if finished is not None:
             self._record(connection, finished, "finished", window.id, staff, now, {"auto": True})
             self._finished(connection, finished.id, window.id, staff, now, None)
-            events.append(HallEvent("finished", now, self._view_of(finished), window.id))
+            events.append(HallEvent("finished", now, self._view_of(connection, finished), window.id))
 
     def _start_call(self, connection: Connection, window: Window, ticket: Row[Any] | None, staff: str,
                     now: datetime, events: list[HallEvent], special: bool) -> TicketView | None:
@@ -577,7 +583,7 @@ class QueueEngine:
         if ticket is None:
             return None
         self._record(connection, ticket, "called", window.id, staff, now, {"special": True} if special else None)
-        view = self._view_of(ticket)
+        view = self._view_of(connection, ticket)
         events.append(HallEvent("called", now, view, window.id, self.announcement(view.number, window)))
         return view
 
@@ -666,23 +672,40 @@ class QueueEngine:
     def _view(self, session: Session, ticket: Ticket) -> TicketView:
         """The view of an ORM ticket, its pending changes flushed so the count of who is ahead sees them."""
         session.flush()
-        return self._view_of(ticket, self._place(session.connection(), ticket))
+        return self._view_of(session.connection(), ticket, self._place(session.connection(), ticket))
 
-    def _view_of(self, ticket: Ticket | Row[Any], place: line.Place | None = None) -> TicketView:
+    @staticmethod
+    def _staffed(connection: Connection) -> dict[int, str]:
+        """The windows a clerk is signed in to, each open or paused."""
+        return {window_id: status for window_id, status in connection.execute(STAFFED)}
+
+    def _view_of(self, connection: Connection, ticket: Ticket | Row[Any], place: line.Place | None = None
+                 ) -> TicketView:
+        """The ticket as screens show it: its place in line, where to go, whether anyone is there now (only asked
+        while it waits), and the window it was transferred from (only looked up for a transferred one)."""
         place = place or _NOT_WAITING
         service = self.config.service(ticket.service)
+        windows = self.wayfinding.windows_for(ticket.service, ticket.target_window)
+        no_open_window, notice = (
+            self.wayfinding.notice(windows, self._staffed(connection), self.hours, self.clock.now())
+            if ticket.status == S.WAITING else (False, None))
+        came_from = (connection.execute(CAME_FROM, {"ticket": ticket.transferred_from}).scalar_one_or_none()
+                     if ticket.transferred_from is not None else None)
         return TicketView(id=ticket.id, number=ticket.number, service=ticket.service,
                           service_name=service.name if service else ticket.service, status=ticket.status,
                           priority=ticket.priority, waiting_ahead=place.ahead,
                           estimated_wait_minutes=place.wait_minutes, issued_at=ticket.issued_at,
                           called_at=ticket.called_at, window=ticket.window_id, recalls=ticket.recalls,
                           channel=ticket.channel, track_token=ticket.track_token,
-                          appointment=ticket.appointment_id is not None)
+                          appointment=ticket.appointment_id is not None,
+                          windows_text=self.wayfinding.places(windows), no_open_window=no_open_window,
+                          window_notice=notice, transferred_from_window=came_from)
 
-    @staticmethod
-    def _service_json(service: Service, waiting: dict[str, int]) -> dict[str, Any]:
+    def _service_json(self, service: Service, waiting: dict[str, int], staffed: dict[int, str]) -> dict[str, Any]:
+        """``open_windows``: the windows serving it with a clerk signed in (paused ones too), for 暂无窗口办理."""
         return {"code": service.code, "name": service.name, "category": service.category,
-                "prefix": service.prefix, "waiting": waiting.get(service.code, 0)}
+                "prefix": service.prefix, "waiting": waiting.get(service.code, 0),
+                "open_windows": self.wayfinding.open_windows(self.wayfinding.windows_for(service.code, None), staffed)}
 
     def _windows_json(self, session: Session, day: date) -> list[dict[str, Any]]:
         states = {s.window_id: s for s in session.scalars(select(WindowState))}
@@ -691,6 +714,9 @@ class QueueEngine:
             .group_by(Ticket.window_id)).all())
         current_ids = [s.current_ticket_id for s in states.values() if s.current_ticket_id]
         current = {t.id: t for t in session.scalars(select(Ticket).where(Ticket.id.in_(current_ids)))}
+        sources = [t.transferred_from for t in current.values() if t.transferred_from]
+        came_from = dict(session.execute(  # 转入: the window each current ticket was transferred from
+            select(Ticket.id, Ticket.window_id).where(Ticket.id.in_(sources))).all()) if sources else {}
         clerks = {s.username: s for s in session.scalars(
             select(Staff).where(Staff.username.in_([s.clerk for s in states.values() if s.clerk])))}
         result = []
@@ -703,7 +729,8 @@ class QueueEngine:
                 "services": list(window.services), "status": state.status if state else "closed",
                 "clerk": {"name": clerk.display_name, "staff_no": clerk.staff_no} if clerk else None,
                 "current": {"id": ticket.id, "number": ticket.number, "status": ticket.status,
-                            "service": ticket.service, "appointment": ticket.appointment_id is not None}
+                            "service": ticket.service, "appointment": ticket.appointment_id is not None,
+                            "transferred_from": came_from.get(ticket.transferred_from)}
                 if ticket else None,
                 "served_today": served.get(window.id, 0),
             })

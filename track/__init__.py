@@ -39,7 +39,7 @@ def state(hall: Hall, view: TicketView, now: datetime) -> dict[str, Any]:
     if expired and view.status == S.WAITING:
         hint = "号票已过期，请重新取号"
     elif view.status == S.CALLED and window is not None:
-        hint = f"请到 {window.name} 办理"
+        hint = f"请到 {hall.engine.wayfinding.place(window)} 办理"
     elif view.status == S.NO_SHOW:
         hint = "您已过号，请到导询台咨询"
     elif waiting and view.waiting_ahead <= SOON:
@@ -53,7 +53,8 @@ def state(hall: Hall, view: TicketView, now: datetime) -> dict[str, Any]:
             else _STATUS_TEXT.get(view.status, view.status), "waiting_ahead": view.waiting_ahead if waiting else None,
             "estimated_wait_minutes": view.estimated_wait_minutes if waiting else None,
             "soon": waiting and view.waiting_ahead <= SOON, "window_name": window.name if window else None,
-            "hint": hint, "issued_at": view.issued_at.astimezone(zone).isoformat(),
+            "hint": hint, "windows_text": view.windows_text if waiting else None,
+            "notice": view.window_notice if waiting else None, "issued_at": view.issued_at.astimezone(zone).isoformat(),
             "updated_at": now.astimezone(zone).isoformat(),
             "refresh": REFRESH, "rating": hall.evaluation.for_resident(view)}
 

@@ -20,6 +20,7 @@
   }
 
   const isMine = (w) => Boolean(w && state.seat === w.id);
+  const windowName = (id) => state.snapshot?.windows.find((w) => w.id === id)?.name || `${id}号窗口`;
   const serviceName = (code) => state.snapshot?.services.find((s) => s.code === code)?.name || code;
 
   // ------------------------------------------------------------------ session
@@ -106,6 +107,7 @@
       return;
     }
     if (state.view === "pick") renderPick();
+    if ($("transfer-dialog").open) renderTransfer();
     if (state.view === "operate") {
       const w = snapshot.windows.find((x) => x.id === state.windowId);
       if (w?.clerk) {
@@ -203,6 +205,9 @@
     $("current-status").textContent = current ? TICKET_STATUS[current.status] : "";
     $("current-status").hidden = !current;
     showAppointment(current?.appointment ? current : null);
+    const from = current?.transferred_from;  // 转入: the clerk sees where the resident was sent from
+    $("current-transfer").hidden = !from;
+    $("current-transfer").textContent = from ? `转入 · 来自 ${windowName(from)}` : "";
 
     const services = w.services.map((code) => state.snapshot?.services.find((s) => s.code === code))
       .filter(Boolean);
@@ -247,7 +252,8 @@
     } else if ("ticket" in data && state.window) {
       const t = data.ticket;
       state.window = { ...state.window, current: t && t.window === state.windowId && ACTIVE.includes(t.status)
-        ? { id: t.id, number: t.number, status: t.status, service: t.service, appointment: t.appointment } : null };
+        ? { id: t.id, number: t.number, status: t.status, service: t.service, appointment: t.appointment,
+          transferred_from: t.transferred_from_window } : null };
     }
   }
 
@@ -351,21 +357,30 @@
 
   // ------------------------------------------------------------------ dialogs
 
-  function openTransfer() {
-    const services = state.snapshot.services.filter((s) => state.snapshot.windows.some((w) => w.services.includes(s.code)));
-    const others = state.snapshot.windows.filter((w) => w.id !== state.windowId);
+  /** 转移: to an item (any of its windows calls the resident; one with no window open now says so), or to a window
+   * a clerk is signed in to: the server refuses one nobody is at. Redrawn by every snapshot while open. */
+  function renderTransfer() {
+    const { services: all, windows, hall } = state.snapshot;
+    const services = all.filter((s) => windows.some((w) => w.services.includes(s.code)));
+    const others = windows.filter((w) => w.id !== state.windowId && w.status !== "closed");
     const transfer = (body, label) => {
       $("transfer-dialog").close();
-      act("transfer", body, (t) => [`${t.number} 已转至${label}`]);
+      act("transfer", body, (t) => (t.window_notice
+        ? [`${t.number} 已转至${label}。${t.window_notice}`, "info"] : [`${t.number} 已转至${label}`]));
     };
     $("transfer-services").replaceChildren(...services.map((s) => h("button", {
       class: "btn", type: "button", dataset: { service: s.code },
       onclick: () => transfer({ service: s.code }, `「${s.name}」`),
-    }, s.name)));
+    }, s.open_windows?.length ? s.name : `${s.name}（暂无窗口）`)));
     $("transfer-windows").replaceChildren(...others.map((w) => h("button", {
       class: "btn", type: "button", dataset: { window: w.id },
       onclick: () => transfer({ window: w.id }, w.name),
-    }, `${w.name} ${w.label}（${WINDOW_STATUS[w.status] || w.status}）`)));
+    }, `${w.name}${hall.zoned && w.zone ? `（${w.zone}）` : ""} ${w.label}（${WINDOW_STATUS[w.status] || w.status}）`)));
+    $("transfer-none").hidden = others.length > 0;
+  }
+
+  function openTransfer() {
+    renderTransfer();
     $("transfer-dialog").showModal();
     $("transfer-dialog").querySelector("[data-close]").focus();  // Enter must not transfer by accident
   }

@@ -250,14 +250,16 @@
 
   // ------------------------------------------------------------------ the hall
 
-  function renderWindows(windows) {
+  /** Each tile; in a hall of several zones, with its zone (二楼), so residents know where to go. */
+  function renderWindows(windows, zoned) {
     $("windows").replaceChildren(...windows.map((w) => {
       const current = w.current && ["called", "serving"].includes(w.current.status) ? w.current.number : null;
       const body = w.status === "open"
         ? h("div", { class: current ? "win-number" : "win-state" }, current || "请稍候")
         : h("div", { class: "win-state" }, WINDOW_STATE[w.status] || w.status);
       return h("div", { class: "win", dataset: { window: w.id, status: w.status } },
-        h("div", { class: "win-head" }, h("span", { class: "win-name" }, w.name),
+        h("div", { class: "win-head" },
+          h("span", { class: "win-name" }, w.name, zoned && w.zone ? h("span", { class: "win-zone" }, w.zone) : null),
           h("span", { class: "win-label" }, w.label)),
         body);
     }));
@@ -293,7 +295,7 @@
     // the snapshot is hall-wide: keep our zones' windows, the calls of those windows ...
     const windows = snapshot.windows.filter((w) => inZones(w.zone));
     const ours = new Set(windows.map((w) => w.id));
-    renderWindows(windows);
+    renderWindows(windows, snapshot.hall.zoned);
     // and the items those windows serve (all of them on a display of every zone)
     const served = new Set(windows.flatMap((w) => w.services || []));
     renderWaiting(state.zones ? snapshot.services.filter((s) => served.has(s.code)) : snapshot.services);

@@ -74,24 +74,39 @@
 
   const sum = (services) => services.reduce((total, s) => total + s.waiting, 0);
 
-  /** Rebuild tiles only when the set of buttons changed; else update counts in place, so a live update
-   * never replaces the button a resident is touching. */
-  function syncTiles(container, entries, build, count) {
+  /** 暂无窗口办理 when no window of these items has a clerk signed in, 窗口暂停服务 when every one that has is
+   * paused: said on the tile, which stays usable (the number is called in order once a window opens). */
+  function windowNote(services) {
+    const open = new Set(services.flatMap((s) => s.open_windows || []));
+    if (!open.size) return "暂无窗口办理";
+    return state.windows.filter((w) => open.has(w.id)).every((w) => w.status === "paused") ? "窗口暂停服务" : "";
+  }
+
+  /** Rebuild tiles only when the set of buttons changed; else update counts and notes in place, so a live update
+   * never replaces the button a resident is touching. ``services`` gives a tile's items. */
+  function syncTiles(container, entries, build, services) {
     const key = entries.map(([id]) => id).join("\n");
     if (container.dataset.key !== key) {
       container.dataset.key = key;
       container.replaceChildren(...entries.map(([id, value]) => build(id, value)));
     }
     entries.forEach(([, value], i) => {
-      container.children[i].querySelector(".tile-count").textContent = `等候 ${count(value)} 人`;
+      const tile = container.children[i];
+      tile.querySelector(".tile-count").textContent = `等候 ${sum(services(value))} 人`;
+      const note = tile.querySelector(".tile-note");
+      note.textContent = windowNote(services(value));
+      note.hidden = !note.textContent;
     });
   }
 
+  const tileParts = (name) => [h("span", { class: "tile-name" }, name), h("span", { class: "tile-count" }),
+    h("span", { class: "tile-note", hidden: true })];
+
   function renderHome() {
-    syncTiles($("categories"), [...categories()], (name, services) =>
+    syncTiles($("categories"), [...categories()], (name) =>
       h("button", { class: "tile", type: "button", dataset: { category: name }, onclick: () => openCategory(name) },
-        h("span", { class: "tile-name" }, name), h("span", { class: "tile-count" })),
-    (services) => sum(services));
+        ...tileParts(name)),
+    (services) => services);
   }
 
   function renderItems() {
@@ -99,8 +114,8 @@
     $("category-name").textContent = state.category;
     syncTiles($("items"), services.map((s) => [s.code, s]), (code, service) =>
       h("button", { class: "tile tile-item", type: "button", dataset: { service: code }, onclick: () => issue(code) },
-        h("span", { class: "tile-name" }, service.name), h("span", { class: "tile-count" })),
-    (service) => service.waiting);
+        ...tileParts(service.name)),
+    (service) => [service]);
   }
 
   function openCategory(name) {
@@ -146,7 +161,6 @@
   }
 
   function showTicket(ticket) {
-    const windows = state.windows.filter((w) => w.services.includes(ticket.service)).map((w) => w.name);
     state.ticketId = ticket.id;
     $("ticket-tag").hidden = !ticket.appointment;
     $("ticket-number").textContent = ticket.number;
@@ -154,7 +168,11 @@
     $("ticket-ahead").textContent = String(ticket.waiting_ahead);
     $("ticket-wait").hidden = ticket.estimated_wait_minutes === null;
     $("ticket-wait").textContent = waitText(ticket.estimated_wait_minutes);
-    $("ticket-windows").textContent = windows.length ? windows.join("、") : "窗口";
+    // a line breaks after 、 or ；, never inside 「6号窗口（一楼）」
+    $("ticket-windows").replaceChildren(...(ticket.windows_text || "窗口").split(/(?<=[、；])/)
+      .map((place) => h("span", { class: "place" }, place)));
+    $("ticket-notice").textContent = ticket.window_notice || "";
+    $("ticket-notice").hidden = !ticket.window_notice;
     $("ticket-time").textContent = `${hallq.date(ticket.issued_at)} ${hallq.time(ticket.issued_at, true)}`;
     $("done").disabled = true;
     clearTimeout(state.doneTimer);

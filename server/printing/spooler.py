@@ -163,11 +163,10 @@ class Spooler:
 
     def paper(self, ticket: TicketView, reprint: bool = False) -> TicketPrint:
         service = self.config.service(ticket.service)
-        windows = self.config.windows_serving(ticket.service)
         return TicketPrint(
             hall_name=self.config.name, number=ticket.number, service_name=ticket.service_name,
             waiting_ahead=ticket.waiting_ahead, issued_at=ticket.issued_at.astimezone(self.config.timezone),
-            windows=tuple(w.name for w in windows),
+            windows=ticket.windows_text,
             tag=PRIORITY_TAG if ticket.priority else APPOINTMENT_TAG if ticket.appointment else None,
             track_url=self.track_url(ticket.track_token) if ticket.track_token else None,
             notice=f"请携带：{service.materials}" if service and service.materials else None, reprint=reprint)

@@ -49,7 +49,7 @@ class TicketPrint:
     service_name: str  # "居民身份证核发（换领）"
     waiting_ahead: int  # printed as "前面还有 N 人等候"
     issued_at: datetime  # aware, already in the hall's time zone; printed "2026-11-30 09:05"
-    windows: tuple[str, ...]  # names of windows serving it, printed "办理窗口：1号窗口、6号窗口"
+    windows: str  # where to go (TicketView.windows_text), printed "办理窗口：1号窗口、6号窗口" or "…：4号窗口（二楼）"
     tag: str | None  # "绿色通道" or "预约" or None (printed inverted)
     track_url: str | None  # QR code payload (the resident's phone tracking page)
     notice: str | None  # one line of 一次性告知, e.g. "请携带：户口簿、原身份证" (wrapped)
@@ -102,8 +102,8 @@ def _field(name: str, ticket: TicketPrint, layout: TicketLayout, columns: int) -
         case "issued_at":
             return _paragraph(f"取号时间：{ticket.issued_at:%Y-%m-%d %H:%M}")
         case "windows":
-            windows = [window for window in map(_clean, ticket.windows) if window]
-            return _paragraph("办理窗口：" + "、".join(windows)) if windows else []
+            windows = _clean(ticket.windows)
+            return _paragraph(f"办理窗口：{windows}") if windows else []
         case "tag":
             tag = _clean(ticket.tag or "")
             return [_Text(f" {tag} ", size=2, invert=True)] if tag else []

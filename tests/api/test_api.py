@@ -91,7 +91,7 @@ def test_services_and_windows(hall_app: HallApp) -> None:
     take(kiosk)
     services = kiosk.get("/api/services").json["services"]
     assert services[0] == {"code": "id-card", "name": "居民身份证核发", "category": "户籍管理", "prefix": "A",
-                           "waiting": 2}
+                           "waiting": 2, "open_windows": []}
     hall_app.staff("clerk1", window=1).post("/api/windows/1/call-next")
     windows = {w["id"]: w for w in kiosk.get("/api/windows").json["windows"]}
     assert windows[1]["status"] == "open" and windows[1]["current"]["number"] == "A001"

@@ -119,7 +119,7 @@ def test_a_kiosk_ticket_prints_in_chinese_with_a_qr_code_to_its_tracking_page(
     assert "测试便民服务中心" in text and "居民身份证核发" in text
     assert "前面还有 1 人等候" in text
     assert "请携带：户口簿、原身份证（换领时）" in text  # full-width brackets survive GB18030
-    assert "1号窗口" in text
+    assert "办理窗口：1号窗口（一楼）；3号窗口、4号窗口（二楼）" in "".join(paper.texts)  # two zones: named
     assert len(printer.jobs[-1]) <= 1024
     assert paper.qr_payloads == [ticket["track_url"]]
 

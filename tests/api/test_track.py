@@ -31,7 +31,8 @@ def test_the_page_follows_the_ticket_and_says_when_it_is_nearly_its_turn(hall_ap
     assert "即将到号" in phone.get(paths[5]).text
 
     called = phone.get(f"{paths[1]}/state").json
-    assert called["status"] == "called" and called["hint"] == "请到 1号窗口 办理" and called["waiting_ahead"] is None
+    assert called["status"] == "called" and called["waiting_ahead"] is None
+    assert called["hint"] == "请到 1号窗口（一楼） 办理"
     answer = phone.get(f"{paths[5]}/state")
     assert answer.headers["Cache-Control"] == "no-store"
     assert answer.json["updated_at"].startswith("2026-11-30T09:00:00+08:00")  # the hall's local time
@@ -85,6 +86,6 @@ def test_tokens_are_unguessable_and_the_page_carries_nothing_personal(hall_app: 
     assert len(tokens) == 50 and all(len(token) >= 16 for token in tokens)  # 96 random bits each
     state = hall_app.app.test_client().get(f"{next(iter(paths))}/state").json
     assert set(state) == {"hall", "number", "service_name", "status", "status_text", "waiting_ahead",
-                          "estimated_wait_minutes", "soon", "window_name", "hint", "issued_at", "updated_at",
-                          "refresh", "rating"}
+                          "estimated_wait_minutes", "soon", "window_name", "hint", "windows_text", "notice",
+                          "issued_at", "updated_at", "refresh", "rating"}
     assert set(state["rating"]) == {"open", "level", "levels", "reasons", "poor"}  # nothing about the resident

@@ -119,7 +119,7 @@ def test_kiosk_ticket_is_called_at_the_window_and_shown_on_the_display(hall: Liv
     assert take_ticket(kiosk, "户籍管理", "居民身份证核发") == "A001"
     expect(kiosk.locator("#ticket-service")).to_have_text("居民身份证核发")
     expect(kiosk.locator("#ticket-ahead")).to_have_text("0")
-    expect(kiosk.locator("#ticket-windows")).to_have_text("1号窗口、6号窗口")
+    expect(kiosk.locator("#ticket-windows")).to_have_text("1号窗口、6号窗口（一楼）")
     expect(kiosk.locator("#ticket-countdown")).to_contain_text("秒后自动返回首页")
 
     caller = open_page(f"{hall.url}/caller", CALLER)
@@ -159,6 +159,59 @@ def test_kiosk_ticket_is_called_at_the_window_and_shown_on_the_display(hall: Liv
     # nobody waiting: the clerk is told so
     caller.keyboard.press("F1")
     expect(caller.locator("#result")).to_contain_text("当前没有等候的群众")
+
+
+def call_number(caller: Page, number: str) -> None:
+    """特呼 (F7): the window calls this number whatever the calling rule would choose."""
+    caller.keyboard.press("F7")
+    caller.fill("#special-number", number)
+    caller.keyboard.press("Enter")
+    expect(caller.locator("#current-number")).to_have_text(number)
+
+
+def test_closed_windows_are_told_and_a_transfer_arrives_marked(hall: LiveHall, open_page: OpenPage) -> None:
+    """Issue 12, points 3 and 6: nobody is at 4号窗口 (二楼) or 6号窗口 (一楼), the windows of 种粮补贴发放."""
+    kiosk = open_page(f"{hall.url}/kiosk#token={hall.kiosk_token}", KIOSK)
+    category = kiosk.get_by_role("button", name=re.compile("^农业农村管理和服务"))
+    expect(category.locator(".tile-note")).to_have_text("暂无窗口办理")
+    category.click()
+    item = kiosk.get_by_role("button", name=re.compile("^种粮补贴发放"))
+    expect(item.locator(".tile-note")).to_have_text("暂无窗口办理")
+    expect(item).to_be_enabled()  # told, not hidden: the resident may still take a number
+    item.click()
+    expect(kiosk.locator("#ticket-windows")).to_have_text("4号窗口（二楼）；6号窗口（一楼）")
+    expect(kiosk.locator("#ticket-notice")).to_have_text("目前没有窗口办理该事项，窗口开放后按取号顺序叫号")
+    number = kiosk.locator("#ticket-number").inner_text()
+    kiosk.get_by_role("button", name="完成").click()
+
+    display = open_page(f"{hall.url}/display#token={hall.display_token}", DISPLAY)
+    expect(display.locator("#windows [data-window='4'] .win-zone")).to_have_text("二楼")
+    expect(display.locator("#windows [data-window='6'] .win-zone")).to_have_text("一楼")
+
+    upstairs = open_page(f"{hall.url}/caller", CALLER)
+    log_in_and_sign_in(upstairs, "admin", hall.passwords["admin"], 4)
+    expect(category.locator(".tile-note")).to_be_hidden()  # a clerk is at 4号窗口 now
+    call_number(upstairs, number)
+    expect(upstairs.locator("#current-transfer")).to_be_hidden()
+    upstairs.keyboard.press("F6")
+    expect(upstairs.locator("#transfer-windows [data-window='6']")).to_have_count(0)  # nobody signed in there
+    upstairs.locator("#transfer-dialog [data-close]").click()
+
+    downstairs = open_page(f"{hall.url}/caller", CALLER)
+    log_in_and_sign_in(downstairs, "clerk2", hall.passwords["clerk2"], 6)
+    upstairs.keyboard.press("F6")
+    expect(upstairs.locator("#transfer-windows [data-window='5']")).to_have_count(0)
+    upstairs.locator("#transfer-windows [data-window='6']").click()
+    expect(upstairs.locator("#result")).to_contain_text(f"{number} 已转至6号窗口")
+    call_number(downstairs, number)
+    expect(downstairs.locator("#current-transfer")).to_have_text("转入 · 来自 4号窗口")
+    downstairs.reload()  # from the snapshot alone, as after a reconnect
+    expect(downstairs.locator("#current-transfer")).to_have_text("转入 · 来自 4号窗口")
+    downstairs.keyboard.press("F5")
+    expect(downstairs.locator("#current-transfer")).to_be_hidden()
+    for caller in (upstairs, downstairs):
+        caller.get_by_role("button", name=re.compile("签退")).click()
+        expect(caller.locator("#pick")).to_be_visible()
 
 
 def test_api_errors_are_shown_to_the_clerk(hall: LiveHall, open_page: OpenPage) -> None:
@@ -274,7 +327,16 @@ def shoot_screens(browser: Browser, hall: LiveHall, out: Path, contexts: list[Br
     expect(kiosk.locator("#category")).to_be_visible()
     kiosk.screenshot(path=out / "kiosk-category.png", animations="disabled")
     kiosk.get_by_role("button", name="← 返回").click()
-    take_ticket(kiosk, "户籍管理", "居民身份证核发")
+    # nobody at 4号窗口 (二楼) or 6号窗口 (一楼): the tiles say so, and so does the ticket
+    kiosk.get_by_role("button", name=re.compile("^农业农村管理和服务")).click()
+    expect(kiosk.locator("#items .tile-note").first).to_have_text("暂无窗口办理")
+    kiosk.screenshot(path=out / "kiosk-no-window.png", animations="disabled")
+    kiosk.get_by_role("button", name=re.compile("^种粮补贴发放")).click()
+    expect(kiosk.locator("#ticket-notice")).to_be_visible()
+    expect(kiosk.get_by_role("button", name="完成")).to_be_enabled()
+    kiosk.screenshot(path=out / "kiosk-ticket-no-window.png", animations="disabled")
+    kiosk.get_by_role("button", name="完成").click()
+    take_ticket(kiosk, "社会保障", "城乡最低生活保障对象认定")  # 2号窗口 is open
     expect(kiosk.get_by_role("button", name="完成")).to_be_enabled()
     kiosk.screenshot(path=out / "kiosk-ticket.png", animations="disabled")
 

@@ -85,7 +85,7 @@ def test_the_kiosk_says_take_your_ticket_and_the_phone_page_follows_it(printing:
     expect(phone.locator("#t-number")).to_have_text("A001")
     expect(phone.locator("#t-hint")).to_have_text("即将到号，请留意叫号")
     printing.hall.staff("clerk1", window=1).post(f"{printing.hall.url}/api/windows/1/call-next").raise_for_status()
-    expect(phone.locator("#t-hint")).to_have_text("请到 1号窗口 办理", timeout=15_000)  # it refreshes by itself
+    expect(phone.locator("#t-hint")).to_have_text("请到 1号窗口（一楼） 办理", timeout=15_000)  # it refreshes by itself
 
 
 def test_a_dead_printer_shows_on_the_kiosk_and_on_the_clerks_screen(printing: PrintingHall) -> None:

@@ -19,7 +19,7 @@ from tests.printing.fake_printer import FakePrinter
 
 TICKET = TicketPrint(
     hall_name="城关镇便民服务中心", number="B007", service_name="户口县内迁移", waiting_ahead=3,
-    issued_at=datetime(2026, 11, 30, 9, 5, tzinfo=ZoneInfo("Asia/Shanghai")), windows=("2号窗口",), tag="预约",
+    issued_at=datetime(2026, 11, 30, 9, 5, tzinfo=ZoneInfo("Asia/Shanghai")), windows="2号窗口", tag="预约",
     track_url="https://hall.example.gov.cn/t/0c1d2e3f?h=chengguan", notice="请携带：户口簿（原件）、身份证",
 )
 TIMEOUT = 2.0  # seconds: generous for a local fake, and still what bounds a hang if a test goes wrong

@@ -10,16 +10,19 @@ from zoneinfo import ZoneInfo
 import pytest
 from escpos.printer import Dummy
 
+from server.config import parse_config
 from server.printing import ticket as tickets
 from server.printing.settings import Connection, PrinterConfig, TicketLayout
 from server.printing.ticket import FontError, TicketPrint, check_font, render, render_image, render_text
+from server.wayfinding import Wayfinding
+from tests.conftest import SMALL_HALL
 from tests.printing.escpos_decode import UnknownCommand, decode
 
 URL = "https://hall.example.gov.cn/t/3f9c2a7b1e4d4c0a9b8e7f6a5d4c3b2a?h=chengguan"  # 70 characters
 PUNCTUATION = "（，：￥）"
 TICKET = TicketPrint(
     hall_name="城关镇便民服务中心", number="A012", service_name="居民身份证核发（换领）", waiting_ahead=3,
-    issued_at=datetime(2026, 11, 30, 9, 5, 41, tzinfo=ZoneInfo("Asia/Shanghai")), windows=("1号窗口", "6号窗口"),
+    issued_at=datetime(2026, 11, 30, 9, 5, 41, tzinfo=ZoneInfo("Asia/Shanghai")), windows="1号窗口、6号窗口",
     tag="绿色通道", track_url=URL, notice="请携带：户口簿、原身份证；工本费￥20（当场缴纳），换领期间可办临时身份证",
 )
 LAYOUT = TicketLayout()
@@ -114,11 +117,36 @@ def test_reprint_puts_a_large_inverted_mark_on_the_first_line() -> None:
 
 
 def test_empty_fields_are_left_out() -> None:
-    bare = dataclasses.replace(TICKET, tag=None, track_url=None, notice=None, windows=())
+    bare = dataclasses.replace(TICKET, tag=None, track_url=None, notice=None, windows="")
     out = decode(render_text(bare, dataclasses.replace(LAYOUT, footer=""), printer()))
     assert out.texts == ["城关镇便民服务中心", "A012", "居民身份证核发（换领）", "前面还有 3 人等候",
                          "取号时间：2026-11-30 09:05"]
     assert out.qr_payloads == [] and out.inverted_texts == [] and out.cuts == 1
+
+
+ZONED = "1号窗口、6号窗口（一楼）；4号窗口（二楼）"
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+def test_the_windows_line_names_the_zones_in_text_mode(width: int) -> None:
+    hall = parse_config(SMALL_HALL)
+    windows = Wayfinding(hall).places(hall.windows_serving("id-card"))
+    assert windows == "1号窗口（一楼）；3号窗口、4号窗口（二楼）"
+    out = decode(render_text(dataclasses.replace(TICKET, windows=ZONED), TicketLayout(fields=("windows",)),
+                             printer(width)))
+    assert "".join(out.texts) == f"办理窗口：{ZONED}"
+    assert all(line[0] not in "，。、；）" for line in out.texts)  # wrapped (58 mm) before a name, not inside
+    assert max(map(columns, out.texts)) <= printer(width).dots // 12
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+def test_the_windows_line_names_the_zones_in_image_mode(width: int) -> None:
+    """The raster of the windows field is the raster of exactly that line drawn as a plain footer."""
+    config = printer(width, "image")
+    zoned = render_image(dataclasses.replace(TICKET, windows=ZONED), TicketLayout(fields=("windows",)), config)
+    drawn = render_image(TICKET, TicketLayout(fields=("footer",), footer=f"办理窗口：{ZONED}"), config)
+    plain = render_image(TICKET, TicketLayout(fields=("windows",)), config)
+    assert decode(zoned).rasters == decode(drawn).rasters != decode(plain).rasters
 
 
 def test_layout_chooses_fields_and_their_order() -> None:

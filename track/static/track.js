@@ -19,6 +19,10 @@
     const hint = $("t-hint");
     hint.textContent = t.hint;
     hint.classList.toggle("is-soon", t.soon);
+    $("t-windows").hidden = !t.windows_text;
+    $("t-windows-text").textContent = t.windows_text || "";
+    $("t-notice").hidden = !t.notice;
+    $("t-notice").textContent = t.notice || "";
     $("t-updated").textContent = t.updated_at.slice(11, 19);
     showRating(t.rating);
   }
