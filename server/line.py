@@ -23,6 +23,8 @@ from server.policy import Candidate, Rule, choose_next, may_call
 
 #: the pace assumed for a window nobody has finished a ticket at yet, only to order the windows' turns
 DEFAULT_PACE = timedelta(minutes=5)
+#: no window is taken to serve faster than this: quicker figures come from clerks clicking through no-shows
+MIN_PACE = timedelta(minutes=1)
 
 
 @dataclass(frozen=True)

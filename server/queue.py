@@ -781,4 +781,4 @@ def _paces(rows: list[Row[Any]]) -> dict[int | None, timedelta]:
     for window_id, called_at, finished_at in rows:
         for key in (window_id, None):
             spans.setdefault(key, []).append(finished_at - called_at)
-    return {key: sum(values, timedelta()) / len(values) for key, values in spans.items()}
+    return {key: max(sum(values, timedelta()) / len(values), line.MIN_PACE) for key, values in spans.items()}

@@ -121,6 +121,7 @@ def test_kiosk_ticket_is_called_at_the_window_and_shown_on_the_display(hall: Liv
     expect(kiosk.locator("#ticket-ahead")).to_have_text("0")
     expect(kiosk.locator("#ticket-windows")).to_have_text("1号窗口、6号窗口（一楼）")
     expect(kiosk.locator("#ticket-countdown")).to_contain_text("秒后自动返回首页")
+    expect(kiosk.locator("#ticket-wait")).to_be_hidden()  # no window open yet: nobody can tell the wait
 
     caller = open_page(f"{hall.url}/caller", CALLER)
     log_in_and_sign_in(caller, "clerk1", hall.passwords["clerk1"], 1)
@@ -159,6 +160,11 @@ def test_kiosk_ticket_is_called_at_the_window_and_shown_on_the_display(hall: Liv
     # nobody waiting: the clerk is told so
     caller.keyboard.press("F1")
     expect(caller.locator("#result")).to_contain_text("当前没有等候的群众")
+
+    # the window is free and its pace is known now: the next resident is told the call is near
+    kiosk.get_by_role("button", name="完成").click()
+    assert take_ticket(kiosk, "户籍管理", "居民身份证核发") == "A003"
+    expect(kiosk.locator("#ticket-wait")).to_have_text("预计即将叫号")
 
 
 def call_number(caller: Page, number: str) -> None:
