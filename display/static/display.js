@@ -161,6 +161,7 @@
     const call = state.queue.shift();
     const entry = call.entry || logEntry(call);
     call.entry = entry;
+    if (!entry.chime) entry.started = performance.now();  // logged earlier for a group that did not play
     state.current = call;
     showCaption(call);
     if (!call.audio) {  // no voice: the chime and the caption
