@@ -1,4 +1,4 @@
-"""Call → announcement audio ready: `Voice.announcement` with the default settings (chime + the sentence twice).
+"""Call → announcement audio ready: `Voice.announcement` with the default settings (the sentence once).
 
 Cold: a new ticket number each time, so each call is synthesised by pyttsx3/espeak-ng, composed and written;
 cached: the same texts again, served from the cache directory. In-process, no server: this is the voice's own cost.
@@ -85,7 +85,7 @@ def run(calls: int = CALLS) -> common.Result:
                  f"{durations[0]:.2f} / {durations[len(durations) // 2]:.2f} / {durations[-1]:.2f}" if durations
                  else None,
              "announcement KB (median)": round(sizes[len(sizes) // 2] / 1024) if sizes else None,
-             "settings": "cmn-latn-pinyin, rate 150, repeat 2, chime",
+             "settings": "cmn-latn-pinyin, rate 150, the sentence once",
              "first errors": errors[:5]}
     return common.Result("voice", "Announcement audio (pyttsx3 + espeak-ng, in-process)", stats, targets, extra)
 

@@ -1,5 +1,6 @@
 """Calls made audible: the announcement WAV of each call, named before it exists so the `called` push is not
-held back by synthesis, and served to the displays at /audio/<name>.
+held back by synthesis, and served to the displays at /audio/<name>; and, on a display's request, a backlog of
+waiting calls read briskly, alone or together (POST /api/announcements).
 
 Residents' names never reach a WAV: the sentence holds only the ticket number and the window.
 """
@@ -16,8 +17,10 @@ from typing import Any
 
 from flask import Blueprint, current_app, jsonify, send_file
 
+from server.api import body, require
 from server.config import HallConfig
-from server.voice.phrase import announcement_text
+from server.queue import DomainError
+from server.voice.phrase import announcement_text, together_parts
 from server.voice.speech import Voice, VoiceError
 
 log = logging.getLogger(__name__)
@@ -27,8 +30,10 @@ bp = Blueprint("audio", __name__)
 CHIME = "chime.wav"
 _NAME = re.compile(r"^[0-9a-f]{16,64}\.wav$")
 _PENDING = 256  # announcements remembered by name until their file exists
-KEEP = 400  # announcement WAVs kept on disk (~0.5 MB each): older ones are deleted, recalls of today stay cached
+KEEP = 400  # announcement WAVs kept on disk (~0.2 MB each): older ones are deleted, recalls of today stay cached
 PRUNE_EVERY = 50  # syntheses between two clean-ups
+TOGETHER_MAX = 8  # calls one announcement may read together
+_TICKET = re.compile(r"^[A-Z]{0,2}[0-9]{1,6}$")
 
 
 class Announcer:
@@ -64,8 +69,28 @@ class Announcer:
         except VoiceError as exc:
             log.warning("announcement not synthesised: %s", exc)
             return
+        self._prune()
+
+    def _prune(self) -> None:
         if self.voice.syntheses % PRUNE_EVERY == 0:
             self.voice.prune(KEEP)
+
+    def busy(self, calls: list[tuple[str, int]]) -> dict[str, Any]:
+        """Calls (ticket number, window id) read briskly, together if several, in this order: the URL of their
+        WAV and where each call's part starts in it (ms). Made while the display waits: ~15 ms a part."""
+        named = []
+        for number, window_id in calls:
+            window = self.config.window(window_id)
+            if window is None:
+                raise DomainError("invalid", "unknown_window", f"没有 {window_id} 号窗口")
+            named.append((number, window.name))
+        parts = together_parts(self.config.announcement, named, self.voice.settings.yao)
+        try:
+            path, starts = self.voice.busy(parts)
+        except VoiceError as exc:
+            raise DomainError("unavailable", "voice_unavailable", str(exc)) from exc
+        self._prune()
+        return {"audio": f"/audio/{path.name}", "starts_ms": starts}
 
     def file(self, name: str) -> Path | None:
         """The WAV called ``name``, waiting for its synthesis if it is still under way."""
@@ -80,6 +105,24 @@ class Announcer:
             return self.voice.announcement(text)  # already made or in progress: no second synthesis
         except VoiceError:
             return None
+
+
+@bp.post("/api/announcements")
+def announcements() -> Any:
+    """Calls waiting at a display, read briskly: ``{"calls": [{"number": "A001", "window": 1}, …]}`` in call
+    order (one call: its sentence; several: one sentence naming each number and window)."""
+    require("display")
+    calls = body().get("calls")
+    if not isinstance(calls, list) or not 1 <= len(calls) <= TOGETHER_MAX:
+        raise DomainError("invalid", "bad_calls", f"calls 应为 1 到 {TOGETHER_MAX} 个叫号")
+    pairs = []
+    for entry in calls:
+        number, window = (entry.get("number"), entry.get("window")) if isinstance(entry, dict) else (None, None)
+        if not isinstance(number, str) or not _TICKET.match(number) or type(window) is not int:
+            raise DomainError("invalid", "bad_calls", "每个叫号应为 {\"number\": 票号, \"window\": 窗口号}")
+        pairs.append((number, window))
+    announcer: Announcer = current_app.extensions["hallq_announcer"]
+    return jsonify(announcer.busy(pairs))
 
 
 @bp.get("/audio/<name>")

@@ -557,11 +557,21 @@ def _voice(reader: _Reader, data: dict[str, Any]) -> VoiceSettings:
     repeat = reader.get(table, ("voice", "repeat"), int, defaults.repeat)
     if not 1 <= repeat <= 3:
         raise reader.fail(("voice", "repeat"), "must be 1, 2 or 3 (readings of the sentence in one announcement)")
+    busy_rate = reader.get(table, ("voice", "busy_rate"), int, max(rate, defaults.busy_rate))
+    if not rate <= busy_rate <= 400:
+        raise reader.fail(("voice", "busy_rate"), f"must be between rate ({rate}) and 400 (words a minute while "
+                          "calls wait)")
+    within = reader.get(table, ("voice", "announce_within"), int, defaults.announce_within)
+    if not 5 <= within <= 120:
+        raise reader.fail(("voice", "announce_within"), "must be between 5 and 120 (seconds from a call to its "
+                          "number being spoken)")
+
     def flag(name: str) -> bool:
         return reader.get(table, ("voice", name), bool, getattr(defaults, name))
 
     return VoiceSettings(enabled=flag("enabled"), voice=reader.get(table, ("voice", "voice"), str, defaults.voice),
-                         rate=rate, volume=float(volume), repeat=repeat, yao=flag("yao"), chime=flag("chime"))
+                         rate=rate, volume=float(volume), repeat=repeat, yao=flag("yao"), chime=flag("chime"),
+                         busy_rate=busy_rate, announce_within=within)
 
 
 _CALENDAR_KEYS = ("sessions", "cutoff_minutes", "holidays", "workdays")

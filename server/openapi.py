@@ -15,7 +15,8 @@ def _json(schema: dict[str, Any]) -> dict[str, Any]:
 
 def _errors(*codes: int) -> dict[str, Any]:
     names = {400: "Malformed request", 401: "Not logged in / bad token", 403: "Role not allowed",
-             404: "Not found", 409: "Refused by the hall's rules", 422: "Invalid field"}
+             404: "Not found", 409: "Refused by the hall's rules", 422: "Invalid field",
+             503: "Voice unavailable"}
     return {str(code): {"description": names[code], **_json(_ERROR)} for code in codes}
 
 
@@ -134,6 +135,16 @@ def openapi_document() -> dict[str, Any]:
                                                               "faults": {"type": "array"}}},
                 "database": {"type": "object", "properties": {"ok": {"type": "boolean"}, "error": nullable_str}},
             }})}, **_errors(401, 403)}}},
+        "/api/announcements": {"post": _operation(
+            "Calls waiting at a display read briskly, together if several (display)", "display", "200",
+            {"type": "object", "properties": {
+                "audio": {"type": "string", "description": "/audio/<name>.wav"},
+                "starts_ms": {"type": "array", "items": {"type": "integer"},
+                              "description": "where each call's part starts in the WAV"}}},
+            (401, 403, 422, 503), security=[{"device": []}],
+            body={"type": "object", "required": ["calls"], "properties": {"calls": {
+                "type": "array", "minItems": 1, "maxItems": 8, "items": {"type": "object", "properties": {
+                    "number": {"type": "string"}, "window": {"type": "integer"}}}}}})},
         "/api/printers": {"get": {
             "summary": "Printers and their live status (staff)", "tags": ["printing"],
             "security": [{"session": []}],

@@ -90,7 +90,10 @@ class Realtime:
             zones = self.hall.config.zones_of_display(who.name)
             for zone in zones or (None,):
                 join_room(zone_room(zone))
-            emit("display", {"name": who.name, "zones": list(zones) if zones else None})
+            voice = self.announcer.voice.settings
+            emit("display", {"name": who.name, "zones": list(zones) if zones else None,
+                             "announce": {"chime": voice.chime, "repeat": voice.repeat,
+                                          "within_s": voice.announce_within}})
         emit("snapshot", self.hall.engine.snapshot())
         if not self._loop_started:
             self._loop_started = True

@@ -19,6 +19,12 @@
   const SOUND_MAX_S = 60;         // once playing, a sound may last its own length (at most this) ...
   const END_MARGIN_MS = 3000;     // ... plus this, then it counts as failed
   const CAPTION_MIN_MS = 3000;    // a caption stays at least this long; after a chime alone, this long after it
+  const REPEAT_GAP_MS = 600;      // between two readings of the sentence
+  const FADE_STEPS = 5;           // a chime cut short fades out in this many steps ...
+  const FADE_STEP_MS = 20;        // ... of this long
+  const LEAD_MS = 150;            // from deciding on a sound to hearing it (fetch, decode): for togetherCount
+  const PLAN_MARGIN_MS = 1500;    // togetherCount plans every call this much inside the budget (lengths vary)
+  const TOGETHER_MAX = 8;         // calls read together at most (the server's limit too)
   const STALE_MS = 30000;         // a call older than this (server clock) is shown but not announced
   const QUEUE_MAX = 30;           // pending announcements kept; beyond, the oldest are dropped
   const SEEN_MAX = 500;           // calls remembered to never announce one twice
@@ -26,10 +32,14 @@
 
   /** Every `called` event received for this screen's zones, newest last: for tests and on-site checks. */
   window.hallqCalls = [];
-  /** Every announcement, in the order played: {number, window, text, audio, started, ended, outcome}, where
-   * started/ended are performance.now() and outcome is "played" (its audio), "chime" (voice off or its audio
-   * failed: the chime and the caption), "blocked" (the browser refused to play sound: caption only) or "failed"
-   * (not even the chime played: caption only). */
+  /** One entry a call announced, in call order: {number, window, text, audio, at (the server's call time), recall,
+   * form, chime, started, spoken, ended, delay_ms, outcome}. started/spoken/ended are performance.now(): its first
+   * sound (the chime, or its words), its words, its end (a call read together ends where the next one's words
+   * begin). delay_ms: from `at` to `spoken` by the server's clock. form is "full" (alone: chime and the sentence
+   * `repeat` times), "short" (the sentence once: calls were waiting) or "together" (read with other waiting calls
+   * in one sentence); chime: the chime was heard before it. outcome is "played" (its audio), "chime" (voice off or
+   * its audio failed: the chime and the caption), "blocked" (the browser refused to play sound: caption only) or
+   * "failed" (not even the chime played: caption only). */
   window.hallqAnnouncements = [];
 
   const state = {
@@ -41,6 +51,10 @@
     pumping: false,
     seen: new Set(),      // `${ticket id}@${at}` of every call queued
     soundBlocked: false,
+    chimeCut: null,       // stops the lone call's chime when calls queue behind it
+    announce: { chime: true, repeat: 2, withinMs: 15000 },  // from the `display` event ([voice] in config.toml)
+    readingMs: 3200,      // how long one call's brisk sentence lasts, as last heard
+    partMs: 2700,         // how long each call lasts when calls are read together, as last heard
   };
 
   function fit() {
@@ -111,8 +125,10 @@
     if (state.seen.size > SEEN_MAX) state.seen.delete(state.seen.values().next().value);
     const age = hallq.now().getTime() - Date.parse(call.at);
     if (age > STALE_MS) return false;
+    call.waited = state.pumping;  // behind another announcement: never the full form
     state.queue.push(call);
     if (state.queue.length > QUEUE_MAX) state.queue.splice(0, state.queue.length - QUEUE_MAX);
+    state.chimeCut?.();  // a chime is not finished while calls wait behind it
     pump();
     return true;
   }
@@ -123,18 +139,11 @@
     state.pumping = true;
     try {
       while (state.queue.length) {
-        const call = state.queue.shift();
-        state.current = call;
-        const entry = { number: call.number, window: call.window, text: call.text, audio: call.audio,
-          started: performance.now(), ended: null, outcome: null };
-        push(window.hallqAnnouncements, entry);
         try {
-          showCaption(call);
-          entry.outcome = await announce(call, entry.started);
+          await announceNext();
         } catch {
-          entry.outcome = "failed";  // not expected (announce does not throw); the queue must not stall
+          // not expected (nothing below throws); the queue must not stall
         }
-        entry.ended = performance.now();
         state.current = null;
       }
     } finally {
@@ -143,29 +152,165 @@
     }
   }
 
-  /** Play one call's sound and keep its caption up; resolves to its outcome, in bounded time (at most
-   * START_LIMIT_MS + the sound + END_MARGIN_MS, then the chime likewise, then CAPTION_MIN_MS). */
-  async function announce(call, started) {
-    let outcome;
-    if (call.audio) {
-      const result = await playSound(call.audio, START_LIMIT_MS);
-      if (result === "ended") outcome = "played";
-      else if (result === "blocked") outcome = "blocked";
+  /** The next announcement, in the form the queue allows: alone, the full form (chime, the sentence `repeat`
+   * times); with calls waiting, the sentence once, briskly (the server's [voice] busy_rate); and with more waiting
+   * than can each be heard within the budget that way, several read together in one brisk sentence (see
+   * togetherCount). A lone call whose chime is interrupted by new calls is read with them; a call that came while
+   * another was announced is never read in the full form. */
+  async function announceNext() {
+    const call = state.queue.shift();
+    const entry = call.entry || logEntry(call);
+    call.entry = entry;
+    if (!entry.chime) entry.started = performance.now();  // logged earlier for a group that did not play
+    state.current = call;
+    showCaption(call);
+    if (!call.audio) {  // no voice: the chime and the caption
+      entry.form = "full";
+      await finish([entry], await fallback(call, entry));
+      return;
     }
-    if (!outcome) {  // no voice, or its audio failed: the chime, and the caption a while longer
-      const result = await playSound(CHIME, CHIME_START_MS);
-      outcome = result === "ended" ? "chime" : result;
-      if (outcome === "chime") await sleep(CAPTION_MIN_MS);
+    if (!state.queue.length && !call.waited && !entry.chime) {
+      entry.form = "full";
+      if (state.announce.chime) {
+        const rung = await playSound(CHIME, CHIME_START_MS, null, (cut) => { state.chimeCut = cut; });
+        state.chimeCut = null;
+        entry.chime = rung === "ended" || rung === "cut";
+        if (state.queue.length) {  // calls came during the chime: this one is read with them
+          entry.form = null;
+          state.queue.unshift(call);
+          return;
+        }
+      }
     }
-    if (outcome === "blocked") showUnlock();
-    await sleep(started + CAPTION_MIN_MS - performance.now());
-    return outcome;
+    if (entry.form !== "full") {
+      const group = [call, ...state.queue.splice(0, togetherCount() - 1)];
+      if (await readBusy(group)) return;
+      state.queue.unshift(...group.slice(1));  // the server could not make it, or it did not play: one by one
+      entry.form = "short";
+    }
+    const outcome = await readOnce(call, entry);
+    if (outcome !== "played") {
+      await finish([entry], outcome === "failed" ? await fallback(call, entry) : outcome);
+      return;
+    }
+    let readings = 1;
+    while (entry.form === "full" && readings < state.announce.repeat && !state.queue.length) {
+      await sleep(REPEAT_GAP_MS);
+      if (state.queue.length || await readOnce(call, entry) !== "played") break;
+      readings += 1;
+    }
+    if (readings < state.announce.repeat) entry.form = "short";  // calls came: the repeat is left out
+    await finish([entry], "played");
   }
 
-  /** Play `url` once: "ended", "blocked" (autoplay refused), or "failed" (404, decode error, or it did not start
-   * within `startMs` or did not end within its own length + END_MARGIN_MS). Always resolves, with the sound
-   * stopped by then. */
-  function playSound(url, startMs) {
+  function logEntry(call) {
+    const entry = { number: call.number, window: call.window, text: call.text, audio: call.audio, at: call.at,
+      recall: call.recall, form: null, chime: false, started: performance.now(), spoken: null, delay_ms: null,
+      ended: null, outcome: null };
+    push(window.hallqAnnouncements, entry);
+    return entry;
+  }
+
+  /** Mark when `entry`'s words start being heard: `ms` after `start` (performance.now() of the sound's start). */
+  function spoken(entry, start, ms) {
+    if (entry.spoken !== null) return;
+    entry.spoken = start + ms;
+    entry.delay_ms = Math.round(hallq.now().getTime() + (entry.spoken - performance.now()) - Date.parse(entry.at));
+  }
+
+  /** The call's own sentence, once. "played", "blocked" or "failed". */
+  async function readOnce(call, entry) {
+    const result = await playSound(call.audio, START_LIMIT_MS, (at) => spoken(entry, at, 0));
+    return result === "ended" ? "played" : result;
+  }
+
+  /** `group` read briskly as one sound, each caption shown when its call's part begins; learns how long that
+   * takes. False (nothing heard) when the server cannot make the sound or it does not play: the calls are then
+   * read one by one, each with its own sentence. */
+  async function readBusy(group) {
+    let made;
+    try {
+      made = await hallq.api("POST", "/api/announcements",
+        { calls: group.map((c) => ({ number: c.number, window: c.window })) });
+    } catch {
+      return false;
+    }
+    const entries = group.map((c) => {
+      c.entry ??= logEntry(c);
+      c.entry.form = group.length > 1 ? "together" : "short";
+      return c.entry;
+    });
+    const timers = [];
+    let start = null;
+    const result = await playSound(made.audio, START_LIMIT_MS, (at) => {
+      start = at;
+      group.forEach((c, i) => {
+        spoken(c.entry, at, made.starts_ms[i]);
+        timers.push(setTimeout(() => { state.current = c; showCaption(c); }, made.starts_ms[i]));
+      });
+    });
+    timers.forEach(clearTimeout);
+    if (result === "failed") {
+      entries.forEach((entry) => Object.assign(entry, { form: null, spoken: null, delay_ms: null }));
+      showCaption(group[0]);
+      return false;
+    }
+    const now = performance.now();
+    if (result === "ended" && group.length > 1) state.partMs = (now - start) / group.length;
+    if (result === "ended" && group.length === 1) state.readingMs = now - start;
+    entries.forEach((entry, i) => {  // a part ends where the next begins; a chime before it is its start
+      if (!entry.chime) entry.started = entry.spoken ?? entry.started;
+      entry.ended = entries[i + 1]?.spoken ?? now;
+      entry.outcome = result === "ended" ? "played" : result;
+    });
+    if (result === "blocked") showUnlock();
+    return true;
+  }
+
+  /** How many waiting calls (the head included) to read together now: the fewest that lets every waiting call
+   * start being spoken within the budget, by the lengths heard so far; when none does, as many as allowed. */
+  function togetherCount() {
+    const waiting = [state.current, ...state.queue];
+    const most = Math.min(waiting.length, TOGETHER_MAX);
+    const fits = (count) => {
+      let at = hallq.now().getTime() + LEAD_MS;
+      return waiting.every((call, i) => {
+        const inTime = at <= Date.parse(call.at) + state.announce.withinMs - PLAN_MARGIN_MS;
+        at += (i < count && count > 1 ? state.partMs : state.readingMs) + (i >= count - 1 ? LEAD_MS : 0);
+        return inTime;
+      });
+    };
+    for (let count = 1; count < most; count += 1) {
+      if (fits(count)) return count;
+    }
+    return most;
+  }
+
+  /** The chime and the caption a while longer (no voice, or the call's audio failed): the outcome. */
+  async function fallback(call, entry) {
+    const result = await playSound(CHIME, CHIME_START_MS);
+    if (result !== "ended") return result;
+    entry.chime = true;
+    await sleep(CAPTION_MIN_MS);
+    return "chime";
+  }
+
+  /** End the announcement of `entries`, its caption up at least CAPTION_MIN_MS. */
+  async function finish(entries, outcome) {
+    if (outcome === "blocked") showUnlock();
+    await sleep(entries[0].started + CAPTION_MIN_MS - performance.now());
+    const now = performance.now();
+    for (const entry of entries) {
+      entry.outcome = outcome;
+      entry.ended = now;
+    }
+  }
+
+  /** Play `url` once: "ended", "blocked" (autoplay refused), "failed" (404, decode error, or it did not start
+   * within `startMs` or did not end within its own length + END_MARGIN_MS) or "cut" (stopped through `onStop`'s
+   * argument, with a short fade). Always resolves, with the sound stopped by then. `onPlaying(at)`: the sound
+   * started at performance.now() `at`. */
+  function playSound(url, startMs, onPlaying = null, onStop = null) {
     return new Promise((resolve) => {
       const audio = new Audio();
       let done = false;
@@ -192,7 +337,23 @@
       audio.onplaying = () => {  // a slow speaking rate makes a long file: allow what is left of it from here
         const left = Number.isFinite(audio.duration) ? audio.duration - audio.currentTime : SOUND_MAX_S;
         limit(Math.min(Math.max(left, 0), SOUND_MAX_S) * 1000 + END_MARGIN_MS);
+        onPlaying?.(performance.now() - 1000 * audio.currentTime);
+        onPlaying = null;
       };
+      let fading = false;
+      onStop?.(() => {
+        if (fading || done) return;
+        fading = true;
+        let steps = FADE_STEPS;
+        const fade = setInterval(() => {
+          steps -= 1;
+          audio.volume = steps / FADE_STEPS;
+          if (steps <= 0 || done) {
+            clearInterval(fade);
+            finish("cut");
+          }
+        }, FADE_STEP_MS);
+      });
       audio.preload = "auto";
       audio.src = url;
       let playing;
@@ -312,8 +473,12 @@
     }
   }
 
-  function onDisplay({ zones }) {
+  function onDisplay({ zones, announce }) {
     state.zones = Array.isArray(zones) && zones.length ? zones : null;
+    if (announce) {
+      state.announce = { chime: announce.chime !== false, repeat: Math.max(1, announce.repeat || 1),
+        withinMs: 1000 * (announce.within_s || 15) };
+    }
     const el = $("zones");
     el.textContent = state.zones ? state.zones.join("、") : "";
     el.hidden = !state.zones;

@@ -8,6 +8,7 @@ people say it. Both are turned into characters here because espeak-ng reads Arab
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 
 #: The default sentence; ``{number}`` and ``{window}`` are replaced by their spoken forms.
 DEFAULT_TEMPLATE = "请{number}号到{window}办理"
@@ -43,6 +44,21 @@ def announcement_text(template: str, number: str, window_name: str, yao: bool = 
     """
     return (template or DEFAULT_TEMPLATE).replace("{number}", spell_number(number, yao)).replace(
         "{window}", window_words(window_name))
+
+
+def together_parts(template: str, calls: Sequence[tuple[str, str]], yao: bool = False) -> list[str]:
+    """Calls read together as one sentence, in parts, one a call: the template's words before the first and after
+    the last placeholder are said once ("请A零零一号到一号窗口", "A零零二号到二号窗口办理"), so a backlog is
+    read quickly yet each number still comes with its window. One call: its whole sentence."""
+    template = template or DEFAULT_TEMPLATE
+    if len(calls) == 1:
+        return [announcement_text(template, *calls[0], yao)]
+    marks = [template.index(mark) for mark in ("{number}", "{window}")]
+    first, last = min(marks), max(marks) + len("{number}" if marks[0] > marks[1] else "{window}")
+    parts = [announcement_text(template[first:last], number, window, yao) for number, window in calls]
+    parts[0] = template[:first] + parts[0]
+    parts[-1] += template[last:]
+    return parts
 
 
 def chinese_number(value: int) -> str:

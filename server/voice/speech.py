@@ -13,6 +13,10 @@ Why it is shaped this way:
   so it is first loaded once in a child process, and only if that works in this one.
 * An announcement is synthesised once and cached under a name derived from its text and the settings, so the
   displays can be handed the URL before the file exists, and a recall costs nothing.
+* A call's WAV is its sentence read once, silence trimmed: the display adds the chime and the repeat when nobody
+  else waits, and leaves them out when calls queue up, so it can shorten an announcement between its pieces.
+  With calls waiting, a display asks for them read briskly, alone or together: one WAV of one or several parts,
+  with the start of each part.
 """
 
 from __future__ import annotations
@@ -31,25 +35,25 @@ import threading
 import time
 import wave
 from array import array
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from functools import lru_cache
 from pathlib import Path
 from typing import Any, TypeVar
 
 from gevent import monkey
 
-from server.voice.chime import chime_samples, chime_wav
+from server.voice.chime import chime_wav
 
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
 #: Part of every cache key: bump it when the layout of the WAV changes, so old files are not served.
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 DISABLED = "语音播报已关闭（config.toml [voice] enabled = false）"
-GAP_AFTER_CHIME = 0.3  # seconds between the chime and the sentence
-GAP_BETWEEN = 0.6  # seconds between two readings of the sentence
+GAP_PART = 0.15  # seconds between two calls read together
+EDGE = 0.05  # seconds of espeak's silence kept at each end of a part
+QUIET = 500  # of 32767: a 10 ms block whose loudest sample is below this is silence, trimmed off the ends
 MIN_SPEECH_SECONDS = 0.5  # a shorter result means espeak said nothing useful
 SILENCE_RMS = 100.0  # of 32767: below this the "speech" is silence
 SYNTHESIS_TIMEOUT = 20.0  # seconds a caller waits for the engine thread (espeak itself needs ~10-30 ms)
@@ -75,9 +79,11 @@ class VoiceSettings:
     voice: str = "cmn-latn-pinyin"
     rate: int = 150  # words per minute
     volume: float = 1.0  # 0.0-1.0
-    repeat: int = 2  # readings of the sentence in one announcement
+    repeat: int = 2  # readings of the sentence when nobody else waits (played so by the displays)
     yao: bool = False  # read the digit 1 as 幺 (clearer over a noisy hall)
-    chime: bool = True  # the ding-dong before the sentence
+    chime: bool = True  # the ding-dong before the sentence when nobody else waits
+    busy_rate: int = 200  # words a minute for the calls a display reads while others wait (alone or together)
+    announce_within: int = 15  # seconds from a call to its number being spoken that the displays keep to
 
 
 # ---------------------------------------------------------------- the process's one engine
@@ -185,25 +191,33 @@ class _Engine:
         self._apply(profile)
         return self._voice_id
 
-    def render(self, profile: _Profile, repeat: int, chime: bool, text: str, path: Path,
-               synthesised: Callable[[], None]) -> None:
-        """Make the announcement file ``path``, unless an earlier queued call made it; ``synthesised()`` is
-        called here, before the file appears, so a count of syntheses is never behind the files."""
+    def render(self, profile: _Profile, parts: Sequence[str], path: Path,
+               synthesised: Callable[[], None]) -> list[int]:
+        """Make the announcement file ``path`` (``parts`` one after the other), unless an earlier queued call made
+        it; the start of each part in ms. ``synthesised()`` is called here, before the file appears, so a count
+        of syntheses is never behind the files."""
         if path.exists():
-            return
+            return _starts_of(path, len(parts))
         self._open()
         self._apply(profile)
         path.parent.mkdir(parents=True, exist_ok=True)
         handle, name = tempfile.mkstemp(dir=path.parent, prefix=".speech-", suffix=".wav")
         os.close(handle)
         raw = Path(name)
+        spoken: list[array[int]] = []
         try:
-            self._speak(text, raw)
-            rate, speech = _read_speech(raw)
+            for part in parts:
+                self._speak(part, raw)
+                rate, speech = _read_speech(raw)
+                spoken.append(trimmed(speech, rate))
         finally:
             raw.unlink(missing_ok=True)
         synthesised()
-        _write_wav(path, rate, _compose(speech, rate, repeat, chime))
+        samples, starts = _joined(spoken, rate)
+        if len(parts) > 1:  # written first: a reader that finds the WAV finds its starts
+            _replace(path.with_suffix(".json"), lambda handle: handle.write(json.dumps(starts).encode()))
+        _write_wav(path, rate, samples)
+        return starts
 
     def _open(self) -> None:
         if self.broken:
@@ -318,6 +332,7 @@ class Voice:
         #: counted before the file appears
         self.syntheses = 0
         self._profile = _Profile(settings.voice, settings.rate, settings.volume)
+        self._busy = _Profile(settings.voice, settings.busy_rate, settings.volume)
         self._lock = threading.Lock()
         self._started = False
         self._ready = threading.Event()
@@ -387,9 +402,11 @@ class Voice:
     # ---------------------------------------------------------- announcements
 
     def audio_name(self, text: str) -> str:
-        """The cache file's name for ``text`` with these settings: known before the file is made."""
-        s = self.settings
-        key = json.dumps([FORMAT_VERSION, text, s.voice, s.rate, s.volume, s.repeat, s.chime], ensure_ascii=False)
+        """The cache file's name for the call read once, with these settings: known before the file is made."""
+        return self._name([text], self._profile)
+
+    def _name(self, parts: Sequence[str], profile: _Profile) -> str:
+        key = json.dumps([FORMAT_VERSION, *parts, profile.voice, profile.rate, profile.volume], ensure_ascii=False)
         return hashlib.sha1(key.encode()).hexdigest() + ".wav"
 
     def cached(self, text: str) -> Path | None:
@@ -398,17 +415,25 @@ class Voice:
         return path if path.exists() else None
 
     def announcement(self, text: str) -> Path:
-        """The WAV of one announcement (chime, then the sentence ``repeat`` times), made once and then cached.
+        """The WAV of one call: the sentence read once, made once and then cached.
 
         Concurrent calls for one text synthesise once: the work is queued to the one engine thread, where a
         call that finds the file made by the one before it returns it. Raises VoiceError.
         """
+        return self._render([text], self._profile)[0]
+
+    def busy(self, parts: Sequence[str]) -> tuple[Path, list[int]]:
+        """The WAV of ``parts`` (calls waiting at a display) read one after the other at ``busy_rate``, and the
+        start of each part in ms. Raises VoiceError."""
+        return self._render(parts, self._busy)
+
+    def _render(self, parts: Sequence[str], profile: _Profile) -> tuple[Path, list[int]]:
         if not self.settings.enabled:
             raise VoiceError(DISABLED)
-        path = self.cache_dir / self.audio_name(text)
+        path = self.cache_dir / self._name(parts, profile)
         if path.exists():
-            return path
-        if not text.strip():
+            return path, _starts_of(path, len(parts))
+        if not parts or not all(part.strip() for part in parts):
             raise VoiceError("没有要播报的文字")
         self.start()
         if not self._ready.wait(START_TIMEOUT):
@@ -417,17 +442,16 @@ class Voice:
             raise VoiceError(self._start_error)
         engine = _engine()
         try:
-            engine.call(engine.render, self._profile, max(1, self.settings.repeat), self.settings.chime, text, path,
-                        self._synthesised)
+            starts = engine.call(engine.render, profile, tuple(parts), path, self._synthesised)
         except VoiceError as exc:
             self._last_error = str(exc)
             raise
         except Exception as exc:  # the disk (full, read-only) or a bug: still a VoiceError to the caller
-            log.exception("voice: announcement %r failed", text)
+            log.exception("voice: announcement %r failed", parts)
             self._last_error = f"语音文件生成失败：{type(exc).__name__}: {exc}"
             raise VoiceError(self._last_error) from exc
         self._last_error = None
-        return path
+        return path, starts
 
     def _synthesised(self) -> None:  # engine thread: the only writer
         self.syntheses += 1
@@ -440,10 +464,11 @@ class Voice:
         return path
 
     def prune(self, keep: int = 500) -> int:
-        """Delete all but the ``keep`` newest announcements (~0.5 MB each at the defaults); how many went."""
+        """Delete all but the ``keep`` newest announcements (~0.2 MB each at the defaults); how many went."""
         files = sorted(self.cache_dir.glob("[0-9a-f]*.wav"), key=lambda p: p.stat().st_mtime, reverse=True)
         for old in files[keep:]:
             old.unlink(missing_ok=True)
+            old.with_suffix(".json").unlink(missing_ok=True)
         return max(0, len(files) - keep)
 
 
@@ -502,23 +527,37 @@ def rms(samples: array[int]) -> float:
     return (sum(map(operator.mul, samples, samples)) / len(samples)) ** 0.5 if samples else 0.0
 
 
-@lru_cache(maxsize=4)
-def _chime_at(sample_rate: int) -> array[int]:
-    return chime_samples(sample_rate)
+def trimmed(speech: array[int], sample_rate: int) -> array[int]:
+    """``speech`` without espeak's silence at either end (but EDGE of it): a backlog is read without dead air."""
+    block = max(1, sample_rate // 100)
+    loud = [i for i in range(0, len(speech), block) if max(map(abs, speech[i:i + block])) >= QUIET]
+    if not loud:
+        return speech
+    edge = round(EDGE * sample_rate)
+    return speech[max(0, loud[0] - edge):min(len(speech), loud[-1] + block + edge)]
 
 
-def _compose(speech: array[int], sample_rate: int, repeat: int, chime: bool) -> array[int]:
-    """Chime (made at the speech's rate: no resampling), a pause, then the sentence ``repeat`` times."""
-    out = array("h")
-    if chime:
-        out += _chime_at(sample_rate)
-        out += array("h", bytes(2 * round(GAP_AFTER_CHIME * sample_rate)))
-    gap = array("h", bytes(2 * round(GAP_BETWEEN * sample_rate)))
-    for i in range(repeat):
+def _joined(parts: list[array[int]], sample_rate: int) -> tuple[array[int], list[int]]:
+    """The parts one after the other with GAP_PART between them, and the start of each in ms."""
+    out, starts = array("h"), []
+    gap = array("h", bytes(2 * round(GAP_PART * sample_rate)))
+    for i, part in enumerate(parts):
         if i:
             out += gap
-        out += speech
-    return out
+        starts.append(round(1000 * len(out) / sample_rate))
+        out += part
+    return out, starts
+
+
+def _starts_of(path: Path, parts: int) -> list[int]:
+    """The starts written beside a WAV of several parts (a lone part starts at 0)."""
+    if parts == 1:
+        return [0]
+    try:
+        starts = json.loads(path.with_suffix(".json").read_text())
+    except (OSError, ValueError) as exc:
+        raise VoiceError(f"语音文件不完整：{exc}") from exc
+    return [int(start) for start in starts]
 
 
 def _write_wav(path: Path, sample_rate: int, samples: array[int]) -> None:

@@ -46,7 +46,7 @@ def test_a_call_carries_its_announcement_which_is_real_speech(zoned: HallApp) ->
     assert answer.status_code == 200 and answer.mimetype == "audio/wav"
     with wave.open(io.BytesIO(answer.data)) as wav:
         seconds = wav.getnframes() / wav.getframerate()
-    assert 2.0 < seconds < 12.0  # chime + the sentence twice
+    assert 1.5 < seconds < 8.0  # the sentence once: the display adds the chime and the repeat
     chime = zoned.app.test_client().get("/audio/chime.wav")
     assert chime.status_code == 200 and chime.data.startswith(b"RIFF")
 
@@ -68,8 +68,9 @@ def test_a_display_bound_to_a_zone_hears_only_its_zone(zoned: HallApp) -> None:
     sio = socketio_of(zoned)
     first_floor = sio.test_client(zoned.app, auth={"token": zoned.hall.accounts.add_device("tv-1f", "display")})
     everywhere = sio.test_client(zoned.app, auth={"token": zoned.display_token})
-    assert received(first_floor, "display") == [{"name": "tv-1f", "zones": ["一楼"]}]
-    assert received(everywhere, "display") == [{"name": "display-1", "zones": None}]
+    announce = {"chime": True, "repeat": 2, "within_s": 15}  # [voice]: how the display reads the calls
+    assert received(first_floor, "display") == [{"name": "tv-1f", "zones": ["一楼"], "announce": announce}]
+    assert received(everywhere, "display") == [{"name": "display-1", "zones": None, "announce": announce}]
     call(zoned, 1, "id-card")  # 1号窗口, 一楼
     call(zoned, 3, "id-card")  # 3号窗口, 二楼
     assert [c["window"] for c in received(first_floor, "called")] == [1]
@@ -77,6 +78,30 @@ def test_a_display_bound_to_a_zone_hears_only_its_zone(zoned: HallApp) -> None:
     kiosk = sio.test_client(zoned.app, auth={"token": zoned.kiosk_token})
     call(zoned, 1, "id-card")
     assert received(kiosk, "called") == []  # the kiosk has no use for calls
+
+
+def test_a_display_has_waiting_calls_read_together_with_where_each_starts(zoned: HallApp) -> None:
+    display = zoned.display()
+    calls = [{"number": "A001", "window": 1}, {"number": "A002", "window": 2}, {"number": "A003", "window": 3}]
+    answer = display.post("/api/announcements", json={"calls": calls})
+    assert answer.status_code == 200, answer.json
+    starts = answer.json["starts_ms"]
+    assert len(starts) == 3 and starts[0] == 0 and starts[0] < starts[1] < starts[2]
+    audio = zoned.app.test_client().get(answer.json["audio"])
+    assert audio.status_code == 200 and audio.mimetype == "audio/wav"
+    with wave.open(io.BytesIO(audio.data)) as wav:
+        assert starts[2] < 1000 * wav.getnframes() / wav.getframerate()
+    assert display.post("/api/announcements", json={"calls": calls[:1]}).json["starts_ms"] == [0]
+
+    for body, code in (({"calls": []}, "bad_calls"), ({"calls": calls * 3}, "bad_calls"), ({}, "bad_calls"),
+                       ({"calls": [{"number": "张三", "window": 1}]}, "bad_calls"),
+                       ({"calls": [{"number": "A001", "window": "1"}]}, "bad_calls"),
+                       ({"calls": [{"number": "A001", "window": 99}]}, "unknown_window")):
+        refused = display.post("/api/announcements", json=body)
+        assert refused.status_code == 422 and refused.json["error"]["code"] == code, (body, refused.json)
+        assert any("\u4e00" <= char <= "\u9fff" for char in refused.json["error"]["message"])
+    assert zoned.kiosk().post("/api/announcements", json={"calls": calls}).status_code == 403
+    assert zoned.app.test_client().post("/api/announcements", json={"calls": calls}).status_code == 401
 
 
 def test_with_voice_off_calls_still_show_and_the_admin_sees_why(tmp_path: Path, database_url: str,
@@ -89,6 +114,9 @@ def test_with_voice_off_calls_still_show_and_the_admin_sees_why(tmp_path: Path, 
         health = hall_app.staff("admin").get("/api/health").json
         assert health["voice"]["ok"] is False and "enabled = false" in health["voice"]["error"]
         assert hall_app.app.test_client().get("/audio/chime.wav").status_code == 200  # what the displays play
+        display = hall_app.display()
+        refused = display.post("/api/announcements", json={"calls": [{"number": "A001", "window": 1}]})
+        assert refused.status_code == 503 and refused.json["error"]["code"] == "voice_unavailable"
 
 
 def test_health_is_for_staff_and_names_what_is_wrong(zoned: HallApp) -> None:

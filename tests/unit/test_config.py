@@ -325,8 +325,13 @@ def test_voice_settings_parse_and_bad_values_are_named() -> None:
     voice = parse_config(SMALL_HALL + "\n[voice]\nrate = 130\nvolume = 0.8\nrepeat = 1\nyao = true\n").voice
     assert (voice.enabled, voice.voice, voice.rate, voice.volume, voice.repeat, voice.yao, voice.chime) == (
         True, "cmn-latn-pinyin", 130, 0.8, 1, True, True)
+    assert (voice.busy_rate, voice.announce_within) == (200, 15)
+    busy = parse_config(SMALL_HALL + "\n[voice]\nrate = 250\nannounce_within = 20\n").voice
+    assert (busy.busy_rate, busy.announce_within) == (250, 20)  # never slower than the calm rate
     for body, key in (("rate = 1000", "voice.rate"), ("volume = 0", "voice.volume"), ("repeat = 5", "voice.repeat"),
-                      ("enabled = \"yes\"", "voice.enabled"), ("speed = 3", "voice.speed")):
+                      ("enabled = \"yes\"", "voice.enabled"), ("speed = 3", "voice.speed"),
+                      ("busy_rate = 120", "voice.busy_rate"), ("busy_rate = 500", "voice.busy_rate"),
+                      ("announce_within = 2", "voice.announce_within")):
         with pytest.raises(ConfigError, match=re.escape(key)):
             parse_config(SMALL_HALL + f"\n[voice]\n{body}\n")
 

@@ -23,8 +23,15 @@ from typing import Any
 import pytest
 
 from server.voice.chime import chime_samples, chime_wav
-from server.voice.phrase import DEFAULT_TEMPLATE, announcement_text, chinese_number, spell_number, window_words
-from server.voice.speech import DISABLED, GAP_AFTER_CHIME, GAP_BETWEEN, Voice, VoiceError, VoiceSettings, rms
+from server.voice.phrase import (
+    DEFAULT_TEMPLATE,
+    announcement_text,
+    chinese_number,
+    spell_number,
+    together_parts,
+    window_words,
+)
+from server.voice.speech import DISABLED, GAP_PART, Voice, VoiceError, VoiceSettings, rms, trimmed
 
 ROOT = Path(__file__).resolve().parents[2]
 SENTENCE = "请A零一二号到三号窗口办理"
@@ -125,12 +132,7 @@ def started(settings: VoiceSettings, cache: Path) -> Voice:
 
 @pytest.fixture(scope="module")
 def once(tmp_path_factory: pytest.TempPathFactory) -> Voice:
-    return started(VoiceSettings(repeat=1), tmp_path_factory.mktemp("once"))
-
-
-@pytest.fixture(scope="module")
-def twice(tmp_path_factory: pytest.TempPathFactory) -> Voice:
-    return started(VoiceSettings(repeat=2), tmp_path_factory.mktemp("twice"))
+    return started(VoiceSettings(), tmp_path_factory.mktemp("once"))
 
 
 def test_an_announcement_is_real_speech_in_a_wav(once: Voice) -> None:
@@ -143,15 +145,35 @@ def test_an_announcement_is_real_speech_in_a_wav(once: Voice) -> None:
     assert [p.name for p in once.cache_dir.iterdir() if not p.name.endswith(".wav")] == []  # no temp files left
 
 
-def test_repeat_two_says_the_sentence_again_after_a_pause(once: Voice, twice: Voice) -> None:
-    one, _ = read(once.announcement(SENTENCE))
-    two, samples = read(twice.announcement(SENTENCE))
-    speech = one.nframes - len(chime_samples(RATE)) - round(GAP_AFTER_CHIME * RATE)
-    assert speech / RATE >= 1.5
-    expected = one.nframes + round(GAP_BETWEEN * RATE) + speech
-    assert abs(two.nframes - expected) <= 0.01 * expected  # espeak's two runs may differ by a few samples
-    pause = samples[one.nframes + RATE // 20: one.nframes + round(GAP_BETWEEN * RATE) - RATE // 20]
-    assert rms(pause) < 50  # silence between the two readings
+def test_an_announcement_starts_and_ends_with_speech(once: Voice) -> None:
+    """espeak's silence is trimmed off both ends: the display's pauses are its own, and a backlog has no dead air."""
+    _, samples = read(once.announcement(SENTENCE))
+    block = RATE // 10
+    assert rms(samples[:block]) > LOUD / 5 and rms(samples[-block:]) > LOUD / 5
+
+
+def test_calls_waiting_are_read_briskly_together_with_the_start_of_each(once: Voice) -> None:
+    calls = [("A001", "1号窗口"), ("A002", "2号窗口"), ("A003", "12号窗口")]
+    parts = together_parts(DEFAULT_TEMPLATE, calls)
+    assert parts == ["请A零零一号到一号窗口", "A零零二号到二号窗口", "A零零三号到十二号窗口办理"]
+    path, starts = once.busy(parts)
+    params, samples = read(path)
+    assert starts[0] == 0 and starts == sorted(starts) and len(starts) == 3
+    ends = [*starts[1:], round(1000 * params.nframes / RATE)]
+    for start, end in zip(starts, ends, strict=True):  # each part is speech, and a pause comes before the next
+        assert rms(samples[start * RATE // 1000: end * RATE // 1000]) > LOUD
+    for start in starts[1:]:
+        gap = samples[(start * RATE // 1000) - round(GAP_PART * RATE) + RATE // 100: start * RATE // 1000]
+        assert rms(gap) < 50
+    # faster than each call's own sentence: three calls together take less than two said alone
+    sentence = announcement_text(DEFAULT_TEMPLATE, *calls[0])
+    alone = read(once.announcement(sentence))[0].nframes
+    assert params.nframes < 2 * alone
+    one, starts_one = once.busy(together_parts(DEFAULT_TEMPLATE, calls[:1]))  # one waiting call: its sentence,
+    assert starts_one == [0] and one != once.cached(sentence) and read(one)[0].nframes < 0.9 * alone  # briskly
+
+    made = once.syntheses
+    assert once.busy(parts) == (path, starts) and once.syntheses == made  # cached, with its starts
 
 
 @needs_cli
@@ -170,14 +192,14 @@ def test_the_sentence_is_read_in_mandarin_with_latin_letters_as_pinyin() -> None
 def test_the_synthesiser_really_speaks_with_the_pinyin_voice(tmp_path: Path) -> None:
     """The engine's own answer, and the sound itself: as long as the espeak-ng CLI's with that voice, unlike
     the plain Mandarin voice (English words) and the English one (what a failed voice change leaves on)."""
-    voice = started(VoiceSettings(repeat=1, chime=False), tmp_path)
+    voice = started(VoiceSettings(), tmp_path)
     assert voice.health()["voice"] == "sit/cmn-latn-pinyin"
     ours = read(voice.announcement(SENTENCE))[0].nframes
 
     def cli(name: str) -> int:
         out = tmp_path / f"{name}.wav"
         subprocess.run(["espeak-ng", "-v", name, "-s", "150", "-w", str(out), SENTENCE], check=True)
-        return read(out)[0].nframes
+        return len(trimmed(read(out)[1], RATE))
 
     assert abs(ours - cli("cmn-latn-pinyin")) <= 0.01 * ours
     assert abs(ours - cli("cmn")) > 0.1 * ours
@@ -196,12 +218,13 @@ def test_a_second_call_is_served_from_the_cache(once: Voice) -> None:
     assert again == first == once.cached(text) and again.read_bytes() == content
 
 
-def test_the_audio_name_is_known_before_synthesis_and_depends_on_the_settings(once: Voice, twice: Voice) -> None:
+def test_the_audio_name_is_known_before_synthesis_and_depends_on_the_settings(once: Voice) -> None:
     text = announcement_text(DEFAULT_TEMPLATE, "D404", "7号窗口")
     name = once.audio_name(text)
     assert name == once.audio_name(text) and len(name) == 44 and name.endswith(".wav")
     assert once.cached(text) is None
-    assert once.audio_name(text) != twice.audio_name(text) != Voice(VoiceSettings(rate=170), Path()).audio_name(text)
+    assert once.audio_name(text) != Voice(VoiceSettings(rate=170), Path()).audio_name(text)
+    assert once.audio_name(text) == Voice(VoiceSettings(repeat=1, chime=False), Path()).audio_name(text)  # displays
     assert once.announcement(text).name == name
 
 
