@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import shutil
+import tempfile
 import uuid
 from collections.abc import Iterator
 from datetime import datetime
@@ -9,6 +11,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
+from hypothesis.stateful import RuleBasedStateMachine
 from sqlalchemy import create_engine, text
 from sqlalchemy.exc import OperationalError
 
@@ -155,3 +158,18 @@ def engine(storage: Storage, small_hall: HallConfig, clock: ManualClock, recorde
     queue = QueueEngine(storage, small_hall, clock, bus)
     queue.ensure_windows()
     return queue
+
+
+class FreshHallMachine(RuleBasedStateMachine):
+    """A Hypothesis state machine over its own SQLite file and a manual clock, both gone after each example."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.folder = tempfile.mkdtemp()
+        self.storage = Storage(f"sqlite:///{self.folder}/hall.db")
+        self.storage.create_schema()
+        self.clock = ManualClock(opening_time())
+
+    def teardown(self) -> None:
+        self.storage.dispose()
+        shutil.rmtree(self.folder, ignore_errors=True)

@@ -10,14 +10,12 @@ the end every window keeps calling until nobody waits.
 from __future__ import annotations
 
 import itertools
-import shutil
-import tempfile
 from datetime import timedelta
 
 import pytest
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
-from hypothesis.stateful import RuleBasedStateMachine, initialize, rule
+from hypothesis.stateful import initialize, rule
 from sqlalchemy import select
 
 from server.clock import ManualClock
@@ -27,7 +25,7 @@ from server.events import EventBus
 from server.models import Ticket, TicketStatus
 from server.policy import Candidate, Rule, choose_next
 from server.queue import AppointmentClaim, DomainError, QueueEngine
-from tests.conftest import opening_time
+from tests.conftest import FreshHallMachine, opening_time
 
 ITEMS = ("a", "b", "c", "d")
 PREFIXES = {"a": "A", "b": "B", "c": "C", "d": "D"}
@@ -136,15 +134,11 @@ def test_a_favouring_window_never_starves_the_items_it_only_helps_with(storage: 
     assert called == [own[0], own[1], helped, own[2], own[3]]  # passed twice (max_passed), then its turn
 
 
-class FairHall(RuleBasedStateMachine):
+class FairHall(FreshHallMachine):
     """Random halls, random days: every call keeps the bounds; in the end everyone is called."""
 
     def __init__(self) -> None:
         super().__init__()
-        self.folder = tempfile.mkdtemp()
-        self.storage = Storage(f"sqlite:///{self.folder}/hall.db")
-        self.storage.create_schema()
-        self.clock = ManualClock(opening_time())
         self.passes: dict[int, int] = {}
         self.appointments = itertools.count(1)
 
@@ -153,8 +147,7 @@ class FairHall(RuleBasedStateMachine):
             if hasattr(self, "engine"):
                 self.everyone_is_called()
         finally:
-            self.storage.dispose()
-            shutil.rmtree(self.folder, ignore_errors=True)
+            super().teardown()
 
     @initialize(windows=st.lists(st.tuples(st.sets(st.sampled_from(ITEMS), min_size=1),
                                            st.sets(st.sampled_from(ITEMS), min_size=1)), min_size=1, max_size=4),

@@ -7,22 +7,18 @@ current one at two windows, and no ticket is called while it is already called o
 from __future__ import annotations
 
 import contextlib
-import shutil
-import tempfile
 from collections import Counter, defaultdict
 
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
-from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
+from hypothesis.stateful import initialize, invariant, rule
 from sqlalchemy import select
 
-from server.clock import ManualClock
 from server.config import parse_config
-from server.db import Storage
 from server.events import EventBus
 from server.models import Ticket, TicketEvent, TicketStatus, WindowState
 from server.queue import DomainError, QueueEngine
-from tests.conftest import SMALL_HALL, opening_time
+from tests.conftest import SMALL_HALL, FreshHallMachine
 
 WINDOWS = (1, 2, 3, 4)
 SERVICES = st.sampled_from(["id-card", "hukou", "pension"])
@@ -40,21 +36,13 @@ TRANSITIONS = {
 }
 
 
-class HallMachine(RuleBasedStateMachine):
+class HallMachine(FreshHallMachine):
     def __init__(self) -> None:
         super().__init__()
-        self.folder = tempfile.mkdtemp()
-        self.storage = Storage(f"sqlite:///{self.folder}/hall.db")
-        self.storage.create_schema()
-        self.clock = ManualClock(opening_time())
         self.engine = QueueEngine(self.storage, parse_config(SMALL_HALL), self.clock, EventBus())
         self.engine.ensure_windows()
         for window in WINDOWS:
             self.engine.sign_in(window, f"clerk{window}")
-
-    def teardown(self) -> None:
-        self.storage.dispose()
-        shutil.rmtree(self.folder, ignore_errors=True)
 
     def attempt(self, action, *args) -> None:  # type: ignore[no-untyped-def]
         with contextlib.suppress(DomainError):  # refusals are part of the game; they must leave the hall consistent
