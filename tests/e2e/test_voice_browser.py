@@ -39,7 +39,8 @@ WIDE_WINDOW_SCREEN = {"width": 1920, "height": 540}
 ANNOUNCED_MS = 90_000  # three announcements of ~8 s each, with room for a slow first synthesis
 OFFLINE = "连接中断，正在重连…"
 
-VOICE_HALL = """
+#: the hall and its one everyday item, which both test halls start with
+ID_CARD_HALL = """
 [hall]
 name = "测试便民服务中心"
 
@@ -48,7 +49,9 @@ code = "id-card"
 name = "居民身份证核发"
 category = "户籍管理"
 prefix = "A"
+"""
 
+VOICE_HALL = ID_CARD_HALL + """
 [[services]]
 code = "pension"
 name = "养老保险参保登记"
@@ -102,16 +105,7 @@ zones = ["一楼"]
 """
 
 #: Six windows of one item, all on the display of every zone: six clerks can call at once.
-BUSY_HALL = """
-[hall]
-name = "测试便民服务中心"
-
-[[services]]
-code = "id-card"
-name = "居民身份证核发"
-category = "户籍管理"
-prefix = "A"
-""" + "".join(f"""
+BUSY_HALL = ID_CARD_HALL + "".join(f"""
 [[windows]]
 id = {i}
 name = "{i}号窗口"
