@@ -162,6 +162,7 @@ def _init(args: argparse.Namespace) -> int:
     hall.secret_key()
     print(f"instance: {hall.settings.instance}")
     print(f"database: {hall.storage.url.render_as_string(hide_password=True)}")
+    print(f"schema: revision {hall.storage.revision()}")
     print(f"hall: {hall.config.name} ({len(hall.config.services)} services, {len(hall.config.windows)} windows)")
     return 0
 
