@@ -8,12 +8,22 @@ from pathlib import Path
 from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, inspect
 
 from server.models import Base
 
 #: hallq 0.1's schema (commit 64c408b), which its `Base.metadata.create_all` made without an alembic_version table
 BASELINE = "0001"
+
+
+class NewerDatabase(RuntimeError):
+    """The database was upgraded by a newer hallq: this one does not know its schema and must not write to it."""
+
+    def __init__(self, revision: str | None):
+        super().__init__(f"数据库已由更新版本的 hallq 升级（结构版本 {revision}），本版本无法使用："
+                         f"请安装该版本，或恢复升级前的备份 (database schema revision {revision} is newer than "
+                         "this hallq)")
 
 
 def alembic_config(connection: Connection) -> Config:
@@ -37,6 +47,9 @@ def upgrade(connection: Connection) -> None:
             command.stamp(config, "head")
             return
         command.stamp(config, BASELINE)
+    known = {script.revision for script in ScriptDirectory.from_config(config).walk_revisions()}
+    if (current := revision(connection)) not in known:
+        raise NewerDatabase(current)
     command.upgrade(config, "head")
 
 

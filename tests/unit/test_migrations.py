@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -15,10 +16,11 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import create_engine, inspect, text
 from sqlalchemy.exc import DatabaseError, IntegrityError
 
+from server.cli import main
 from server.db import Storage
 from server.migrations import alembic_config
 from server.models import Base, ExtendedService
-from tests.conftest import clear_database
+from tests.conftest import SMALL_HALL, clear_database
 from tests.old_hall import DAY, ROWS, make_old_database, stored_rows
 
 
@@ -108,3 +110,16 @@ def test_an_upgrade_that_fails_leaves_the_older_hall_as_it_was(database_url: str
         assert stored_rows(database_url) == ROWS
     finally:
         storage.dispose()
+
+
+def test_a_database_a_newer_hallq_upgraded_is_refused_in_chinese(tmp_path: Path,
+                                                                 capsys: pytest.CaptureFixture[str]) -> None:
+    storage = Storage(f"sqlite:///{tmp_path / 'hallq.db'}")
+    storage.create_schema()
+    with storage.write() as session:
+        session.execute(text("UPDATE alembic_version SET version_num = '0099'"))
+    storage.dispose()
+    config = tmp_path / "hall.toml"
+    config.write_text(SMALL_HALL, encoding="utf-8")
+    assert main(["init", "--config", str(config), "--instance", str(tmp_path)]) == 2
+    assert "数据库已由更新版本的 hallq 升级（结构版本 0099）" in capsys.readouterr().err
