@@ -19,7 +19,7 @@ from server import migrations
 
 _READ_ONLY = "hallq_read_only"
 _ONE_STATEMENT = "hallq_one_statement"
-#: PostgreSQL advisory lock held while the schema is migrated
+#: PostgreSQL advisory lock held while the schema is migrated ("hallq" in ASCII)
 _MIGRATION_LOCK = 0x68616C6C71
 
 
@@ -41,7 +41,7 @@ class Storage:
 
     def create_schema(self) -> None:
         """Bring the database to the newest schema (server/migrations), in one transaction, at every start: a new
-        database gets every revision, an older hallq's database the ones it lacks, keeping its rows."""
+        database gets it at once, an older hallq's database the revisions it lacks, keeping its rows."""
         with self.engine.begin() as connection:
             if not self.is_sqlite:  # two processes starting at once (hallq init, the server) migrate one by one
                 connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _MIGRATION_LOCK})
