@@ -73,6 +73,7 @@ def main(argv: list[str] | None = None) -> int:
 
         monkey.patch_all()
     from server.config import ConfigError
+    from server.migrations import NewerDatabase
     from server.queue import DomainError
 
     try:
@@ -82,6 +83,9 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     except DomainError as exc:
         print(f"error: {exc.message}", file=sys.stderr)
+        return 2
+    except NewerDatabase as exc:
+        print(f"error: {exc}", file=sys.stderr)
         return 2
 
 
@@ -162,6 +166,7 @@ def _init(args: argparse.Namespace) -> int:
     hall.secret_key()
     print(f"instance: {hall.settings.instance}")
     print(f"database: {hall.storage.url.render_as_string(hide_password=True)}")
+    print(f"schema: revision {hall.storage.revision()}")
     print(f"hall: {hall.config.name} ({len(hall.config.services)} services, {len(hall.config.windows)} windows)")
     return 0
 

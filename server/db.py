@@ -11,14 +11,16 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import Engine, Executable, Row, create_engine, event
+from sqlalchemy import Engine, Executable, Row, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
-from server.models import Base
+from server import migrations
 
 _READ_ONLY = "hallq_read_only"
 _ONE_STATEMENT = "hallq_one_statement"
+#: PostgreSQL advisory lock held while the schema is migrated ("hallq" in ASCII)
+_MIGRATION_LOCK = 0x68616C6C71
 
 
 class Storage:
@@ -38,7 +40,17 @@ class Storage:
         return self.engine.dialect.name
 
     def create_schema(self) -> None:
-        Base.metadata.create_all(self.engine)
+        """Bring the database to the newest schema (server/migrations), in one transaction, at every start: a new
+        database gets it at once, an older hallq's database the revisions it lacks, keeping its rows."""
+        with self.engine.begin() as connection:
+            if not self.is_sqlite:  # two processes starting at once (hallq init, the server) migrate one by one
+                connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _MIGRATION_LOCK})
+            migrations.upgrade(connection)
+
+    def revision(self) -> str | None:
+        """The schema revision the database is at (server/migrations/versions), None before create_schema."""
+        with self._one_statement.connect() as connection:
+            return migrations.revision(connection)
 
     @contextmanager
     def write(self) -> Iterator[Session]:

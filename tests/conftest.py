@@ -12,14 +12,13 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from hypothesis.stateful import RuleBasedStateMachine
-from sqlalchemy import create_engine, text
+from sqlalchemy import MetaData, create_engine, text
 from sqlalchemy.exc import OperationalError
 
 from server.clock import ManualClock
 from server.config import HallConfig, parse_config
 from server.db import Storage
 from server.events import EventBus, HallEvent
-from server.models import Base
 from server.queue import QueueEngine
 
 PG_ADMIN_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
@@ -119,10 +118,17 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
         yield f"sqlite:///{tmp_path / 'hallq.db'}"
         return
     url = request.getfixturevalue("postgres_database")
-    engine = create_engine(url)
-    Base.metadata.drop_all(engine)
-    engine.dispose()
+    clear_database(url)
     yield url
+
+
+def clear_database(url: str) -> None:
+    """Drop every table: the hall's and alembic_version, whatever schema the last test left."""
+    engine = create_engine(url)
+    tables = MetaData()
+    tables.reflect(engine)
+    tables.drop_all(engine)
+    engine.dispose()
 
 
 @pytest.fixture

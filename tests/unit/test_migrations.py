@@ -1,0 +1,125 @@
+"""An installed hall takes the next version without losing a record: Storage.create_schema upgrades a database as
+hallq 0.1 left it, on SQLite and PostgreSQL; a new database gets the same schema the revisions make."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from alembic import command
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import create_engine, inspect, text
+from sqlalchemy.exc import DatabaseError, IntegrityError
+
+from server.cli import main
+from server.db import Storage
+from server.migrations import alembic_config
+from server.models import Base, ExtendedService
+from tests.conftest import SMALL_HALL, clear_database
+from tests.old_hall import DAY, ROWS, make_old_database, stored_rows
+
+
+def _head(storage: Storage) -> str | None:
+    with storage.engine.connect() as connection:
+        return ScriptDirectory.from_config(alembic_config(connection)).get_current_head()
+
+
+def _differences(storage: Storage) -> list[Any]:
+    """What Alembic's autogenerate would still change to reach the models: nothing, when the schema is right."""
+    with storage.engine.connect() as connection:
+        return compare_metadata(MigrationContext.configure(connection), Base.metadata)
+
+
+def _schema(url: str) -> dict[str, str]:
+    """Every table's columns, keys, constraints and indexes with their names, as the database reports them (column
+    order aside: a column a revision adds comes last)."""
+    engine = create_engine(url)
+    found = inspect(engine)
+
+    def by_name(items: list[Any]) -> str:  # types and partial indexes' WHERE as their SQL
+        return json.dumps(sorted(items, key=lambda item: str(item["name"])), default=str, sort_keys=True)
+
+    schema = {table: by_name(found.get_columns(table)) + by_name([found.get_pk_constraint(table)])
+              + by_name(found.get_foreign_keys(table)) + by_name(found.get_unique_constraints(table))
+              + by_name(found.get_indexes(table)) for table in found.get_table_names()}
+    engine.dispose()
+    return schema
+
+
+def test_an_older_hall_keeps_every_record_and_takes_several_extended_records_a_day(database_url: str) -> None:
+    make_old_database(database_url)
+    storage = Storage(database_url)
+    storage.create_schema()
+    try:
+        assert stored_rows(database_url) == ROWS
+        assert storage.revision() == _head(storage)
+        assert _differences(storage) == []
+        storage.create_schema()  # every start: nothing to do, nothing lost
+        assert stored_rows(database_url) == ROWS
+        morning = datetime(2026, 11, 30, 4, 0, tzinfo=UTC)  # 12:00 in the hall
+        with storage.write() as session:
+            session.add(ExtendedService(business_date=DAY, session="上午", started_at=morning))
+        with pytest.raises(IntegrityError), storage.write() as session:
+            session.add(ExtendedService(business_date=DAY, session="上午", started_at=morning))
+        with storage.read() as session:  # the old record has no session name: hallq 0.1 did not keep one
+            assert [record.session for record in session.query(ExtendedService).order_by(ExtendedService.id)
+                    ] == [None, "上午"]
+    finally:
+        storage.dispose()
+
+
+def test_a_new_database_has_the_schema_the_revisions_make(database_url: str) -> None:
+    """create_schema makes a new database with create_all (fast): it must equal running every revision, and the
+    upgraded older hall's, names included, so the next revision finds the same constraints in every hall."""
+    engine = create_engine(database_url)
+    with engine.begin() as connection:
+        command.upgrade(alembic_config(connection), "head")
+    engine.dispose()
+    by_revisions = _schema(database_url)
+    clear_database(database_url)
+    make_old_database(database_url)
+    Storage(database_url).create_schema()
+    upgraded = _schema(database_url)
+    clear_database(database_url)
+    storage = Storage(database_url)
+    storage.create_schema()
+    try:
+        assert _schema(database_url) == by_revisions == upgraded
+        assert _differences(storage) == [] and storage.revision() == _head(storage)
+    finally:
+        storage.dispose()
+
+
+def test_an_upgrade_that_fails_leaves_the_older_hall_as_it_was(database_url: str) -> None:
+    make_old_database(database_url)
+    engine = create_engine(database_url)
+    with engine.begin() as connection:  # a name 0002 needs is taken: its index cannot be made
+        connection.execute(text("CREATE INDEX ux_extended_session ON tickets (number)"))
+    engine.dispose()
+    before = _schema(database_url)
+    storage = Storage(database_url)
+    try:
+        with pytest.raises(DatabaseError):
+            storage.create_schema()
+        assert _schema(database_url) == before  # not even stamped: no alembic_version
+        assert stored_rows(database_url) == ROWS
+    finally:
+        storage.dispose()
+
+
+def test_a_database_a_newer_hallq_upgraded_is_refused_in_chinese(tmp_path: Path,
+                                                                 capsys: pytest.CaptureFixture[str]) -> None:
+    storage = Storage(f"sqlite:///{tmp_path / 'hallq.db'}")
+    storage.create_schema()
+    with storage.write() as session:
+        session.execute(text("UPDATE alembic_version SET version_num = '0099'"))
+    storage.dispose()
+    config = tmp_path / "hall.toml"
+    config.write_text(SMALL_HALL, encoding="utf-8")
+    assert main(["init", "--config", str(config), "--instance", str(tmp_path)]) == 2
+    assert "数据库已由更新版本的 hallq 升级（结构版本 0099）" in capsys.readouterr().err
