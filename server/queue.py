@@ -75,8 +75,6 @@ class QueueEngine:
         self.wayfinding = Wayfinding(config)
         self._waiting_at = {window.id: sql.window_waiting(window) for window in config.windows}
         self._rules = {window.id: _rule(config, window) for window in config.windows}
-        self._serving = {service.code: frozenset(w.id for w in config.windows_serving(service.code))
-                         for service in config.services}
         self._next_number_sql = sql.next_number(storage.dialect)
         self._calling_turn = sql.CALLING_TURN if storage.dialect == "postgresql" else None
 
@@ -628,9 +626,7 @@ class QueueEngine:
         return passes
 
     def _windows_for(self, ticket: Candidate) -> frozenset[int]:
-        if ticket.target_window is not None:
-            return frozenset((ticket.target_window,))
-        return self._serving.get(ticket.service, frozenset())
+        return frozenset(window.id for window in self.wayfinding.windows_for(ticket.service, ticket.target_window))
 
     # ------------------------------------------------------------------ internals: records and views
 
