@@ -132,6 +132,10 @@ class Staff(Base):
     password_hash: Mapped[str] = mapped_column(String(256))
     failed_logins: Mapped[int] = mapped_column(Integer, default=0)
     locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: set when an admin disables the account (the clerk left): it cannot log in; its records stay
+    disabled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: raised by logout, a password change or reset and disabling: every session signed with an older value ends
+    session_epoch: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
 
 class Device(Base):
@@ -141,6 +145,10 @@ class Device(Base):
     name: Mapped[str] = mapped_column(String(64), unique=True)
     kind: Mapped[str] = mapped_column(String(16))
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    #: when the device last connected or made a request with its token (shown to the admin)
+    last_seen_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: set when an admin revokes the device: its token stops working; the row stays for the record
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class ExtendedService(Base):
