@@ -30,7 +30,7 @@ from windowscreen import bp as windowscreen_bp
 
 ROOT = Path(__file__).resolve().parent.parent
 #: hallq.js, hallq.css, vendor/: at the top of a checkout, server/static once installed from the wheel (pyproject.toml)
-STATIC = next(folder for folder in (ROOT / "server" / "static", ROOT / "static") if folder.is_dir())
+STATIC = next((folder for folder in (ROOT / "server" / "static", ROOT / "static") if folder.is_dir()), ROOT / "static")
 
 
 TICK_SECONDS = 5  # how soon 延时服务 starts and ends, an appointment lapses, a 未评价 is recorded
