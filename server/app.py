@@ -29,6 +29,8 @@ from track import bp as track_bp
 from windowscreen import bp as windowscreen_bp
 
 ROOT = Path(__file__).resolve().parent.parent
+#: hallq.js, hallq.css, vendor/: at the top of a checkout, server/static once installed from the wheel (pyproject.toml)
+STATIC = next((folder for folder in (ROOT / "server" / "static", ROOT / "static") if folder.is_dir()), ROOT / "static")
 
 
 TICK_SECONDS = 5  # how soon 延时服务 starts and ends, an appointment lapses, a 未评价 is recorded
@@ -58,7 +60,7 @@ class Ticker:
 
 def create_app(settings: Settings | None = None, async_mode: str | None = None) -> Flask:
     hall = Hall.open(settings or Settings.resolve())
-    app = Flask(__name__, static_folder=str(ROOT / "static"), static_url_path="/static",
+    app = Flask(__name__, static_folder=str(STATIC), static_url_path="/static",
                 instance_path=str(hall.settings.instance))
     app.config.update(
         SECRET_KEY=hall.secret_key(),

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import gc
+import json
 import os
 import signal
 import socket
@@ -18,6 +19,7 @@ DEMO_USERS = (
     ("clerk2", "clerk", "clerk-demo-2026", "李建国", "1002"),
 )
 DEMO_DEVICES = (("kiosk-1", "kiosk"), ("display-1", "display"), ("rate-1", "evaluator"))
+DEMO_TOKENS = "demo-tokens.json"  # in the instance folder, owner-only: the demo devices' tokens, kept across restarts
 
 
 def _common(default: Any) -> argparse.ArgumentParser:
@@ -198,7 +200,7 @@ def _demo(args: argparse.Namespace) -> int:
     for username, role, password, display_name, staff_no in DEMO_USERS:
         hall.accounts.add_user(username, role, password, display_name, staff_no)
         print(f"  {role:6} {username:8} password {password}")
-    tokens = {name: hall.accounts.add_device(name, kind) for name, kind in DEMO_DEVICES}
+    tokens = _demo_tokens(hall)
     base = os.environ.get("HALLQ_URL", "http://127.0.0.1:5000")
     print("Screens (the token after # is kept by the browser and never sent in the URL):")
     print(f"  kiosk   {base}/kiosk#token={tokens['kiosk-1']}")
@@ -209,6 +211,28 @@ def _demo(args: argparse.Namespace) -> int:
     print(f"  rating  {base}/rate/1#token={tokens['rate-1']}   (the tablet facing residents at 1号窗口)")
     print(f"  admin   {base}/admin/stats   (log in as admin / admin-demo-2026)")
     return 0
+
+
+def _demo_tokens(hall: Any) -> dict[str, str]:
+    """The demo devices' tokens: those kept in the instance folder while they still open their device, so a
+    restarted `make run` prints the same addresses and every open screen reconnects; else new ones, then kept."""
+    path = hall.settings.instance / DEMO_TOKENS
+    try:
+        kept = json.loads(path.read_text(encoding="utf-8"))
+    except (FileNotFoundError, ValueError):
+        kept = {}
+    tokens = {}
+    for name, kind in DEMO_DEVICES:
+        token = kept.get(name) if isinstance(kept, dict) else None
+        device = hall.accounts.device(token) if isinstance(token, str) and token else None
+        valid = device is not None and (device.name, device.role) == (name, kind)
+        tokens[name] = token if valid else hall.accounts.add_device(name, kind)
+    if tokens != kept:
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        os.fchmod(descriptor, 0o600)  # a file left readable by an older copy becomes owner-only too
+        with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
+            json.dump(tokens, handle, indent=2)
+    return tokens
 
 
 def _run(args: argparse.Namespace) -> int:

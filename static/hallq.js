@@ -9,11 +9,22 @@
 
   // ------------------------------------------------------------------ token
 
+  const TOKEN_IN_HASH = /(?:^#|&)token=([^&]+)/;
+  let watchingHash = false;
+
   /** The device token of a role: taken from `#token=...` (then saved and removed from the address bar),
-   * else from localStorage. Also becomes the token that api() and connect() send. Null when there is none. */
+   * else from localStorage. Also becomes the token that api() and connect() send. Null when there is none.
+   * A new `#token=...` opened later in the same tab (a replaced token: the technician re-added the device) is
+   * saved and the screen starts over on it, whatever it showed (本设备令牌无效 included): no manual reload. */
   function token(role) {
     const key = `hallq.${role}.token`;
-    const match = /(?:^#|&)token=([^&]+)/.exec(location.hash);
+    if (!watchingHash) {
+      watchingHash = true;
+      addEventListener("hashchange", () => {
+        if (TOKEN_IN_HASH.test(location.hash)) { token(role); location.reload(); }
+      });
+    }
+    const match = TOKEN_IN_HASH.exec(location.hash);
     if (match) {
       const fresh = decodeURIComponent(match[1]).trim();
       try { localStorage.setItem(key, fresh); } catch { /* private mode: keep it for this page only */ }

@@ -45,6 +45,9 @@ class LiveHall:
     kiosk_token: str = ""
     display_token: str = ""
     passwords: dict[str, str] = field(default_factory=dict)
+    #: how `hallq` is started, and its environment: this checkout by default, or an installed wheel's hallq
+    command: list[str] = field(default_factory=lambda: list(HALLQ))
+    environ: dict[str, str] = field(default_factory=lambda: dict(os.environ))
 
     @property
     def url(self) -> str:
@@ -71,8 +74,9 @@ class LiveHall:
     def start(self, timeout: float = 20.0) -> LiveHall:
         log = open(self.instance / "server.log", "a")  # noqa: SIM115 - closed with the process
         self.process = subprocess.Popen(
-            [*HALLQ, "run", "--port", str(self.port), "--instance", str(self.instance), "--config", str(self.config)],
-            cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, text=True, env={**os.environ, **self.env})
+            [*self.command, "run", "--port", str(self.port), "--instance", str(self.instance), "--config",
+             str(self.config)],
+            cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, text=True, env={**self.environ, **self.env})
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
