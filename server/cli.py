@@ -61,6 +61,14 @@ def _parser() -> argparse.ArgumentParser:
     purge = commands.add_parser("purge", parents=[common], help="delete appointments, duty log and enquiries older "
                                 "than the retention period ([appointments] retention_days)")
     purge.add_argument("--days", type=int, default=None, help="keep this many days instead of retention_days")
+    backup = commands.add_parser("backup", parents=[common], help="write one consistent backup of the database, "
+                                 "also while the hall serves; keeps the newest --keep")
+    backup.add_argument("--to", help="folder for the backups (default: INSTANCE/backups)")
+    backup.add_argument("--keep", type=int, default=14, help="backups kept in that folder (default 14)")
+    restore = commands.add_parser("restore", parents=[common], help="bring the stopped hall's database back to a "
+                                  "backup")
+    restore.add_argument("file", help="a file written by hallq backup")
+    restore.add_argument("--force", action="store_true", help="replace the hall's existing database")
     agent = commands.add_parser("printer-agent", help="on a kiosk PC: print that kiosk's tickets locally")
     agent.add_argument("--server", required=True, help="the hall server's address, e.g. http://192.168.1.10:5000")
     agent.add_argument("--token", default=os.environ.get("HALLQ_KIOSK_TOKEN"),
@@ -74,6 +82,7 @@ def main(argv: list[str] | None = None) -> int:
         from gevent import monkey
 
         monkey.patch_all()
+    from server.backup import BackupError
     from server.config import ConfigError
     from server.migrations import NewerDatabase
     from server.queue import DomainError
@@ -86,7 +95,7 @@ def main(argv: list[str] | None = None) -> int:
     except DomainError as exc:
         print(f"error: {exc.message}", file=sys.stderr)
         return 2
-    except NewerDatabase as exc:
+    except (NewerDatabase, BackupError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
 
@@ -166,6 +175,9 @@ def _printer_agent(args: argparse.Namespace) -> int:
 def _init(args: argparse.Namespace) -> int:
     hall = _hall(args)
     hall.secret_key()
+    hall.settings.instance.chmod(0o700)  # folders and files made by an older hallq were readable by all
+    for path in hall.storage.make_private():
+        print(f"made owner-only: {path}")
     print(f"instance: {hall.settings.instance}")
     print(f"database: {hall.storage.url.render_as_string(hide_password=True)}")
     print(f"schema: revision {hall.storage.revision()}")
@@ -190,6 +202,34 @@ def _purge(args: argparse.Namespace) -> int:
 
     hall = _hall(args)
     print(purge(hall.storage, hall.config, hall.settings.clock, args.days).text())
+    return 0
+
+
+def _backup(args: argparse.Namespace) -> int:
+    """Reads the database only: safe while `hallq run` serves. Files are named in the hall's local time."""
+    from datetime import datetime
+    from pathlib import Path
+
+    from server.backup import backup
+    from server.config import load_config
+    from server.hall import Settings
+
+    settings = Settings.resolve(args.config, args.instance)
+    now = datetime.now(load_config(settings.config_path).timezone)
+    print(backup(settings.database_url, Path(args.to) if args.to else settings.instance / "backups", now,
+                 args.keep).text())
+    return 0
+
+
+def _restore(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from server.backup import restore
+    from server.hall import Settings
+
+    settings = Settings.resolve(args.config, args.instance)
+    settings.instance.mkdir(mode=0o700, parents=True, exist_ok=True)
+    print(restore(Path(args.file), settings.database_url, args.force))
     return 0
 
 
@@ -279,7 +319,8 @@ def _lan_address() -> str:
 
 
 _COMMANDS = {"init": _init, "run": _run, "user": _user, "device": _device, "demo": _demo, "printers": _printers,
-             "print-test": _print_test, "printer-agent": _printer_agent, "purge": _purge}
+             "print-test": _print_test, "printer-agent": _printer_agent, "purge": _purge, "backup": _backup,
+             "restore": _restore}
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -7,8 +7,10 @@ queue engine does no I/O between BEGIN and COMMIT other than the database itself
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, Executable, Row, create_engine, event, text
@@ -21,12 +23,16 @@ _READ_ONLY = "hallq_read_only"
 _ONE_STATEMENT = "hallq_one_statement"
 #: PostgreSQL advisory lock held while the schema is migrated ("hallq" in ASCII)
 _MIGRATION_LOCK = 0x68616C6C71
+#: SQLite's companion files: they hold recent writes, so the same personal data as the database itself
+SQLITE_COMPANIONS = ("-wal", "-shm")
 
 
 class Storage:
     def __init__(self, url: str):
         self.url = make_url(url)
         self.is_sqlite = self.url.get_backend_name() == "sqlite"
+        if self.sqlite_file is not None:
+            private_file(self.sqlite_file)  # -wal and -shm take the database file's mode when SQLite makes them
         self.engine = _sqlite_engine(url) if self.is_sqlite else create_engine(
             url, pool_size=10, max_overflow=20, pool_pre_ping=True)
         self._writer = sessionmaker(self.engine, expire_on_commit=False)
@@ -38,6 +44,26 @@ class Storage:
     @property
     def dialect(self) -> str:
         return self.engine.dialect.name
+
+    @property
+    def sqlite_file(self) -> Path | None:
+        """The database file, for SQLite on disk (None for PostgreSQL and in-memory databases)."""
+        name = self.url.database
+        return Path(name) if self.is_sqlite and name and name != ":memory:" else None
+
+    def make_private(self) -> list[Path]:
+        """Make the SQLite database and its -wal/-shm files readable by the owner only (they hold residents'
+        personal data and password hashes); returns the files whose mode changed. Databases made before hallq
+        created them owner-only are tightened by ``hallq init``."""
+        if self.sqlite_file is None:
+            return []
+        changed = []
+        for path in (self.sqlite_file, *(Path(f"{self.sqlite_file}{end}") for end in SQLITE_COMPANIONS)):
+            with suppress(FileNotFoundError):
+                if path.stat().st_mode & 0o077:
+                    path.chmod(0o600)
+                    changed.append(path)
+        return changed
 
     def create_schema(self) -> None:
         """Bring the database to the newest schema (server/migrations), in one transaction, at every start: a new
@@ -71,6 +97,13 @@ class Storage:
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+
+def private_file(path: Path) -> None:
+    """Create ``path`` empty and readable by its owner only, unless it exists (its mode is then left alone) or its
+    folder does not (SQLite then says so when it connects)."""
+    with suppress(FileExistsError, FileNotFoundError):
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
 
 
 def _sqlite_engine(url: str) -> Engine:

@@ -63,7 +63,7 @@ class Hall:
     def open(cls, settings: Settings) -> Hall:
         """Validate the config, open the database (creating tables and window rows) and wire the engine."""
         config = load_config(settings.config_path)
-        settings.instance.mkdir(parents=True, exist_ok=True)
+        settings.instance.mkdir(mode=0o700, parents=True, exist_ok=True)  # database, secret key, backups
         storage = Storage(settings.database_url)
         storage.create_schema()
         bus = EventBus()

@@ -6,6 +6,7 @@ import shutil
 import tempfile
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -92,9 +93,9 @@ def small_hall() -> HallConfig:
     return parse_config(SMALL_HALL)
 
 
-@pytest.fixture(scope="session")
-def postgres_database() -> Iterator[str]:
-    """One database for the whole run, created here and dropped at the end."""
+@contextmanager
+def scratch_postgres() -> Iterator[str]:
+    """An empty PostgreSQL database, dropped on leaving (the test is skipped when no server answers)."""
     admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
     name = f"hallq_test_{uuid.uuid4().hex[:12]}"
     try:
@@ -109,6 +110,13 @@ def postgres_database() -> Iterator[str]:
         with admin.connect() as connection:
             connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def postgres_database() -> Iterator[str]:
+    """One database for the whole run, created here and dropped at the end."""
+    with scratch_postgres() as url:
+        yield url
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
