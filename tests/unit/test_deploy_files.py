@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from server.cli import _parser
+from tests.nginx import nginx_conf
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 DEPLOY = ROOT / "deploy"
@@ -112,25 +113,10 @@ def test_systemd_analyze_verify_finds_nothing(tmp_path: Path) -> None:
 
 @pytest.mark.skipif(shutil.which("nginx") is None, reason="nginx is not installed here (apt-get install nginx)")
 def test_nginx_accepts_the_site(tmp_path: Path) -> None:
-    site = nginx_site(tmp_path)
-    (tmp_path / "nginx.conf").write_text(f"pid {tmp_path}/nginx.pid;\nerror_log stderr;\nevents {{}}\n"
-                                         f"http {{\n  access_log off;\n  include {site};\n}}\n")
-    result = subprocess.run(["nginx", "-t", "-p", str(tmp_path), "-c", str(tmp_path / "nginx.conf")],
+    result = subprocess.run(["nginx", "-t", "-p", str(tmp_path), "-c", str(nginx_conf(tmp_path))],
                             capture_output=True, text=True, timeout=30)
     assert result.returncode == 0, result.stderr
     assert "[warn]" not in result.stderr and "[emerg]" not in result.stderr
-
-
-def nginx_site(folder: Path) -> Path:
-    """deploy/nginx-hallq.conf with a throw-away certificate in place of the hall's."""
-    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=hall",
-                    "-keyout", str(folder / "key.pem"), "-out", str(folder / "cert.pem")],
-                   check=True, capture_output=True, timeout=60)
-    text = (DEPLOY / "nginx-hallq.conf").read_text()
-    text = text.replace("/etc/hallq/tls/fullchain.pem", str(folder / "cert.pem"))
-    site = folder / "site.conf"
-    site.write_text(text.replace("/etc/hallq/tls/privkey.pem", str(folder / "key.pem")))
-    return site
 
 
 def test_nginx_forwards_the_scheme_and_upgrades_socket_io() -> None:
