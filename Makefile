@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 HALLQ := $(VENV)/bin/hallq
 HOST ?= 127.0.0.1
 PORT ?= 5000
-APT_PACKAGES := chromium fonts-wqy-microhei espeak-ng
+APT_PACKAGES := chromium fonts-wqy-microhei espeak-ng nginx systemd
 
 .PHONY: run test install install-test system-deps lint bench clean
 
@@ -23,7 +23,8 @@ install: $(VENV)/.installed
 
 install-test: $(VENV)/.installed-test
 
-# Debian packages the tests use (headless Chromium, a CJK font, espeak-ng), installed when missing and root.
+# Debian packages the tests use (headless Chromium, a CJK font, espeak-ng; nginx and systemd-analyze check deploy/),
+# installed when missing and root.
 system-deps:
 	@missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then \

@@ -23,6 +23,7 @@ from server.fanout import Fanout
 from server.hall import Hall, Settings
 from server.printing.agent import AgentHub
 from server.printing.spooler import Spooler, ThreadRuntime
+from server.proxy import trust_proxies
 from server.realtime import Realtime
 from server.voice.speech import Voice
 from track import bp as track_bp
@@ -70,6 +71,7 @@ def create_app(settings: Settings | None = None, async_mode: str | None = None) 
         SESSION_REFRESH_EACH_REQUEST=False,  # re-signing the cookie on every click cost ~0.2 ms a request
         MAX_CONTENT_LENGTH=64 * 1024,
     )
+    trust_proxies(app, hall.config.server.trusted_proxies)
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
     app.extensions["hallq"] = hall
     app.register_blueprint(api.bp)

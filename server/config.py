@@ -175,6 +175,7 @@ class HallConfig:
     source: str = "config.toml"
     evaluation: EvaluationConfig = field(default_factory=lambda: EvaluationConfig())
     cases: CasesConfig = field(default_factory=lambda: CasesConfig())
+    server: ServerConfig = field(default_factory=lambda: ServerConfig())
 
     def service(self, code: str) -> Service | None:
         return next((s for s in self.services if s.code == code), None)
@@ -327,7 +328,7 @@ def parse_config(text: str, source: str = "config.toml") -> HallConfig:
                       printing=_printing(reader, data), displays=_displays(reader, data, windows),
                       voice=_voice(reader, data), calendar=calendar, source=source,
                       evaluation=_evaluation(reader, data, windows), cases=_cases(reader, data),
-                      appointments=_appointments(reader, data, calendar))
+                      appointments=_appointments(reader, data, calendar), server=_server(reader, data))
 
 
 def _known_keys(reader: _Reader, table: dict[str, Any], path: tuple[str | int, ...], keys: tuple[str, ...]) -> None:
@@ -865,3 +866,20 @@ def _slot(reader: _Reader, entry: Any, i: int, calendar: CalendarConfig) -> Appo
             raise reader.fail((*path, "start"), f"{start:%H:%M}-{end:%H:%M} on {WEEKDAY_NAMES[day]} is outside the "
                               "[calendar] sessions of that day")
     return AppointmentSlot(start=start, end=end, capacity=capacity, days=tuple(sorted(days)))
+
+
+# ---------------------------------------------------------------- [server]
+
+
+@dataclass(frozen=True)
+class ServerConfig:
+    #: how many reverse proxies (nginx) stand in front of `hallq run`: their X-Forwarded-For and
+    #: X-Forwarded-Proto are believed (the session cookie is Secure when the proxy says https); 0: both ignored
+    trusted_proxies: int = 0
+
+
+def _server(reader: _Reader, data: dict[str, Any]) -> ServerConfig:
+    table = reader.get(data, ("server",), dict, {})
+    _known_keys(reader, table, ("server",), tuple(ServerConfig.__dataclass_fields__))
+    return ServerConfig(trusted_proxies=_bounded(reader, table, ("server", "trusted_proxies"), 0, 0, 5,
+                                                 "proxies in front of hallq; 1: nginx on the same machine"))

@@ -1,0 +1,39 @@
+"""deploy/nginx-hallq.conf made runnable here: a throw-away certificate, and ports of the test's choosing."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from pathlib import Path
+
+from tests.live import ROOT
+
+SITE = ROOT / "deploy" / "nginx-hallq.conf"
+
+
+def certificate(folder: Path) -> tuple[Path, Path]:
+    """A self-signed certificate for 127.0.0.1 and hall.example.cn, and its key."""
+    cert, key = folder / "cert.pem", folder / "key.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=hall",
+                    "-addext", "subjectAltName=IP:127.0.0.1,DNS:hall.example.cn",
+                    "-keyout", str(key), "-out", str(cert)], check=True, capture_output=True, timeout=60)
+    return cert, key
+
+
+def nginx_conf(folder: Path, upstream: int = 5000, http: int = 80, https: int = 443) -> Path:
+    """An nginx.conf for `nginx -p folder -c …` that includes the site as deployed, with only the certificate,
+    the ports and the upstream replaced (IPv6 listeners left out: a container may have no IPv6)."""
+    cert, key = certificate(folder)
+    text = SITE.read_text().replace("/etc/hallq/tls/fullchain.pem", str(cert))
+    text = text.replace("/etc/hallq/tls/privkey.pem", str(key)).replace("server 127.0.0.1:5000;",
+                                                                         f"server 127.0.0.1:{upstream};")
+    text = text.replace("listen 80;", f"listen 127.0.0.1:{http};").replace("listen 443 ssl;",
+                                                                          f"listen 127.0.0.1:{https} ssl;")
+    (folder / "site.conf").write_text("\n".join(line for line in text.splitlines() if "listen [::]" not in line))
+    temp = "\n".join(f"  {kind}_temp_path {folder}/{kind};" for kind in ("client_body", "proxy", "fastcgi", "uwsgi",
+                                                                       "scgi"))
+    user = "user root;\n" if os.geteuid() == 0 else ""  # workers must read the test's private folder
+    conf = folder / "nginx.conf"
+    conf.write_text(f"{user}pid {folder}/nginx.pid;\nerror_log stderr;\nevents {{}}\n"
+                    f"http {{\n  access_log off;\n{temp}\n  include {folder}/site.conf;\n}}\n")
+    return conf
