@@ -97,7 +97,8 @@ class Accounts:
 
     def add_user(self, username: str, role: str, password: str, display_name: str | None = None,
                  staff_no: str = "") -> None:
-        """Create a staff account, or reset its role and password when it exists."""
+        """Create a staff account, or reset its role and password when it exists (`hallq user add`): a reset
+        ends every session of it, like ``reset_password``."""
         if role not in STAFF_ROLES:
             raise DomainError("invalid", "bad_role", f"role must be one of {', '.join(STAFF_ROLES)}")
         if len(password) < MIN_PASSWORD:
@@ -107,16 +108,20 @@ class Accounts:
         digest = generate_password_hash(password, method="scrypt")
         with self.storage.write() as session:
             staff = session.scalars(select(Staff).where(Staff.username == username)).one_or_none()
+            reset = staff is not None
             if staff is None:
                 staff = Staff(username=username, display_name=display_name or username, staff_no=staff_no,
                               role=role, password_hash=digest, failed_logins=0)
                 session.add(staff)
             else:
                 staff.role, staff.password_hash, staff.failed_logins, staff.locked_until = role, digest, 0, None
+                _next_epoch(staff)
                 if display_name:
                     staff.display_name = display_name
                 if staff_no:
                     staff.staff_no = staff_no
+        if reset:
+            self._sessions_ended(username, None)
 
     def login(self, username: str, password: str) -> Principal:
         """The staff member, with the epoch to sign the session with; 401 for a wrong password or a locked

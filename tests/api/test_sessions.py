@@ -83,6 +83,9 @@ def test_an_admin_reset_ends_the_sessions_and_lifts_the_lockout(hall_app: HallAp
     hall_app.hall.accounts.reset_password("clerk1", "reset-by-admin", actor="admin")
     assert not signed_in(desk) and not socket.is_connected()
     assert login(hall_app, "clerk1", "reset-by-admin") == 200
+    desk = hall_app.staff("clerk2")
+    hall_app.hall.accounts.add_user("clerk2", "clerk", "reset-by-cli-pw")  # `hallq user add` on an existing name
+    assert not signed_in(desk) and login(hall_app, "clerk2", "reset-by-cli-pw") == 200
 
 
 def test_a_disabled_account_cannot_log_in_until_enabled_again(hall_app: HallApp) -> None:
