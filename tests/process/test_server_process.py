@@ -60,6 +60,19 @@ def test_a_display_without_a_token_is_refused(live: LiveHall) -> None:
         stranger.connect(live.url, auth={"token": "forged"}, transports=["websocket"], wait_timeout=10)
 
 
+def test_logout_elsewhere_closes_the_staff_socket_on_the_real_server(live: LiveHall) -> None:
+    """Issue 13: under gevent, a logout in one browser closes the Socket.IO connection of the account's other one."""
+    desk = live.staff("clerk1")
+    closed = threading.Event()
+    socket = socketio.Client(reconnection=False)
+    socket.on("disconnect", lambda *reason: closed.set())
+    socket.connect(live.url, headers={"Cookie": f"session={desk.cookies['session']}"}, transports=["websocket"],
+                   wait_timeout=10)
+    live.staff("clerk1").post(f"{live.url}/api/auth/logout").raise_for_status()
+    assert closed.wait(10)
+    assert desk.get(f"{live.url}/api/auth/me").status_code == 401
+
+
 def test_sigkill_mid_rush_loses_no_answered_ticket_and_reuses_no_number(live: LiveHall) -> None:
     services = ["hukou-id", "dibao", "pension-pay", "business"]
     answered: list[dict[str, Any]] = []
