@@ -5,16 +5,17 @@ from __future__ import annotations
 import hashlib
 import secrets
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, func, select
+from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from server.clock import Clock
 from server.db import Storage
+from server.events import EventBus, HallEvent
 from server.models import Device, Staff
 from server.queue import DomainError
 
@@ -23,10 +24,17 @@ DEVICE_KINDS = ("kiosk", "display", "evaluator")  # evaluator: the rating tablet
 MIN_PASSWORD = 8
 MAX_FAILED_LOGINS = 5
 LOCKOUT = timedelta(minutes=15)
+#: a device's last_seen_at is written at most this often from HTTP requests (its lookup is on every request)
+SEEN_EVERY = timedelta(minutes=1)
+#: published when every session of a staff member ends (detail: username) or a device token is revoked
+#: (detail: device); the Socket.IO adapter closes their connections
+SESSIONS_ENDED, DEVICE_REVOKED = "sessions_ended", "device_revoked"
 # verified against when the username is unknown, so a wrong name costs as long as a wrong password
 _DUMMY_HASH = generate_password_hash("not-a-real-password", method="scrypt")
-_DEVICE_BY_DIGEST = select(Device.name, Device.kind).where(Device.token_hash == bindparam("digest"))
-_STAFF_BY_NAME = select(Staff.username, Staff.role, Staff.display_name).where(Staff.username == bindparam("username"))
+_DEVICE_BY_DIGEST = select(Device.name, Device.kind).where(Device.token_hash == bindparam("digest"),
+                                                            Device.revoked_at.is_(None))
+_STAFF_BY_NAME = select(Staff.username, Staff.role, Staff.display_name, Staff.session_epoch).where(
+    Staff.username == bindparam("username"), Staff.disabled_at.is_(None))
 
 
 @dataclass(frozen=True)
@@ -37,6 +45,8 @@ class Principal:
     name: str
     role: str  # admin, guide, clerk, kiosk, display, evaluator
     display_name: str = ""
+    #: the staff member's session epoch when looked up: a session signed with another one has ended
+    epoch: int = field(default=0, compare=False)
 
     @property
     def actor(self) -> str:
@@ -48,22 +58,53 @@ def token_digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
+def _refusal(staff: Staff | None, password: str, now: datetime) -> DomainError | None:
+    """Why this password does not open this account (a wrong one counts towards the lockout); None: it does."""
+    if staff is None:
+        check_password_hash(_DUMMY_HASH, password)
+        return DomainError("unauthorized", "bad_credentials", "用户名或密码错误")
+    if staff.locked_until and staff.locked_until > now:
+        return DomainError("unauthorized", "account_locked", "密码错误次数过多，账号已锁定，请稍后再试")
+    if not check_password_hash(staff.password_hash, password):
+        staff.failed_logins += 1
+        if staff.failed_logins >= MAX_FAILED_LOGINS:
+            staff.locked_until, staff.failed_logins = now + LOCKOUT, 0
+        return DomainError("unauthorized", "bad_credentials", "用户名或密码错误")
+    if staff.disabled_at is not None:  # told only to whoever knows the password
+        return DomainError("forbidden", "account_disabled", "账号已停用，请联系管理员")
+    staff.failed_logins, staff.locked_until = 0, None
+    return None
+
+
+def _next_epoch(staff: Staff) -> int:
+    """Raise the account's session epoch: every session signed with an older one has ended."""
+    staff.session_epoch += 1
+    return staff.session_epoch
+
+
+def _new_password_hash(password: str) -> str:
+    if len(password) < MIN_PASSWORD:
+        raise DomainError("invalid", "weak_password", f"新密码至少需要 {MIN_PASSWORD} 个字符")
+    return generate_password_hash(password, method="scrypt")
+
+
 class Accounts:
-    def __init__(self, storage: Storage, clock: Clock):
+    def __init__(self, storage: Storage, clock: Clock, bus: EventBus | None = None):
         self.storage = storage
         self.clock = clock
+        self.bus = bus or EventBus()
+        #: when this process last wrote each device's last_seen_at (HTTP writes it at most every SEEN_EVERY)
+        self._seen_written: dict[str, datetime] = {}
 
     def add_user(self, username: str, role: str, password: str, display_name: str | None = None,
                  staff_no: str = "", new_only: bool = False) -> None:
         """Create a staff account, or reset its role and password when it exists (``new_only``: refuse then,
         as the admin screen's 添加 does, so a typo cannot overwrite a colleague's account)."""
         _check_role(role)
-        if len(password) < MIN_PASSWORD:
-            raise DomainError("invalid", "weak_password", f"密码至少 {MIN_PASSWORD} 位")
         if not username or len(username) > 64:
             raise DomainError("invalid", "bad_username", "用户名应为 1 到 64 个字符")
         _check_card(display_name or username, staff_no)
-        digest = generate_password_hash(password, method="scrypt")
+        digest = _new_password_hash(password)
         with self.storage.write() as session:
             staff = session.scalars(select(Staff).where(Staff.username == username)).one_or_none()
             if staff is not None and new_only:
@@ -80,41 +121,90 @@ class Accounts:
                     staff.staff_no = staff_no
 
     def login(self, username: str, password: str) -> Principal:
-        now = self.clock.now()
-        refusal: DomainError | None = None
+        """The staff member, with the epoch to sign the session with; 401 for a wrong password or a locked
+        account, 403 (account_disabled) for a disabled one."""
         with self.storage.write() as session:  # the failure count must commit, so refuse after the block
             staff = session.scalars(select(Staff).where(Staff.username == username)).one_or_none()
-            if staff is None:
-                check_password_hash(_DUMMY_HASH, password)
-                refusal = DomainError("unauthorized", "bad_credentials", "用户名或密码错误")
-            elif staff.locked_until and staff.locked_until > now:
-                refusal = DomainError("unauthorized", "account_locked", "密码错误次数过多，账号已锁定，请稍后再试")
-            elif not check_password_hash(staff.password_hash, password):
-                staff.failed_logins += 1
-                if staff.failed_logins >= MAX_FAILED_LOGINS:
-                    staff.locked_until, staff.failed_logins = now + LOCKOUT, 0
-                refusal = DomainError("unauthorized", "bad_credentials", "用户名或密码错误")
-            else:
-                staff.failed_logins, staff.locked_until = 0, None
-                principal = Principal("staff", staff.username, staff.role, staff.display_name)
+            refusal = _refusal(staff, password, self.clock.now())
+            if staff is not None:
+                principal = Principal("staff", staff.username, staff.role, staff.display_name, staff.session_epoch)
         if refusal is not None:
             raise refusal
         return principal
 
-    def staff(self, username: str) -> Principal | None:
+    def staff(self, username: str, epoch: int | None = None) -> Principal | None:
+        """The enabled staff member; with ``epoch``, only while a session signed with it has not ended."""
         row = self.storage.first(_STAFF_BY_NAME, {"username": username})  # on every staff request
-        return Principal("staff", row.username, row.role, row.display_name) if row else None
+        if row is None or (epoch is not None and row.session_epoch != epoch):
+            return None
+        return Principal("staff", row.username, row.role, row.display_name, row.session_epoch)
 
-    def identify(self, token: str | None, username: str | None) -> Principal | None:
+    def identify(self, token: str | None, username: str | None, epoch: int = 0) -> Principal | None:
         """Who asks, for HTTP and Socket.IO alike: a given device token decides (a wrong one is nobody),
-        else the staff member named by the signed session."""
+        else the staff member named by the signed session, while its epoch is the account's."""
         if token:
             return self.device(token)
-        return self.staff(username) if username else None
+        return self.staff(username, epoch) if username else None
+
+    # ------------------------------------------------------------ sessions that end
+
+    def end_sessions(self, username: str, actor: str | None = None) -> int:
+        """Every session of the account ends (logout, or an admin's order); the new epoch."""
+        with self.storage.write() as session:
+            epoch = _next_epoch(self._account(session, username))
+        self._sessions_ended(username, actor or username)
+        return epoch
+
+    def change_password(self, username: str, old: str, new: str) -> int:
+        """The staff member's own change: the old password must be right; every session ends. The new epoch."""
+        with self.storage.write() as session:  # a wrong old password counts, so refuse after the block
+            staff = self._account(session, username)
+            refusal = _refusal(staff, old, self.clock.now())
+            if refusal is None:
+                staff.password_hash = _new_password_hash(new)
+                epoch = _next_epoch(staff)
+        if refusal is not None:
+            if refusal.code == "bad_credentials":  # not 401: the screens take that for "logged out"
+                raise DomainError("invalid", "wrong_password", "原密码不正确")
+            raise refusal
+        self._sessions_ended(username, username)
+        return epoch
+
+    def reset_password(self, username: str, new: str, actor: str | None = None) -> int:
+        """An admin sets a new password (the old one forgotten): clears the lockout, ends every session."""
+        digest = _new_password_hash(new)
+        with self.storage.write() as session:
+            staff = self._account(session, username)
+            staff.password_hash, staff.failed_logins, staff.locked_until = digest, 0, None
+            epoch = _next_epoch(staff)
+        self._sessions_ended(username, actor)
+        return epoch
+
+    def set_disabled(self, username: str, disabled: bool, actor: str | None = None) -> None:
+        """Disable an account (the clerk left: it cannot log in, its sessions end, its records stay) or enable it."""
+        with self.storage.write() as session:
+            staff = self._account(session, username)
+            staff.disabled_at = self.clock.now() if disabled else None
+            if disabled:
+                _next_epoch(staff)
+        if disabled:
+            self._sessions_ended(username, actor)
+
+    def _sessions_ended(self, username: str, actor: str | None) -> None:
+        self.bus.publish([HallEvent(SESSIONS_ENDED, self.clock.now(), actor=actor, detail={"username": username})])
+
+    @staticmethod
+    def _account(session: Session, username: str) -> Staff:
+        staff = session.scalars(select(Staff).where(Staff.username == username)).one_or_none()
+        if staff is None:
+            raise DomainError("not_found", "staff_not_found", f"没有账号 {username!r}")
+        return staff
+
+    # ------------------------------------------------------------ devices
 
     def add_device(self, name: str, kind: str, new_only: bool = False) -> str:
-        """Register a device, or give an existing one a new token (the old one stops working); ``new_only``:
-        refuse an existing name."""
+        """Register a device, or give an existing (or revoked) one a new token (the old one stops working);
+        ``new_only``: refuse an existing name."""
         if kind not in DEVICE_KINDS:
             raise DomainError("invalid", "bad_kind", f"设备类型应为 {'、'.join(DEVICE_KINDS)} 之一")
         if not name or len(name) > 64:
@@ -126,13 +216,34 @@ class Accounts:
                 raise DomainError("conflict", "device_taken", f"设备 {name} 已存在：如需新令牌请用「更换令牌」")
             if device is None:
                 session.add(Device(name=name, kind=kind, token_hash=token_digest(token)))
-            else:  # a replaced token: the device works again even if it was revoked
+            else:
                 device.kind, device.token_hash, device.revoked_at = kind, token_digest(token), None
         return token
 
+    def revoke_device(self, name: str, actor: str | None = None) -> None:
+        """The device's token stops working at once and its connections close; the row stays for the record."""
+        now = self.clock.now()
+        with self.storage.write() as session:
+            found = session.execute(update(Device).where(Device.name == name).values(revoked_at=now)).rowcount
+        if not found:
+            raise DomainError("not_found", "device_not_found", f"没有设备 {name!r}")
+        self.bus.publish([HallEvent(DEVICE_REVOKED, now, actor=actor, detail={"device": name})])
+
     def device(self, token: str) -> Principal | None:
         row = self.storage.first(_DEVICE_BY_DIGEST, {"digest": token_digest(token)})  # on every device request
-        return Principal("device", row.name, row.kind) if row else None
+        if row is None:
+            return None
+        last = self._seen_written.get(row.name)
+        if last is None or self.clock.now() - last >= SEEN_EVERY:
+            self.device_seen(row.name)
+        return Principal("device", row.name, row.kind)
+
+    def device_seen(self, name: str) -> None:
+        """Note that the device is there now (a Socket.IO connect always; an HTTP request via ``device``)."""
+        now = self.clock.now()
+        self._seen_written[name] = now
+        with self.storage.write() as session:
+            session.execute(update(Device).where(Device.name == name).values(last_seen_at=now))
 
     def update_staff(self, username: str, display_name: str | None = None, staff_no: str | None = None,
                      role: str | None = None) -> None:
@@ -140,7 +251,7 @@ class Accounts:
         if role is not None:
             _check_role(role)
         with self.storage.write() as session:
-            staff = _one_staff(session, username)
+            staff = self._account(session, username)
             _check_card(display_name or staff.display_name, staff.staff_no if staff_no is None else staff_no)
             if role is not None and role != "admin" and staff.role == "admin" and staff.disabled_at is None:
                 others = session.scalar(select(func.count()).select_from(Staff).where(
@@ -176,9 +287,10 @@ class Accounts:
         return kind[0]
 
     def members(self) -> list[Principal]:
-        """Every staff account, by username: whom the guide desk can assign a home or holiday visit to."""
+        """Every enabled staff account, by username: whom the guide desk can assign a home or holiday visit to."""
         with self.storage.read() as session:
-            rows = session.execute(select(Staff.username, Staff.role, Staff.display_name).order_by(Staff.username))
+            rows = session.execute(select(Staff.username, Staff.role, Staff.display_name)
+                                   .where(Staff.disabled_at.is_(None)).order_by(Staff.username))
             return [Principal("staff", row.username, row.role, row.display_name) for row in rows]
 
 
@@ -193,13 +305,6 @@ def _check_card(display_name: str, staff_no: str) -> None:
         raise DomainError("invalid", "bad_display_name", "姓名最多 64 个字符")
     if len(staff_no) > 32:
         raise DomainError("invalid", "bad_staff_no", "工号最多 32 个字符")
-
-
-def _one_staff(session: Session, username: str) -> Staff:
-    staff = session.scalars(select(Staff).where(Staff.username == username)).one_or_none()
-    if staff is None:
-        raise DomainError("not_found", "staff_not_found", f"没有用户名为 {username} 的工作人员")
-    return staff
 
 
 def _iso(moment: datetime | None) -> str | None:

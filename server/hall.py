@@ -73,7 +73,7 @@ class Hall:
         cases = Cases(storage, config, settings.clock, bus, calendar)
         evaluation = Evaluations(storage, config, settings.clock, bus, calendar)
         engine.finish_hooks += [cases.on_finish, evaluation.on_finish]
-        return cls(settings, config, storage, bus, engine, Accounts(storage, settings.clock), cases, evaluation,
+        return cls(settings, config, storage, bus, engine, Accounts(storage, settings.clock, bus), cases, evaluation,
                    Statistics(storage, config, settings.clock, engine.extended_records),
                    Appointments(storage, config, settings.clock, bus, engine),
                    DeskRecords(storage, config, settings.clock, bus))
