@@ -45,8 +45,8 @@ def staff_edit(username: str) -> Any:
 @bp.post("/staff/<username>/password")
 def staff_reset_password(username: str) -> Any:
     """重置密码: the admin sets a new one; the member's open sessions end."""
-    require("admin")
-    hall().accounts.reset_password(username, field(body(), "password", str))
+    who = require("admin")
+    hall().accounts.reset_password(username, field(body(), "password", str), who.actor)
     return jsonify({"staff": _member(username)})
 
 
@@ -56,14 +56,14 @@ def staff_disable(username: str) -> Any:
     who = require("admin")
     if username == who.name:
         raise DomainError("conflict", "disable_self", "不能停用自己的账号：请由另一位管理员操作")
-    hall().accounts.set_disabled(username, True)
+    hall().accounts.set_disabled(username, True, who.actor)
     return jsonify({"staff": _member(username)})
 
 
 @bp.post("/staff/<username>/enable")
 def staff_enable(username: str) -> Any:
-    require("admin")
-    hall().accounts.set_disabled(username, False)
+    who = require("admin")
+    hall().accounts.set_disabled(username, False, who.actor)
     return jsonify({"staff": _member(username)})
 
 
@@ -100,8 +100,8 @@ def device_replace(name: str) -> Any:
 
 @bp.post("/devices/<name>/revoke")
 def device_revoke(name: str) -> Any:
-    require("admin")
-    hall().accounts.revoke_device(name)
+    who = require("admin")
+    hall().accounts.revoke_device(name, who.actor)
     return jsonify({"device": next(d for d in hall().accounts.devices() if d["name"] == name)})
 
 
