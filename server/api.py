@@ -50,7 +50,7 @@ def principal() -> Principal | None:
         token = token.strip()
         if scheme.lower() != "bearer" or not token:
             raise DomainError("unauthorized", "bad_token", "Authorization 头应为 'Bearer <令牌>'")
-    who = hall().accounts.identify(token, session.get("staff"))
+    who = hall().accounts.identify(token, session.get("staff"), session.get("epoch", 0))
     if token and who is None:
         raise DomainError("unauthorized", "bad_token", "设备令牌无效")
     return who
@@ -90,14 +90,33 @@ def login() -> Any:
     data = body()
     who = hall().accounts.login(field(data, "username", str), field(data, "password", str))
     session.clear()
-    session["staff"] = who.name
-    session.permanent = True
+    sign_session(who.name, who.epoch)
     return jsonify({"user": {"username": who.name, "role": who.role, "name": who.display_name}})
+
+
+def sign_session(username: str, epoch: int) -> None:
+    """The cookie names the staff member and the epoch it was signed in; a raised epoch ends it."""
+    session["staff"], session["epoch"] = username, epoch
+    session.permanent = True
 
 
 @bp.post("/auth/logout")
 def logout() -> Any:
+    """Ends every session of the account (other browsers too), not only this cookie."""
+    username = session.get("staff")
+    if username and hall().accounts.staff(username, session.get("epoch", 0)):  # an ended one ends nothing more
+        hall().accounts.end_sessions(username)
     session.clear()
+    return jsonify({"ok": True})
+
+
+@bp.post("/auth/password")
+def change_password() -> Any:
+    """The staff member's own change; every other session ends, this browser stays signed in."""
+    who = require(*STAFF)
+    data = body()
+    epoch = hall().accounts.change_password(who.name, field(data, "old", str), field(data, "new", str))
+    sign_session(who.name, epoch)
     return jsonify({"ok": True})
 
 

@@ -16,7 +16,7 @@ from flask_socketio import SocketIO, emit, join_room
 
 from server import appointments, cases, desk, evaluation
 from server.announcer import Announcer
-from server.auth import Principal
+from server.auth import DEVICE_REVOKED, SESSIONS_ENDED, Principal
 from server.events import HallEvent
 from server.fanout import Fanout
 from server.hall import Hall
@@ -56,6 +56,8 @@ class Realtime:
         self._running = True
         #: device kinds with their own connection (the rating tablet): called instead of the hall's rooms
         self.device_handlers: dict[str, Callable[[Principal], None]] = {}
+        #: who each open connection speaks for: the connections to close when their sessions end or token is revoked
+        self.principals: dict[str, Principal] = {}
         hall.bus.subscribe(self.on_event)
         spooler.on_change(self.on_printers)
         socketio.on_event("connect", self.on_connect)
@@ -63,7 +65,8 @@ class Realtime:
 
     def identify(self, auth: Any) -> Principal | None:
         token = auth.get("token") if isinstance(auth, dict) else None
-        return self.hall.accounts.identify(token if isinstance(token, str) else None, session.get("staff"))
+        return self.hall.accounts.identify(token if isinstance(token, str) else None, session.get("staff"),
+                                           session.get("epoch", 0))
 
     def on_connect(self, auth: Any = None) -> None:
         who = self.identify(auth)
@@ -71,12 +74,18 @@ class Realtime:
             raise ConnectionRefusedError("unauthorized")
         sid: str = request.sid  # type: ignore[attr-defined]
         log.info("socket %s connected as %s", sid, who.actor)
+        if who.kind == "device":
+            self.hall.accounts.device_seen(who.name)
         if isinstance(auth, dict) and auth.get("agent"):
             self._attach_agent(who, sid)
-            return
-        if who.role in self.device_handlers:
+        elif who.role in self.device_handlers:
             self.device_handlers[who.role](who)
-            return
+        else:
+            self._join_hall(who)
+        self.principals[sid] = who  # once accepted: a refused connection never disconnects
+
+    def _join_hall(self, who: Principal) -> None:
+        """A screen or the staff's pages: the hall's rooms, and what they show from the start."""
         join_room(HALL_ROOM)
         if who.kind == "device":
             join_room(device_room(who.name))
@@ -107,6 +116,7 @@ class Realtime:
         self._agent_status(who.name, online=True)
 
     def on_disconnect(self, reason: Any = None) -> None:
+        self.principals.pop(request.sid, None)  # type: ignore[attr-defined]
         kiosk = self.agents.detach(request.sid)  # type: ignore[attr-defined]
         if kiosk is not None:
             self._agent_status(kiosk, online=False)
@@ -135,7 +145,21 @@ class Realtime:
                                        "printer": detail.get("printer"), "ok": event.kind == "printed",
                                        "error": detail.get("error")}, to=room)
 
+    def _close(self, kind: str, name: str) -> None:
+        """Close every connection of one staff member or one device (its sessions ended, its token revoked)."""
+        for sid, who in list(self.principals.items()):
+            if who.kind == kind and who.name == name:
+                log.info("socket %s of %s closed: %s", sid, who.actor, "token revoked" if kind == "device"
+                         else "sessions ended")
+                self.socketio.server.disconnect(sid, namespace="/")
+                self.principals.pop(sid, None)
+
     def on_event(self, event: HallEvent) -> None:
+        detail = event.detail or {}
+        if event.kind in (SESSIONS_ENDED, DEVICE_REVOKED):
+            staff = event.kind == SESSIONS_ENDED
+            self._close("staff" if staff else "device", str(detail.get("username" if staff else "device")))
+            return
         if event.kind in ("printed", "print_failed"):
             self._print_outcome(event)
             return
