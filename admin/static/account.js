@@ -48,7 +48,7 @@
     }
     try {
       await hallq.api("POST", "/api/auth/password",
-        { old_password: $("old-password").value, new_password: $("new-password").value });
+        { old: $("old-password").value, new: $("new-password").value });
     } catch (err) {
       $("account-error").textContent = err.message;
       return;
