@@ -20,7 +20,7 @@ import requests
 from playwright.sync_api import Browser, BrowserContext, Page, expect, sync_playwright
 
 from tests.e2e import test_browser
-from tests.e2e.test_browser import CALLER, CHROMIUM, DISPLAY, SHOTS, TIMEOUT_MS, launch, log_in_and_sign_in, new_page
+from tests.e2e.test_browser import CALLER, CHROMIUM, DISPLAY, SHOTS, TIMEOUT_MS, launch, new_page
 from tests.live import LiveHall
 
 ADMIN = {"width": 1440, "height": 900}
@@ -87,7 +87,12 @@ def add_a_clerk_who_logs_in_then_disable_them(browser: Browser, hall: LiveHall, 
     admin.screenshot(path=out / "admin-staff.png", full_page=True, animations="disabled")
 
     caller = new_page(browser, f"{hall.url}/caller", CALLER, contexts)
-    log_in_and_sign_in(caller, "clerk3", "zhao-min-2026", 1)
+    caller.fill("#username", "clerk3")
+    caller.fill("#password", "zhao-min-2026")
+    caller.get_by_role("button", name="登录").click()
+    expect(caller.locator("#pick").get_by_role("link", name="修改密码")).to_have_attribute("href", "/account")
+    caller.locator("#window-list [data-window='1']").click()
+    expect(caller.locator("#operate")).to_be_visible()
     expect(caller.locator("html")).to_have_attribute("data-socket", "connected")
 
     row.get_by_role("button", name="停用").click()
