@@ -1,5 +1,6 @@
-"""The admin's pages (中心负责人): the hall's statistics with charts and exports, and the follow-ups —
-整改 of poor ratings, overdue 承诺件 and 报批件. Staff login with the admin role; the data come from the API."""
+"""The admin's pages (中心负责人): the hall's statistics with charts and exports, the follow-ups —
+整改 of poor ratings, overdue 承诺件 and 报批件 — and the staff accounts and devices. Staff login with the admin
+role; the data come from the API. /account: every staff member changes their own password."""
 
 from flask import Blueprint, current_app, render_template
 
@@ -15,3 +16,18 @@ def stats() -> str:
 @bp.get("/admin/followups")
 def followups() -> str:
     return render_template("followups.html", hall=current_app.extensions["hallq"].config)
+
+
+@bp.get("/admin/staff")
+def staff() -> str:
+    return render_template("staff.html", hall=current_app.extensions["hallq"].config)
+
+
+@bp.get("/admin/devices")
+def devices() -> str:
+    return render_template("devices.html", hall=current_app.extensions["hallq"].config)
+
+
+@bp.get("/account")
+def account() -> str:
+    return render_template("account.html", hall=current_app.extensions["hallq"].config)

@@ -16,7 +16,7 @@ from evaluator import bp as evaluator_bp
 from evaluator.feed import EvaluatorFeed
 from guide import bp as guide_bp
 from kiosk import bp as kiosk_bp
-from server import api, cases_api, evaluation_api, guide_api, stats_api
+from server import accounts_api, api, cases_api, evaluation_api, guide_api, stats_api
 from server.announcer import Announcer
 from server.announcer import bp as audio_bp
 from server.fanout import Fanout
@@ -78,7 +78,7 @@ def create_app(settings: Settings | None = None, async_mode: str | None = None) 
     app.register_blueprint(guide_api.bp)
     api.register_errors(app)
     for blueprint in (audio_bp, kiosk_bp, caller_bp, display_bp, track_bp, windowscreen_bp, guide_bp,
-                      evaluation_api.bp, cases_api.bp, stats_api.bp, evaluator_bp, admin_bp):
+                      evaluation_api.bp, cases_api.bp, stats_api.bp, accounts_api.bp, evaluator_bp, admin_bp):
         app.register_blueprint(blueprint)
 
     @app.context_processor

@@ -7,8 +7,9 @@ import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -96,18 +97,19 @@ class Accounts:
         self._seen_written: dict[str, datetime] = {}
 
     def add_user(self, username: str, role: str, password: str, display_name: str | None = None,
-                 staff_no: str = "") -> None:
-        """Create a staff account, or reset its role and password when it exists (`hallq user add`): a reset
-        ends every session of it, like ``reset_password``."""
-        if role not in STAFF_ROLES:
-            raise DomainError("invalid", "bad_role", f"role must be one of {', '.join(STAFF_ROLES)}")
-        if len(password) < MIN_PASSWORD:
-            raise DomainError("invalid", "weak_password", f"password must have at least {MIN_PASSWORD} characters")
+                 staff_no: str = "", new_only: bool = False) -> None:
+        """Create a staff account, or reset its role and password when it exists (``new_only``: refuse then,
+        as the admin screen's 添加 does, so a typo cannot overwrite a colleague's account). A reset (`hallq user
+        add` on an existing name) ends every session of it, like ``reset_password``."""
+        _check_role(role)
         if not username or len(username) > 64:
-            raise DomainError("invalid", "bad_username", "username must have 1 to 64 characters")
-        digest = generate_password_hash(password, method="scrypt")
+            raise DomainError("invalid", "bad_username", "用户名应为 1 到 64 个字符")
+        _check_card(display_name or username, staff_no)
+        digest = _new_password_hash(password)
         with self.storage.write() as session:
             staff = session.scalars(select(Staff).where(Staff.username == username)).one_or_none()
+            if staff is not None and new_only:
+                raise DomainError("conflict", "username_taken", f"用户名 {username} 已存在")
             reset = staff is not None
             if staff is None:
                 staff = Staff(username=username, display_name=display_name or username, staff_no=staff_no,
@@ -205,15 +207,18 @@ class Accounts:
 
     # ------------------------------------------------------------ devices
 
-    def add_device(self, name: str, kind: str) -> str:
-        """Register a device, or give an existing (or revoked) one a new token (the old one stops working)."""
+    def add_device(self, name: str, kind: str, new_only: bool = False) -> str:
+        """Register a device, or give an existing (or revoked) one a new token (the old one stops working);
+        ``new_only``: refuse an existing name."""
         if kind not in DEVICE_KINDS:
-            raise DomainError("invalid", "bad_kind", f"kind must be one of {', '.join(DEVICE_KINDS)}")
+            raise DomainError("invalid", "bad_kind", f"设备类型应为 {'、'.join(DEVICE_KINDS)} 之一")
         if not name or len(name) > 64:
-            raise DomainError("invalid", "bad_name", "device name must have 1 to 64 characters")
+            raise DomainError("invalid", "bad_name", "设备名称应为 1 到 64 个字符")
         token = secrets.token_urlsafe(32)
         with self.storage.write() as session:
             device = session.scalars(select(Device).where(Device.name == name)).one_or_none()
+            if device is not None and new_only:
+                raise DomainError("conflict", "device_taken", f"设备 {name} 已存在：如需新令牌请用「更换令牌」")
             if device is None:
                 session.add(Device(name=name, kind=kind, token_hash=token_digest(token)))
             else:
@@ -245,12 +250,70 @@ class Accounts:
         with self.storage.write() as session:
             session.execute(update(Device).where(Device.name == name).values(last_seen_at=now))
 
+    def update_staff(self, username: str, display_name: str | None = None, staff_no: str | None = None,
+                     role: str | None = None) -> None:
+        """The admin corrects a name, 工号 or role (None: unchanged); the hall always keeps an enabled admin."""
+        if role is not None:
+            _check_role(role)
+        with self.storage.write() as session:
+            staff = self._account(session, username)
+            _check_card(display_name or staff.display_name, staff.staff_no if staff_no is None else staff_no)
+            if role is not None and role != "admin" and staff.role == "admin" and staff.disabled_at is None:
+                others = session.scalar(select(func.count()).select_from(Staff).where(
+                    Staff.role == "admin", Staff.disabled_at.is_(None), Staff.username != username))
+                if not others:
+                    raise DomainError("conflict", "last_admin", "这是唯一启用的管理员账号，不能改为其他角色")
+            if display_name:
+                staff.display_name = display_name
+            if staff_no is not None:
+                staff.staff_no = staff_no
+            if role is not None:
+                staff.role = role
+
+    def roster(self) -> list[dict[str, Any]]:
+        """Every staff account for the admin's list: disabled ones too (their records stay)."""
+        with self.storage.read() as session:
+            return [{"username": s.username, "name": s.display_name, "staff_no": s.staff_no, "role": s.role,
+                     "disabled": s.disabled_at is not None, "disabled_at": _iso(s.disabled_at),
+                     "locked": bool(s.locked_until and s.locked_until > self.clock.now())}
+                    for s in session.scalars(select(Staff).order_by(Staff.username))]
+
+    def devices(self) -> list[dict[str, Any]]:
+        """Every registered device, revoked ones too, by kind and name."""
+        with self.storage.read() as session:
+            return [{"name": d.name, "kind": d.kind, "last_seen_at": _iso(d.last_seen_at),
+                     "revoked": d.revoked_at is not None, "revoked_at": _iso(d.revoked_at)}
+                    for d in session.scalars(select(Device).order_by(Device.kind, Device.name))]
+
+    def device_kind(self, name: str) -> str:
+        kind = self.storage.first(select(Device.kind).where(Device.name == bindparam("name")), {"name": name})
+        if kind is None:
+            raise DomainError("not_found", "device_not_found", f"没有名为 {name} 的设备")
+        return kind[0]
+
     def members(self) -> list[Principal]:
         """Every enabled staff account, by username: whom the guide desk can assign a home or holiday visit to."""
         with self.storage.read() as session:
             rows = session.execute(select(Staff.username, Staff.role, Staff.display_name)
                                    .where(Staff.disabled_at.is_(None)).order_by(Staff.username))
             return [Principal("staff", row.username, row.role, row.display_name) for row in rows]
+
+
+def _check_role(role: str) -> None:
+    if role not in STAFF_ROLES:
+        raise DomainError("invalid", "bad_role", f"角色应为 {'、'.join(STAFF_ROLES)} 之一")
+
+
+def _check_card(display_name: str, staff_no: str) -> None:
+    """What the window screen shows must fit its columns."""
+    if len(display_name) > 64:
+        raise DomainError("invalid", "bad_display_name", "姓名最多 64 个字符")
+    if len(staff_no) > 32:
+        raise DomainError("invalid", "bad_staff_no", "工号最多 32 个字符")
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return moment.isoformat() if moment else None
 
 
 def allowed(principal: Principal | None, roles: tuple[str, ...]) -> None:

@@ -43,18 +43,28 @@ def _parser() -> argparse.ArgumentParser:
     commands.add_parser("demo", parents=[common], help="create demo accounts and devices and print them")
     user = commands.add_parser("user", parents=[common], help="staff accounts").add_subparsers(
         dest="action", required=True)
-    add_user = user.add_parser("add", parents=[common], help="create or reset a staff account")
+    user.add_parser("list", parents=[common], help="every staff account, disabled ones marked")
+    add_user = user.add_parser("add", parents=[common], help="create or reset a staff account; the password is "
+                               "asked for (or read from stdin with --password-stdin)")
     add_user.add_argument("name")
     add_user.add_argument("--role", required=True, choices=("clerk", "guide", "admin"))
-    add_user.add_argument("--password", required=True)
+    secret = add_user.add_mutually_exclusive_group()
+    secret.add_argument("--password-stdin", action="store_true", help="read the password from the first line of stdin")
+    secret.add_argument("--password", help="the password on the command line: visible to others in `ps`; prefer the "
+                        "prompt or --password-stdin")
     add_user.add_argument("--display-name", help="name shown on the window screen")
     add_user.add_argument("--staff-no", default="", help="工号")
+    for action, what in (("disable", "disable an account: it cannot log in, its sessions end, its records stay"),
+                         ("enable", "enable a disabled account again")):
+        user.add_parser(action, parents=[common], help=what).add_argument("name")
     device = commands.add_parser("device", parents=[common], help="kiosks, displays, rating tablets").add_subparsers(
         dest="action", required=True)
     add_device = device.add_parser("add", parents=[common], help="register a device; prints its token")
     add_device.add_argument("name")
     add_device.add_argument("--kind", required=True, choices=("kiosk", "display", "evaluator"),
                             help="evaluator: the rating tablet of a window ([[evaluation.evaluators]] in config.toml)")
+    device.add_parser("list", parents=[common], help="every device: kind, last seen, revoked, bound window")
+    device.add_parser("revoke", parents=[common], help="the device's token stops working at once").add_argument("name")
     commands.add_parser("printers", parents=[common], help="list the configured printers and read their status")
     print_test = commands.add_parser("print-test", parents=[common], help="print a test page")
     print_test.add_argument("--printer", required=True, help="the printer's name in config.toml")
@@ -186,13 +196,48 @@ def _init(args: argparse.Namespace) -> int:
 
 
 def _user(args: argparse.Namespace) -> int:
-    _hall(args).accounts.add_user(args.name, args.role, args.password, args.display_name, args.staff_no)
-    print(f"user {args.name} ({args.role}) saved")
+    accounts = _hall(args).accounts
+    if args.action == "list":
+        for member in accounts.roster():
+            state = "disabled" if member["disabled"] else "locked" if member["locked"] else "active"
+            number = member["staff_no"] or "-"
+            print(f"{member['username']:16} {member['role']:6} {number:8} {state:9} {member['name']}")
+    elif args.action == "add":
+        accounts.add_user(args.name, args.role, _password(args), args.display_name, args.staff_no)
+        print(f"user {args.name} ({args.role}) saved")
+    else:
+        accounts.set_disabled(args.name, args.action == "disable", "cli")
+        print(f"user {args.name} {args.action}d")
     return 0
 
 
+def _password(args: argparse.Namespace) -> str:
+    """From --password, the first line of stdin, or a prompt asked twice: only the first shows in `ps`."""
+    import getpass
+
+    if args.password is not None:
+        return str(args.password)
+    if args.password_stdin:
+        return sys.stdin.readline().rstrip("\r\n")
+    password = getpass.getpass(f"password for {args.name}: ")
+    if getpass.getpass("again: ") != password:
+        print("error: the passwords differ", file=sys.stderr)
+        raise SystemExit(2)
+    return password
+
+
 def _device(args: argparse.Namespace) -> int:
-    print(_hall(args).accounts.add_device(args.name, args.kind))
+    hall = _hall(args)
+    if args.action == "list":
+        for device in hall.accounts.devices():
+            window = hall.config.evaluation.window_of(device["name"]) if device["kind"] == "evaluator" else None
+            print(f"{device['name']:16} {device['kind']:9} {'revoked' if device['revoked'] else 'active':8} "
+                  f"last seen {device['last_seen_at'] or 'never':32} {f'window {window}' if window else ''}".rstrip())
+    elif args.action == "revoke":
+        hall.accounts.revoke_device(args.name, "cli")
+        print(f"device {args.name} revoked")
+    else:
+        print(hall.accounts.add_device(args.name, args.kind))
     return 0
 
 

@@ -165,6 +165,7 @@ def openapi_document() -> dict[str, Any]:
     paths.update(_quality_paths())
     paths["/api/tickets"]["get"] = _ticket_by_number()
     paths.update(_guide_paths())
+    paths.update(_account_paths())
     return {
         "openapi": "3.1.0",
         "info": {"title": "hallq API", "version": "1", "description": "Queue and kiosk system for service halls. "
@@ -174,7 +175,7 @@ def openapi_document() -> dict[str, Any]:
             "securitySchemes": {"device": {"type": "http", "scheme": "bearer",
                                            "description": "kiosk/display/evaluator token"},
                                 "session": {"type": "apiKey", "in": "cookie", "name": "session"}},
-            "schemas": {**_schemas(), **QUALITY_SCHEMAS},
+            "schemas": {**_schemas(), **QUALITY_SCHEMAS, **ACCOUNT_SCHEMAS},
         },
     }
 
@@ -481,3 +482,76 @@ def _guide_schemas() -> dict[str, Any]:
                                                               "number": {"type": "string"}}},
         "check_in_from": {"type": ["string", "null"], "format": "date-time"},
         "forfeit_at": {"type": ["string", "null"], "format": "date-time"}}}}
+
+
+# ---------------------------------------------------------------- the admin's account screens: staff and devices
+
+ACCOUNT_SCHEMAS: dict[str, Any] = {
+    "StaffMember": {"type": "object", "properties": {
+        "username": {"type": "string"}, "name": {"type": "string", "description": "display name (王小红)"},
+        "staff_no": {"type": "string", "description": "工号"}, "role": {"type": "string",
+                                                                         "enum": ["admin", "guide", "clerk"]},
+        "disabled": {"type": "boolean"}, "disabled_at": {"type": ["string", "null"], "format": "date-time"},
+        "locked": {"type": "boolean", "description": "locked for a while after too many wrong passwords"}}},
+    "DeviceEntry": {"type": "object", "properties": {
+        "name": {"type": "string"}, "kind": {"type": "string", "enum": ["kiosk", "display", "evaluator"]},
+        "last_seen_at": {"type": ["string", "null"], "format": "date-time"}, "revoked": {"type": "boolean"},
+        "revoked_at": {"type": ["string", "null"], "format": "date-time"},
+        "window": {"type": ["integer", "null"],
+                   "description": "a rating tablet's window ([[evaluation.evaluators]])"}}},
+    "IssuedToken": {"type": "object", "description": "shown once: only its digest is stored", "properties": {
+        "device": {"type": "object", "properties": {"name": {"type": "string"}, "kind": {"type": "string"}}},
+        "token": {"type": "string"},
+        "address": {"type": ["string", "null"], "description": "the device's screen with #token=…; null for a "
+                    "rating tablet no window is bound to"},
+        "qr": {"type": ["string", "null"], "description": "data:image/svg+xml;base64 QR code of address"}}},
+}
+
+
+def _account_paths() -> dict[str, Any]:
+    member = {"type": "object", "properties": {"staff": {"$ref": "#/components/schemas/StaffMember"}}}
+    issued = {"$ref": "#/components/schemas/IssuedToken"}
+    username = [{"name": "username", "in": "path", "required": True, "schema": {"type": "string"}}]
+    name = [{"name": "name", "in": "path", "required": True, "schema": {"type": "string"}}]
+    card = {"name": {"type": "string", "maxLength": 64}, "staff_no": {"type": "string", "maxLength": 32},
+            "role": {"type": "string", "enum": ["admin", "guide", "clerk"]}}
+    new_member = {"type": "object", "required": ["username", "role", "password"], "properties": {
+        "username": {"type": "string", "maxLength": 64}, "password": {"type": "string", "minLength": 8}, **card}}
+    new_device = {"type": "object", "required": ["name", "kind"], "properties": {
+        "name": {"type": "string", "maxLength": 64}, "kind": {"type": "string",
+                                                              "enum": ["kiosk", "display", "evaluator"]}}}
+    return {
+        "/api/staff": {
+            "get": _get("Every staff account, disabled ones too (admin)", "accounts", "session", {
+                "type": "object", "properties": {"staff": {"type": "array", "items": {
+                    "$ref": "#/components/schemas/StaffMember"}}}}, []),
+            "post": _operation("Add a staff account (admin); 409 username_taken", "accounts", "201", member,
+                               (400, 401, 403, 409, 422), body=new_member)},
+        "/api/staff/{username}": {"patch": _operation(
+            "Correct name, 工号 or role (admin); 409 last_admin: the hall keeps an enabled admin", "accounts", "200",
+            member, (400, 401, 403, 404, 409, 422), body={"type": "object", "properties": card},
+            parameters=username)},
+        "/api/staff/{username}/password": {"post": _post(
+            "Reset the password (admin): the lockout clears, the member's sessions end", "accounts", "session",
+            member, username, {"type": "object", "required": ["password"], "properties": {
+                "password": {"type": "string", "minLength": 8}}})},
+        "/api/staff/{username}/disable": {"post": _post(
+            "Disable (admin): no login, sessions end, records stay; 409 disable_self", "accounts", "session", member,
+            username)},
+        "/api/staff/{username}/enable": {"post": _post("Enable a disabled account (admin)", "accounts", "session",
+                                                       member, username)},
+        "/api/devices": {
+            "get": _get("Every device with last seen, revoked and a rating tablet's window (admin)", "accounts",
+                        "session", {"type": "object", "properties": {"devices": {"type": "array", "items": {
+                            "$ref": "#/components/schemas/DeviceEntry"}}}}, []),
+            "post": _operation("Register a device (admin): its token once, with the screen's address and QR code; "
+                               "409 device_taken", "accounts", "201", issued, (400, 401, 403, 409, 422),
+                               body=new_device)},
+        "/api/devices/{name}/replace": {"post": _post(
+            "A new token (admin): the old one stops working; a revoked device works again", "accounts", "session",
+            issued, name)},
+        "/api/devices/{name}/revoke": {"post": _post(
+            "Revoke (admin): the token stops working and its connections close; the row stays", "accounts",
+            "session", {"type": "object", "properties": {"device": {"$ref": "#/components/schemas/DeviceEntry"}}},
+            name)},
+    }

@@ -235,8 +235,8 @@ def test_openapi_documents_every_api_route(hall_app: HallApp) -> None:
     for rule in hall_app.app.url_map.iter_rules():
         if not rule.rule.startswith("/api/") or rule.rule == "/api/openapi.json":
             continue
-        path = re.sub(r"<int:\w+>", "{id}", rule.rule)
-        if "<action>" in path:
+        path = re.sub(r"<(\w+)>", r"{\1}", re.sub(r"<int:\w+>", "{id}", rule.rule))
+        if "{action}" in path:
             assert {p for p in documented if p.startswith("/api/windows/{id}/")}
         else:
             assert path in documented, path

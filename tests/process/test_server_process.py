@@ -31,7 +31,7 @@ def test_cli_init_is_idempotent_and_device_add_prints_only_the_token(tmp_path: P
     assert (tmp_path / "secret_key").stat().st_mode & 0o077 == 0
     token = hallq("device", "add", "tv-1", "--kind", "display", instance=tmp_path)
     assert token.count("\n") == 1 and len(token.strip()) >= 40 and " " not in token.strip()
-    with pytest.raises(RuntimeError, match="at least 8 characters"):
+    with pytest.raises(RuntimeError, match="至少需要 8 个字符"):
         hallq("user", "add", "x", "--role", "clerk", "--password", "short", instance=tmp_path)
 
 

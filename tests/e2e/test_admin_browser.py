@@ -1,0 +1,212 @@
+"""End to end: the admin's account screens in headless Chromium against a real `hallq run`. The admin adds a clerk
+on /admin/staff, the clerk logs in at /caller, the admin disables them and their open caller falls back to the login;
+the admin revokes the hall display and its screen says the token is no longer valid; a new device's token is shown
+once with its address and QR code; a clerk changes their own password on /account.
+
+Run as a script to refresh the screenshots in docs/screenshots/:
+
+    .venv/bin/python -m tests.e2e.test_admin_browser
+"""
+
+from __future__ import annotations
+
+import sys
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import requests
+from playwright.sync_api import Browser, BrowserContext, Page, expect, sync_playwright
+
+from tests.e2e import test_browser
+from tests.e2e.test_browser import CALLER, CHROMIUM, DISPLAY, SHOTS, TIMEOUT_MS, launch, new_page
+from tests.live import LiveHall
+
+ADMIN = {"width": 1440, "height": 900}
+
+browser = test_browser.browser  # the same module-scoped headless Chromium
+
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's chromium at /usr/bin/chromium"),
+]
+
+
+@pytest.fixture(scope="module")
+def hall(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveHall]:
+    live = LiveHall(tmp_path_factory.mktemp("admin")).prepare().start()
+    try:
+        yield live
+    finally:
+        live.stop()
+
+
+@pytest.fixture
+def contexts() -> Iterator[list[BrowserContext]]:
+    opened: list[BrowserContext] = []
+    expect.set_options(timeout=TIMEOUT_MS)
+    yield opened
+    for context in opened:
+        context.close()
+
+
+def admin_page(browser: Browser, hall: LiveHall, path: str, contexts: list[BrowserContext]) -> Page:
+    page = new_page(browser, f"{hall.url}{path}", ADMIN, contexts)
+    page.fill("#username", "admin")
+    page.fill("#password", hall.passwords["admin"])
+    page.get_by_role("button", name="登录").click()
+    expect(page.locator("#admin-nav")).to_be_visible()
+    page.on("dialog", lambda dialog: dialog.accept())  # 停用? 吊销? 更换令牌?
+    return page
+
+
+# ---------------------------------------------------------------- the steps (tests and screenshots alike)
+
+def add_a_clerk_who_logs_in_then_disable_them(browser: Browser, hall: LiveHall, contexts: list[BrowserContext],
+                                              out: Path) -> None:
+    admin = admin_page(browser, hall, "/admin/staff", contexts)
+    expect(admin.locator("#staff tbody tr")).to_have_count(4)
+    admin.get_by_role("button", name="添加工作人员").click()
+    expect(admin.locator("#staff-username")).to_be_focused()  # the keyboard starts in the form
+    admin.keyboard.type("clerk1")
+    admin.fill("#staff-name", "赵敏")
+    admin.fill("#staff-no", "1003")
+    admin.select_option("#staff-role", "clerk")
+    admin.fill("#staff-password", "zhao-min-2026")
+    admin.locator("#staff-password").press("Enter")
+    expect(admin.locator("#staff-error")).to_have_text("用户名 clerk1 已存在")  # the server's Chinese message
+    admin.fill("#staff-username", "clerk3")
+    admin.locator("#staff-password").press("Enter")
+    row = admin.locator("#staff tr[data-username='clerk3']")
+    expect(row).to_contain_text("赵敏")
+    expect(row).to_contain_text("1003")
+    expect(row).to_contain_text("窗口工作人员")
+    expect(row).to_contain_text("正常")
+    expect(admin.locator("#staff tr[data-username='admin']").get_by_role("button", name="停用")).to_have_count(0)
+    admin.screenshot(path=out / "admin-staff.png", full_page=True, animations="disabled")
+
+    caller = new_page(browser, f"{hall.url}/caller", CALLER, contexts)
+    caller.fill("#username", "clerk3")
+    caller.fill("#password", "zhao-min-2026")
+    caller.get_by_role("button", name="登录").click()
+    expect(caller.locator("#pick").get_by_role("link", name="修改密码")).to_have_attribute("href", "/account")
+    caller.locator("#window-list [data-window='1']").click()
+    expect(caller.locator("#operate")).to_be_visible()
+    expect(caller.locator("html")).to_have_attribute("data-socket", "connected")
+
+    row.get_by_role("button", name="停用").click()
+    expect(row).to_contain_text("已停用")
+    expect(row.get_by_role("button", name="启用")).to_be_visible()
+    expect(caller.locator("#login")).to_be_visible()  # its socket was closed and refused: back to the login
+    expect(caller.locator("#login-error")).to_have_text("登录已过期，请重新登录")
+    assert requests.post(f"{hall.url}/api/auth/login", json={"username": "clerk3", "password": "zhao-min-2026"},
+                         timeout=5).json()["error"]["code"] == "account_disabled"
+    row.get_by_role("button", name="启用").click()
+    expect(row).to_contain_text("正常")
+    hall.passwords["clerk3"] = "zhao-min-2026"
+    assert hall.staff("clerk3").get(f"{hall.url}/api/auth/me").ok
+
+
+def add_revoke_and_replace_devices(browser: Browser, hall: LiveHall, contexts: list[BrowserContext],
+                                   out: Path) -> None:
+    display = new_page(browser, f"{hall.url}/display#token={hall.display_token}", DISPLAY, contexts)
+    expect(display.locator("html")).to_have_attribute("data-socket", "connected")
+    admin = admin_page(browser, hall, "/admin/devices", contexts)
+    row = admin.locator("#devices tr[data-device='display-1']")
+    expect(row).to_contain_text("显示屏")
+    expect(row).not_to_contain_text("从未连接")  # it connected just now
+
+    admin.get_by_role("button", name="添加设备").click()
+    admin.fill("#device-name", "kiosk-2")
+    admin.select_option("#device-kind", "kiosk")
+    admin.locator("#device-name").press("Enter")
+    dialog = admin.locator("#token-dialog")
+    expect(dialog).to_be_visible()
+    expect(admin.locator("#token-close")).to_be_focused()
+    token = admin.locator("#token-value").inner_text()
+    expect(admin.locator("#token-address")).to_have_text(f"{hall.url}/kiosk#token={token}")
+    qr = admin.locator("#token-qr")
+    expect(qr).to_be_visible()
+    assert qr.evaluate("img => img.complete && img.naturalWidth > 0")
+    dialog.screenshot(path=out / "admin-device-token.png", animations="disabled")
+    admin.keyboard.press("Enter")  # 我已记下
+    expect(dialog).to_be_hidden()
+    expect(admin.locator("#devices tr[data-device='kiosk-2']")).to_contain_text("从未连接")
+    kiosk = requests.get(f"{hall.url}/api/services", headers={"Authorization": f"Bearer {token}"}, timeout=5)
+    assert kiosk.ok
+
+    row.get_by_role("button", name="吊销").click()
+    expect(row).to_contain_text("已吊销")
+    expect(display.locator(".fatal-message")).to_contain_text("本设备令牌无效")
+    admin.screenshot(path=out / "admin-devices.png", full_page=True, animations="disabled")
+
+    row.get_by_role("button", name="重新启用（新令牌）").click()
+    expect(dialog).to_be_visible()
+    new_token = admin.locator("#token-value").inner_text()
+    admin.get_by_role("button", name="我已记下").click()
+    expect(row).to_contain_text("正常")
+    reopened = new_page(browser, f"{hall.url}/display#token={new_token}", DISPLAY, contexts)
+    expect(reopened.locator("html")).to_have_attribute("data-socket", "connected")
+    hall.display_token = new_token
+
+
+def change_the_own_password(browser: Browser, hall: LiveHall, contexts: list[BrowserContext]) -> None:
+    page = new_page(browser, f"{hall.url}/account", CALLER, contexts)
+    page.fill("#username", "clerk2")
+    page.fill("#password", hall.passwords["clerk2"])
+    page.get_by_role("button", name="登录").click()
+    expect(page.locator("#account-user")).to_have_text("clerk2（clerk2）")
+    page.fill("#old-password", "wrong-one-2026")
+    page.fill("#new-password", "clerk2-new-2026")
+    page.fill("#new-password-2", "clerk2-new-2026")
+    page.get_by_role("button", name="修改密码").click()
+    expect(page.locator("#account-error")).to_have_text("原密码不正确")
+    page.fill("#old-password", hall.passwords["clerk2"])
+    page.fill("#new-password-2", "clerk2-typo-2026")
+    page.get_by_role("button", name="修改密码").click()
+    expect(page.locator("#account-error")).to_have_text("两次输入的新密码不一致")
+    page.fill("#new-password-2", "clerk2-new-2026")
+    page.get_by_role("button", name="修改密码").click()
+    expect(page.locator("#account-done")).to_contain_text("密码已修改")
+    expect(page.get_by_role("link", name="返回工作页面")).to_have_attribute("href", "/caller")
+    hall.passwords["clerk2"] = "clerk2-new-2026"
+    assert hall.staff("clerk2").get(f"{hall.url}/api/auth/me").ok
+
+
+# ---------------------------------------------------------------- tests
+
+def test_the_admin_adds_a_clerk_and_disabling_logs_them_out(browser: Browser, hall: LiveHall,
+                                                            contexts: list[BrowserContext], tmp_path: Path) -> None:
+    add_a_clerk_who_logs_in_then_disable_them(browser, hall, contexts, tmp_path)
+
+
+def test_the_admin_adds_and_revokes_devices(browser: Browser, hall: LiveHall, contexts: list[BrowserContext],
+                                            tmp_path: Path) -> None:
+    add_revoke_and_replace_devices(browser, hall, contexts, tmp_path)
+
+
+def test_a_clerk_changes_their_own_password(browser: Browser, hall: LiveHall, contexts: list[BrowserContext]) -> None:
+    change_the_own_password(browser, hall, contexts)
+
+
+def take_screenshots(out: Path = SHOTS) -> None:
+    out.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory() as folder:
+        live = LiveHall(Path(folder)).prepare().start()
+        try:
+            with sync_playwright() as playwright_:
+                browser_ = launch(playwright_)
+                opened: list[BrowserContext] = []
+                try:
+                    add_a_clerk_who_logs_in_then_disable_them(browser_, live, opened, out)
+                    add_revoke_and_replace_devices(browser_, live, opened, out)
+                finally:
+                    browser_.close()
+        finally:
+            live.stop()
+
+
+if __name__ == "__main__":
+    take_screenshots(Path(sys.argv[1]) if len(sys.argv) > 1 else SHOTS)
+    print("screenshots written")
