@@ -20,7 +20,7 @@ import requests
 from playwright.sync_api import Browser, BrowserContext, Page, expect, sync_playwright
 
 from tests.e2e import test_browser
-from tests.e2e.test_browser import CALLER, CHROMIUM, DISPLAY, SHOTS, TIMEOUT_MS, launch, new_page
+from tests.e2e.test_browser import CALLER, CHROMIUM, DISPLAY, SHOTS, launch, new_page
 from tests.live import LiveHall
 
 ADMIN = {"width": 1440, "height": 900}
@@ -40,15 +40,6 @@ def hall(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveHall]:
         yield live
     finally:
         live.stop()
-
-
-@pytest.fixture
-def contexts() -> Iterator[list[BrowserContext]]:
-    opened: list[BrowserContext] = []
-    expect.set_options(timeout=TIMEOUT_MS)
-    yield opened
-    for context in opened:
-        context.close()
 
 
 def admin_page(browser: Browser, hall: LiveHall, path: str, contexts: list[BrowserContext]) -> Page:

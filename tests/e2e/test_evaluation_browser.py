@@ -77,15 +77,6 @@ def hall(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Hall]:
         live.stop()
 
 
-@pytest.fixture
-def contexts() -> Iterator[list[BrowserContext]]:
-    opened: list[BrowserContext] = []
-    expect.set_options(timeout=TIMEOUT_MS)
-    yield opened
-    for context in opened:
-        context.close()
-
-
 # ---------------------------------------------------------------- the steps (tests and screenshots alike)
 
 def rate_on_the_tablet(browser: Browser, hall: Hall, contexts: list[BrowserContext], out: Path) -> None:

@@ -7,7 +7,6 @@ from __future__ import annotations
 import sqlite3
 import threading
 import time
-from collections.abc import Iterator
 from contextlib import closing, nullcontext
 from pathlib import Path
 from typing import Any
@@ -24,14 +23,6 @@ from tests.live import LiveHall, hallq
 pytestmark = pytest.mark.slow
 
 SERVICES = ["hukou-id", "hukou-book", "hukou-birth", "hukou-move"]  # all called at 1号窗口
-
-
-@pytest.fixture
-def live(tmp_path: Path, database_url: str) -> Iterator[LiveHall]:
-    hall = LiveHall(tmp_path / "instance", database_url=None if database_url.startswith("sqlite") else database_url)
-    hall.prepare().start()
-    yield hall
-    hall.stop()
 
 
 class Burst:

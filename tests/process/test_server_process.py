@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import signal
 import threading
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -15,14 +14,6 @@ import socketio
 from tests.live import LiveHall, hallq
 
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture
-def live(tmp_path: Path, database_url: str) -> Iterator[LiveHall]:
-    hall = LiveHall(tmp_path / "instance", database_url=None if database_url.startswith("sqlite") else database_url)
-    hall.prepare().start()
-    yield hall
-    hall.stop()
 
 
 def test_cli_init_is_idempotent_and_device_add_prints_only_the_token(tmp_path: Path) -> None:
