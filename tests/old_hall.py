@@ -8,8 +8,10 @@ from datetime import date, datetime
 from typing import Any
 
 from alembic import command
+from alembic.script import ScriptDirectory
 from sqlalchemy import MetaData, create_engine, select, text
 
+from server import migrations
 from server.migrations import alembic_config
 
 DAY = date(2026, 11, 30)
@@ -96,3 +98,10 @@ def stored_rows(url: str) -> dict[str, list[dict[str, Any]]]:
                             if tuple(row[column] for column in key) in old]
     engine.dispose()
     return stored
+
+
+def head_revision() -> str:
+    """The newest revision this version of hallq upgrades a database to."""
+    head = ScriptDirectory(migrations.__path__[0]).get_current_head()
+    assert head is not None
+    return head

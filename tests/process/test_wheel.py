@@ -20,7 +20,7 @@ from playwright.sync_api import Page, expect, sync_playwright
 from tests.conftest import SMALL_HALL
 from tests.e2e.test_browser import CHROMIUM, TIMEOUT_MS, launch
 from tests.live import ROOT, LiveHall
-from tests.old_hall import ROWS, make_old_database, stored_rows
+from tests.old_hall import ROWS, head_revision, make_old_database, stored_rows
 
 pytestmark = pytest.mark.slow
 
@@ -115,9 +115,9 @@ def test_hallq_init_from_the_wheel_upgrades_an_older_hall(installed: Path, datab
     config.write_text(SMALL_HALL, encoding="utf-8")
     init = [installed / "bin" / "hallq", "init", "--config", config, "--instance", tmp_path / "instance"]
     env = {**OUTSIDE, "DATABASE_URL": url}
-    assert "schema: revision 0002" in _run(*init, env=env, cwd=tmp_path)
+    assert f"schema: revision {head_revision()}" in _run(*init, env=env, cwd=tmp_path)
     assert stored_rows(url) == ROWS
-    assert "schema: revision 0002" in _run(*init, env=env, cwd=tmp_path)  # every start: nothing lost
+    assert f"schema: revision {head_revision()}" in _run(*init, env=env, cwd=tmp_path)  # every start: nothing lost
     assert stored_rows(url) == ROWS
 
 

@@ -14,10 +14,8 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
-from alembic.script import ScriptDirectory
 from sqlalchemy import select
 
-from server import migrations
 from server.backup import BackupError, backup, restore
 from server.cli import main
 from server.db import Storage
@@ -25,7 +23,7 @@ from server.hall import Hall, Settings
 from server.models import Ticket
 from server.queue import QueueEngine
 from tests.conftest import SHANGHAI, SMALL_HALL, scratch_postgres
-from tests.old_hall import ROWS, make_old_database, stored_rows
+from tests.old_hall import ROWS, head_revision, make_old_database, stored_rows
 
 AT = datetime(2026, 12, 7, 2, 0, tzinfo=SHANGHAI)
 
@@ -146,8 +144,7 @@ def test_restore_refuses_a_missing_file_a_served_database_and_an_existing_one_wi
 def test_an_older_hallq_backup_is_upgraded_on_restore(database_url: str, target: str, tmp_path: Path) -> None:
     make_old_database(database_url)
     made = backup(database_url, tmp_path / "backups", AT).path
-    head = ScriptDirectory(str(Path(migrations.__file__).parent)).get_current_head()
-    assert restore(made, target).endswith(f"(schema revision {head})")
+    assert restore(made, target).endswith(f"(schema revision {head_revision()})")
     assert stored_rows(target) == ROWS
 
 
