@@ -91,6 +91,10 @@ def create_app(settings: Settings | None = None, async_mode: str | None = None) 
         return render_template("index.html", hall=hall.config)
 
     socketio = SocketIO(app, async_mode=async_mode, ping_interval=10, ping_timeout=10)
+    if socketio.async_mode == "gevent":  # `hallq run`: gevent is patched in, and its websockets need the guards
+        from server.connections import guard_sessions
+
+        guard_sessions(socketio.server)
     agents = AgentHub(socketio.server)
     spooler = Spooler(hall.config, hall.engine.record_print, hall.settings.clock, hall.public_url, ThreadRuntime(),
                       agents)

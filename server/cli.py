@@ -321,22 +321,15 @@ def _demo_tokens(hall: Any) -> dict[str, str]:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from gevent import pywsgi
-
     from server.app import create_app
+    from server.connections import GuardedServer
     from server.hall import Settings
-
-    class NoDelayServer(pywsgi.WSGIServer):
-        """Small pushes must not wait for delayed ACKs (they added ~40 ms to every call on this stack)."""
-
-        def handle(self, sock: Any, address: Any) -> None:
-            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-            super().handle(sock, address)
 
     host = args.host if args.host not in ("0.0.0.0", "::", "") else _lan_address()
     app = create_app(Settings.resolve(args.config, args.instance, served_at=f"http://{host}:{args.port}"),
                      async_mode="gevent")
-    server = NoDelayServer((args.host, args.port), app, log=None)
+    server = GuardedServer((args.host, args.port), app, log=None,
+                           behind_proxy=app.extensions["hallq"].config.server.trusted_proxies > 0)
     server.init_socket()
     host, port = server.address[:2]
     base = f"http://{host}:{port}"
