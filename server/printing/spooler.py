@@ -248,7 +248,7 @@ class Spooler:
     def _update(self, printer: PrinterConfig, status: PrinterStatus, error: dict[str, str] | None) -> None:
         state = self.states[printer.name]
         now = self.clock.now()
-        _log_change(printer, state.status, status)
+        device.log_change(log, printer.name, state.status, status)
         changed = state.status != status or error is not None
         state.status, state.checked_at = status, now
         if error is not None:
@@ -260,19 +260,6 @@ class Spooler:
                     listener(printers)
                 except Exception:
                     log.exception("printer state listener failed")
-
-
-def _log_change(printer: PrinterConfig, before: PrinterStatus, after: PrinterStatus) -> None:
-    """One line when a printer goes wrong or comes back, none per job: a printer left off overnight fails
-    thousands of jobs and status checks. WARNING both ways: `hallq run` logs from WARNING up, and a fault's line
-    wants its recovery next to it. The first check of a working printer is not news."""
-    if before.code == after.code or (before.code == "unknown" and after.printable):
-        return
-    if after.printable:
-        log.warning("printer %s: %s again (%s) after %s", printer.name, after.code, after.message, before.code)
-    else:
-        log.warning("printer %s: %s (%s); tickets are not printed until it is back", printer.name, after.code,
-                    after.message)
 
 
 def probe(printer: PrinterConfig) -> PrinterStatus:
