@@ -4,7 +4,7 @@ from typing import Any
 
 from flask import Blueprint, current_app, render_template
 
-from server.api import STAFF, require
+from server.api import OPERATORS, require
 from server.queue import DomainError
 
 bp = Blueprint("caller", __name__, template_folder="templates", static_folder="static",
@@ -18,10 +18,10 @@ def page() -> str:
 
 @bp.get("/caller/notice/<int:case_id>")
 def notice(case_id: int) -> Any:
-    """补正通知书, 退回件通知书 or 承诺件受理通知书 as an A4 page the browser prints; staff only."""
+    """补正通知书, 退回件通知书 or 承诺件受理通知书 as an A4 page the browser prints: for whoever handles the case."""
     try:
-        require(*STAFF)
-        return render_template("notice.html", n=current_app.extensions["hallq"].cases.notice(case_id))
+        who = require(*OPERATORS)
+        return render_template("notice.html", n=current_app.extensions["hallq"].cases.notice(case_id, who))
     except DomainError as exc:
         status = {"unauthorized": 401, "forbidden": 403}.get(exc.kind, 404)
         return render_template("notice.html", n=None, message=exc.message), status

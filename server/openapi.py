@@ -326,12 +326,12 @@ def _quality_paths() -> dict[str, Any]:
                                                     "evaluation", "session", followup, path_id, {
                                                         "type": "object", "required": ["note"],
                                                         "properties": {"note": {"type": "string"}}})},
-        "/api/cases": {"get": _get("Open 承诺件 and 报批件, overdue flagged (a clerk's own; all for admin)", "cases",
+        "/api/cases": {"get": _get("Open 承诺件 and 报批件, overdue flagged (those the caller handles)", "cases",
                                    "session", {"type": "object", "properties": {
                                        "cases": {"type": "array", "items": _CASE}}}, [])},
         "/api/cases/options": {"get": _get("What the caller's case-type choice proposes", "cases", "session",
                                            {"type": "object"}, [])},
-        "/api/cases/{id}": {"get": _get("One case record", "cases", "session", {
+        "/api/cases/{id}": {"get": _get("One case record (its clerk or admin)", "cases", "session", {
             "type": "object", "properties": {"case": _CASE}}, path_id, (401, 403, 404))},
         "/api/cases/{id}/close": {"post": _post("承诺件 completed / 报批件 reply received (the clerk who took it in, "
                                                 "or admin)", "cases", "session", {

@@ -68,7 +68,23 @@ class Realtime:
         return self.hall.accounts.identify(token if isinstance(token, str) else None, session.get("staff"),
                                            session.get("epoch", 0))
 
+    def _emitted(self) -> bool:
+        """Whether this ``connect`` or ``disconnect`` is an event the client sent under that name: python-socketio
+        hands those to the same handlers as the real ones. Obeyed, it would connect the socket twice, drop it from
+        ``principals`` (so it outlives its token's revocation) and, refused, make gevent print what it sent (its
+        token) with the handler's traceback. A real connect comes before the socket is in ``principals``, a real
+        disconnect after python-socketio stopped counting it as connected."""
+        sid: str = request.sid  # type: ignore[attr-defined]
+        who = self.principals.get(sid)
+        if who is None or not self.socketio.server.manager.is_connected(sid, "/"):
+            return False
+        log.warning("socket %s of %s sent an event named %r: ignored", sid, who.actor,
+                    request.event["message"])  # type: ignore[attr-defined]
+        return True
+
     def on_connect(self, auth: Any = None) -> None:
+        if self._emitted():
+            return
         who = self.identify(auth)
         if who is None:
             raise ConnectionRefusedError("unauthorized")
@@ -116,6 +132,8 @@ class Realtime:
         self._agent_status(who.name, online=True)
 
     def on_disconnect(self, reason: Any = None) -> None:
+        if self._emitted():
+            return
         self.principals.pop(request.sid, None)  # type: ignore[attr-defined]
         kiosk = self.agents.detach(request.sid)  # type: ignore[attr-defined]
         if kiosk is not None:

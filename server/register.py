@@ -11,6 +11,7 @@ from openpyxl.styles import Alignment, Border, Font, Side
 from openpyxl.utils import get_column_letter
 
 from server.appointments import AppointmentView, day_text
+from server.spreadsheet import text
 
 TITLE = "中心预约服务登记表"
 COLUMNS = ("序号", "预约时间", "姓名", "联系电话", "身份证后六位", "预约事项", "方式", "类别", "预约码", "状态",
@@ -52,7 +53,7 @@ def xlsx(hall_name: str, day: date, appointments: list[AppointmentView]) -> byte
     border = Border(left=thin, right=thin, top=thin, bottom=thin)
     for row_number, values in enumerate([COLUMNS, *rows(appointments)], start=3):
         for column, value in enumerate(values, start=1):
-            cell = sheet.cell(row=row_number, column=column, value=value)
+            cell = sheet.cell(row=row_number, column=column, value=text(value))
             cell.border = border
             cell.alignment = Alignment(wrap_text=True, vertical="top")
             if row_number == 3:

@@ -13,6 +13,7 @@ from openpyxl.styles import Font
 
 from server.cases import CASE_TYPES
 from server.config import RATING_LEVELS
+from server.spreadsheet import text
 
 HEADER = ["范围", "名称", "工号", "取号", "办结", "过号", "转移",
           "平均等候(分钟)", "等候中位数(分钟)", "等候P90(分钟)", "平均办理(分钟)", "办理中位数(分钟)", "办理P90(分钟)",
@@ -64,7 +65,7 @@ def to_csv(report: dict[str, Any]) -> bytes:
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
     for row in rows(report):
-        writer.writerow(["" if cell is None else cell for cell in row])
+        writer.writerow(["" if cell is None else text(cell) for cell in row])
     return out.getvalue().encode("utf-8-sig")
 
 
@@ -73,7 +74,7 @@ def to_xlsx(report: dict[str, Any]) -> bytes:
     sheet = book.active
     sheet.title = "统计"
     for row in rows(report):
-        sheet.append(row)
+        sheet.append([text(cell) for cell in row])
     for cell in sheet[4]:  # the table's header
         cell.font = Font(bold=True)
     sheet.freeze_panes = "C5"

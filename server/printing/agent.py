@@ -76,18 +76,27 @@ def printer_from_json(data: dict[str, Any]) -> PrinterConfig:
     return PrinterConfig(**fields)
 
 
+#: each printer's last status on this PC, so that a fault is logged when it starts and ends, not for every job
+_last_status: dict[str, PrinterStatus] = {}
+
+
 def print_job(job: dict[str, Any]) -> dict[str, Any]:
     """Print one job on this PC; the acknowledgement to send back."""
     try:
-        printer = printer_from_json(job["printer"])
-        status = device.send(printer, base64.b64decode(job["data"]))
-    except PrinterFault as fault:
-        log.warning("job not printed: %s", fault)
-        return {"ok": False, "error": {"code": fault.code, "message": fault.message}}
+        printer, data = printer_from_json(job["printer"]), base64.b64decode(job["data"])
     except (KeyError, TypeError, ValueError) as exc:
         log.warning("malformed job: %s", exc)
         return {"ok": False, "error": {"code": "error", "message": "打印任务格式错误"}}
-    return {"ok": True, "status": status.code, "message": status.message}
+    answer: dict[str, Any]
+    try:
+        status = device.send(printer, data)
+        answer = {"ok": True, "status": status.code, "message": status.message}
+    except PrinterFault as fault:
+        status = PrinterStatus(fault.code, fault.message)
+        answer = {"ok": False, "error": {"code": fault.code, "message": fault.message}}
+    device.log_change(log, printer.name, _last_status.get(printer.name, PrinterStatus.of("unknown")), status)
+    _last_status[printer.name] = status
+    return answer
 
 
 def run_agent(server_url: str, token: str) -> None:

@@ -8,6 +8,7 @@ than python-escpos's default 60 s. A host name is resolved without that bound: c
 from __future__ import annotations
 
 import errno
+import logging
 import socket
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -59,6 +60,19 @@ class PrinterStatus:
     def printable(self) -> bool:
         """Near-end paper is not a fault: the roll still has a few metres."""
         return self.code in PRINTABLE
+
+
+def log_change(logger: logging.Logger, printer: str, before: PrinterStatus, after: PrinterStatus) -> None:
+    """One line when a printer goes wrong or comes back, none per job: a printer left off overnight fails
+    thousands of jobs and status checks. WARNING both ways: `hallq run` logs from WARNING up, and a fault's line
+    wants its recovery next to it. The first status of a working printer is not news."""
+    if before.code == after.code or (before.code == "unknown" and after.printable):
+        return
+    if after.printable:
+        logger.warning("printer %s: %s again (%s) after %s", printer, after.code, after.message, before.code)
+    else:
+        logger.warning("printer %s: %s (%s); tickets are not printed until it is back", printer, after.code,
+                       after.message)
 
 
 class PrinterFault(Exception):

