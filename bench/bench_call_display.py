@@ -52,8 +52,8 @@ class Displays:
 
     async def connect(self, count: int) -> None:
         loop = asyncio.get_running_loop()
-        for _ in range(count):
-            client = WireDisplay(self.url, self.token, self._called)
+        for i in range(count):  # from 127.0.0.2 on: each TV has its own address, as in a hall
+            client = WireDisplay(self.url, self.token, self._called, source=f"127.0.{2 + i // 250}.{2 + i % 250}")
             await loop.run_in_executor(None, client.connect)
             assert client.sock is not None
             loop.add_reader(client.sock.fileno(), client.on_readable)

@@ -328,8 +328,9 @@ def _run(args: argparse.Namespace) -> int:
     host = args.host if args.host not in ("0.0.0.0", "::", "") else _lan_address()
     app = create_app(Settings.resolve(args.config, args.instance, served_at=f"http://{host}:{args.port}"),
                      async_mode="gevent")
-    server = GuardedServer((args.host, args.port), app, log=None,
-                           behind_proxy=app.extensions["hallq"].config.server.trusted_proxies > 0)
+    served = app.extensions["hallq"].config.server
+    server = GuardedServer((args.host, args.port), app, log=None, per_address=served.connections_per_address,
+                           behind_proxy=served.trusted_proxies > 0)
     server.init_socket()
     host, port = server.address[:2]
     base = f"http://{host}:{port}"

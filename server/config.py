@@ -876,10 +876,16 @@ class ServerConfig:
     #: how many reverse proxies (nginx) stand in front of `hallq run`: their X-Forwarded-For and
     #: X-Forwarded-Proto are believed (the session cookie is Secure when the proxy says https); 0: both ignored
     trusted_proxies: int = 0
+    #: connections one client address may hold open (a screen's browser uses ~6 and a websocket a page); more are
+    #: closed unread. Raise it when many screens share one address (behind NAT)
+    connections_per_address: int = 32
 
 
 def _server(reader: _Reader, data: dict[str, Any]) -> ServerConfig:
     table = reader.get(data, ("server",), dict, {})
     _known_keys(reader, table, ("server",), tuple(ServerConfig.__dataclass_fields__))
-    return ServerConfig(trusted_proxies=_bounded(reader, table, ("server", "trusted_proxies"), 0, 0, 5,
-                                                 "proxies in front of hallq; 1: nginx on the same machine"))
+    return ServerConfig(
+        trusted_proxies=_bounded(reader, table, ("server", "trusted_proxies"), 0, 0, 5,
+                                 "proxies in front of hallq; 1: nginx on the same machine"),
+        connections_per_address=_bounded(reader, table, ("server", "connections_per_address"), 32, 8, 10000,
+                                         "connections one client address may hold open"))

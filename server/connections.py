@@ -5,8 +5,9 @@ kiosk and the printer of descriptors. Four guards, all here:
 
 - a request's line and headers must arrive within HEADER_TIMEOUT of its first byte being awaited (slowloris
   and idle half-requests), and a kept-alive connection may wait at most IDLE_TIMEOUT for its next request;
-- at most PER_ADDRESS connections from one client address; more are closed unread (the trusted proxy's loopback
-  address is exempt, since behind nginx every screen comes from there and nginx keeps its own per-client limit);
+- at most `[server] connections_per_address` connections from one client address; more are closed unread (the
+  trusted proxy's loopback address is exempt: behind nginx every screen comes from there and nginx keeps its own
+  per-client limit);
 - an Engine.IO session that has not completed the Socket.IO connect (or was refused) within CONNECT_TIMEOUT
   is closed;
 - a websocket gets the read/write timeout engineio means to set (ping interval + ping timeout) but cannot find
@@ -48,7 +49,6 @@ def _seconds(default: float) -> float:
 HEADER_TIMEOUT = _seconds(10.0)  # request line and headers, from the moment the request starts to arrive
 IDLE_TIMEOUT = _seconds(30.0)  # a kept-alive connection waiting for its next request
 CONNECT_TIMEOUT = _seconds(5.0)  # Engine.IO handshake to Socket.IO connect (a screen takes milliseconds)
-PER_ADDRESS = 32  # a screen's browser uses ~6 HTTP connections and a websocket a page
 
 
 class GuardedHandler(pywsgi.WSGIHandler):
@@ -95,19 +95,20 @@ class GuardedServer(pywsgi.WSGIServer):
 
     handler_class = GuardedHandler
 
-    def __init__(self, listener: Any, application: Any, *, behind_proxy: bool, **kwargs: Any):
+    def __init__(self, listener: Any, application: Any, *, per_address: int, behind_proxy: bool, **kwargs: Any):
         super().__init__(listener, application, **kwargs)
+        self.per_address = per_address
         self.behind_proxy = behind_proxy
         self.connections: Counter[str] = Counter()
 
     def capped(self, host: str) -> bool:
-        """Whether connections from ``host`` count against PER_ADDRESS: not the proxy on this machine."""
+        """Whether connections from ``host`` count against the cap: not the proxy on this machine."""
         return not (self.behind_proxy and ip_address(host).is_loopback)
 
     def do_handle(self, sock: Any, address: Any) -> None:
         """Called in the accept loop itself: a connection over the cap is closed before another is accepted."""
         host = address[0]
-        if self.connections[host] >= PER_ADDRESS and self.capped(host):
+        if self.connections[host] >= self.per_address and self.capped(host):
             sock.close()  # unread: whoever holds this many connections is not a screen
             return
         self.connections[host] += 1

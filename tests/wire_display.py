@@ -42,12 +42,14 @@ class WireDisplay:
     """One display connection; call `connect()` (blocking), then feed `on_readable()` from an event loop."""
 
     def __init__(self, url: str, token: str, on_called: Callable[[dict[str, Any], int], None],
-                 receive_buffer: int | None = None):
-        """``receive_buffer``: a small SO_RCVBUF makes a display that stops reading back up the server quickly."""
+                 receive_buffer: int | None = None, source: str = ""):
+        """``receive_buffer``: a small SO_RCVBUF makes a display that stops reading back up the server quickly;
+        ``source``: the local address to connect from (each TV of a hall has its own, 127.0.0.x here)."""
         self.url = urlsplit(url)
         self.token = token
         self.on_called = on_called
         self.receive_buffer = receive_buffer
+        self.source = source
         self.sock: socket.socket | None = None
         self._buffer = b""
         self._stamp = 0
@@ -57,6 +59,8 @@ class WireDisplay:
         if self.receive_buffer is not None:
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, self.receive_buffer)  # before connect: the window
         sock.settimeout(timeout)
+        if self.source:
+            sock.bind((self.source, 0))
         sock.connect((self.url.hostname, self.url.port))
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         sock.setsockopt(socket.SOL_SOCKET, SO_TIMESTAMPNS, 1)

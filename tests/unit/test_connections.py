@@ -14,7 +14,9 @@ import pytest
 from gevent import socket
 
 from server import connections
+from server.config import ConfigError, parse_config
 from server.connections import GuardedServer
+from tests.conftest import SMALL_HALL
 
 DEADLINE = 0.3  # seconds, for the header and keep-alive deadlines here
 REQUEST = b"GET / HTTP/1.1\r\nHost: hall\r\n\r\n"
@@ -29,8 +31,7 @@ def hello(environ: dict[str, Any], start_response: Any) -> list[bytes]:
 def server(monkeypatch: pytest.MonkeyPatch) -> Iterator[GuardedServer]:
     monkeypatch.setattr(connections, "HEADER_TIMEOUT", DEADLINE)
     monkeypatch.setattr(connections, "IDLE_TIMEOUT", DEADLINE)
-    monkeypatch.setattr(connections, "PER_ADDRESS", 3)
-    guarded = GuardedServer(("127.0.0.1", 0), hello, log=None, behind_proxy=False)
+    guarded = GuardedServer(("127.0.0.1", 0), hello, log=None, per_address=3, behind_proxy=False)
     guarded.start()
     yield guarded
     guarded.stop(timeout=1)
@@ -93,7 +94,16 @@ def test_connections_over_the_cap_of_one_address_are_closed_unread_and_others_ar
 
 
 def test_behind_a_trusted_proxy_only_its_loopback_address_is_exempt_from_the_cap() -> None:
-    proxied = GuardedServer(("127.0.0.1", 0), hello, behind_proxy=True)
-    direct = GuardedServer(("127.0.0.1", 0), hello, behind_proxy=False)
+    proxied = GuardedServer(("127.0.0.1", 0), hello, per_address=3, behind_proxy=True)
+    direct = GuardedServer(("127.0.0.1", 0), hello, per_address=3, behind_proxy=False)
     assert not proxied.capped("127.0.0.1") and not proxied.capped("::1")
     assert proxied.capped("192.168.1.20") and direct.capped("127.0.0.1")
+
+
+@pytest.mark.parametrize(("value", "fragment"), [("4", "must be between 8 and 10000"), ("true", "must be an integer")])
+def test_the_connection_cap_is_read_from_config_and_a_bad_one_names_the_key(value: str, fragment: str) -> None:
+    assert parse_config(SMALL_HALL).server.connections_per_address == 32
+    raised = parse_config(SMALL_HALL + "\n[server]\nconnections_per_address = 200\n")
+    assert raised.server.connections_per_address == 200
+    with pytest.raises(ConfigError, match=rf"server\.connections_per_address: {fragment}"):
+        parse_config(SMALL_HALL + f"\n[server]\nconnections_per_address = {value}\n")
