@@ -77,13 +77,6 @@ def test_the_halls_own_origin_and_json_work(hall_app: HallApp, origin: str) -> N
     assert window_status(clerk, 1) == "paused"
 
 
-def test_a_device_token_needs_no_json_type(hall_app: HallApp) -> None:
-    """A Bearer token is a header no other site can make a browser send: a device's bodyless call still works."""
-    take(hall_app.kiosk())
-    hall_app.staff("clerk1", window=1)
-    err(hall_app.kiosk().post("/api/windows/1/call-next"), 403, "forbidden")  # its role refuses it, not the guard
-
-
 def test_the_residents_rating_must_be_json_too(hall_app: HallApp) -> None:
     token = take(hall_app.kiosk())["track_url"].rsplit("/", 1)[1]
     err(hall_app.app.test_client().post(f"/t/{token}/rate", data="level=satisfied",
