@@ -101,6 +101,17 @@ def test_through_nginx_only_the_halls_own_https_origin_may_post(front: Front) ->
     assert own.headers["Content-Security-Policy"].endswith("frame-ancestors 'none'")
 
 
+@pytest.mark.parametrize("transport", ["websocket", "polling"])
+def test_through_nginx_a_socket_from_another_origin_is_refused(front: Front, transport: str) -> None:
+    """python-engineio's own same-origin rule (cors_allowed_origins left at its default) guards the handshake; a
+    guard, not a fix: this already held before issue 14."""
+    stranger = socketio.Client(reconnection=False, http_session=front.session())
+    with pytest.raises(socketio.exceptions.ConnectionError):
+        stranger.connect(front.https, headers={"Origin": front.http}, auth={"token": front.hall.display_token},
+                         transports=[transport], wait_timeout=10)
+    stranger.disconnect()
+
+
 def test_plain_http_is_redirected_to_https(front: Front) -> None:
     answer = requests.get(f"{front.http}/caller?x=1", allow_redirects=False, timeout=5)
     assert answer.status_code == 301 and answer.headers["Location"] == "https://127.0.0.1/caller?x=1"
