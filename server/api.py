@@ -20,7 +20,7 @@ from server.queue import DomainError, QueueEngine
 bp = Blueprint("api", __name__, url_prefix="/api")
 
 _STATUS = {"bad_request": 400, "unauthorized": 401, "forbidden": 403, "not_found": 404, "conflict": 409,
-           "invalid": 422, "unavailable": 503}
+           "unsupported": 415, "invalid": 422, "unavailable": 503}
 READERS = ("admin", "guide", "clerk", "kiosk", "display")
 ISSUERS = ("kiosk", "guide", "admin")
 OPERATORS = ("clerk", "admin")

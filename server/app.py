@@ -16,7 +16,7 @@ from evaluator import bp as evaluator_bp
 from evaluator.feed import EvaluatorFeed
 from guide import bp as guide_bp
 from kiosk import bp as kiosk_bp
-from server import accounts_api, api, cases_api, evaluation_api, guide_api, stats_api
+from server import accounts_api, api, cases_api, evaluation_api, guide_api, stats_api, web_guard
 from server.announcer import Announcer
 from server.announcer import bp as audio_bp
 from server.fanout import Fanout
@@ -72,6 +72,7 @@ def create_app(settings: Settings | None = None, async_mode: str | None = None) 
         MAX_CONTENT_LENGTH=64 * 1024,
     )
     trust_proxies(app, hall.config.server.trusted_proxies)
+    web_guard.install(app)
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
     app.extensions["hallq"] = hall
     app.register_blueprint(api.bp)

@@ -169,7 +169,9 @@ def openapi_document() -> dict[str, Any]:
     return {
         "openapi": "3.1.0",
         "info": {"title": "hallq API", "version": "1", "description": "Queue and kiosk system for service halls. "
-                 "Every error is {\"error\": {\"code\", \"message\"}}."},
+                 "Every error is {\"error\": {\"code\", \"message\"}}. A POST without a Bearer token must be "
+                 "Content-Type: application/json (else 415 json_required); an Origin not the hall's own is 403 "
+                 "cross_origin."},
         "paths": paths,
         "components": {
             "securitySchemes": {"device": {"type": "http", "scheme": "bearer",

@@ -50,7 +50,8 @@
   async function api(method, path, body) {
     const headers = { Accept: "application/json" };
     if (authToken) headers.Authorization = `Bearer ${authToken}`;
-    if (body !== undefined) headers["Content-Type"] = "application/json";
+    // every state-changing call is typed JSON, with a body or none: the server refuses anything else (CSRF)
+    if (body !== undefined || method !== "GET") headers["Content-Type"] = "application/json";
     const abort = new AbortController();
     const timer = setTimeout(() => abort.abort(), REQUEST_TIMEOUT_MS);
     let response;

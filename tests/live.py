@@ -106,6 +106,7 @@ class LiveHall:
     def staff(self, name: str, window: int | None = None) -> requests.Session:
         """A logged-in staff session, signed in to `window` when given."""
         session = requests.Session()
+        session.headers["Content-Type"] = "application/json"  # as the screens' hallq.api() sends every call
         answer = session.post(f"{self.url}/api/auth/login", json={"username": name, "password": self.passwords[name]})
         answer.raise_for_status()
         if window is not None:

@@ -43,6 +43,7 @@ class HallApp:
 
     def staff(self, name: str, window: int | None = None) -> FlaskClient:
         client = self.app.test_client()
+        client.environ_base["CONTENT_TYPE"] = "application/json"  # as the screens' hallq.api() sends every call
         answer = client.post("/api/auth/login", json={"username": name, "password": password(name)})
         assert answer.status_code == 200, answer.json
         if window is not None:

@@ -41,9 +41,9 @@ def test_login_me_logout(hall_app: HallApp) -> None:
     assert "HttpOnly" in answer.headers["Set-Cookie"]
     assert client.get("/api/auth/me").json == {"user": {"username": "clerk1", "role": "clerk", "name": "clerk1"},
                                                "window": None}
-    client.post("/api/windows/2/sign-in")
+    client.post("/api/windows/2/sign-in", json={})
     assert client.get("/api/auth/me").json["window"] == 2
-    assert client.post("/api/auth/logout").status_code == 200
+    assert client.post("/api/auth/logout", json={}).status_code == 200
     err(client.get("/api/auth/me"), 401, "unauthorized")
 
 
@@ -53,7 +53,7 @@ def test_login_refusals(hall_app: HallApp) -> None:
     err(client.post("/api/auth/login", json={"username": "nobody", "password": "x"}), 401, "bad_credentials")
     err(client.post("/api/auth/login", json={"username": "clerk1"}), 422, "missing_field")
     err(client.post("/api/auth/login", json={"username": 5, "password": "x"}), 422, "bad_field")
-    err(client.post("/api/auth/login", data="username=clerk1"), 400, "bad_json")
+    err(client.post("/api/auth/login", data="username=clerk1", content_type="application/json"), 400, "bad_json")
     err(client.post("/api/auth/login", json=["clerk1"]), 400, "bad_json")
 
 
@@ -191,7 +191,7 @@ def test_window_action_permissions(hall_app: HallApp) -> None:
     err(hall_app.kiosk().post("/api/windows/1/call-next"), 403, "forbidden")
     err(hall_app.display().post("/api/windows/1/call-next"), 403, "forbidden")
     err(hall_app.staff("guide").post("/api/windows/1/call-next"), 403, "forbidden")
-    err(hall_app.app.test_client().post("/api/windows/1/call-next"), 401, "unauthorized")
+    err(hall_app.app.test_client().post("/api/windows/1/call-next", json={}), 401, "unauthorized")
     admin = hall_app.staff("admin", window=2)
     assert admin.post("/api/windows/2/call-next").json == {"ticket": None}
 

@@ -17,6 +17,7 @@ def replayed(hall_app: HallApp, client: FlaskClient) -> FlaskClient:
     cookie = client.get_cookie("session")
     assert cookie is not None
     copy = hall_app.app.test_client()
+    copy.environ_base.update(client.environ_base)
     copy.set_cookie("session", cookie.value)
     return copy
 

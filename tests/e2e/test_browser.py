@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 import sys
 import tempfile
+import time
 from collections.abc import Callable, Iterator
 from datetime import datetime
 from pathlib import Path
@@ -51,6 +52,16 @@ def new_page(browser: Browser, url: str, viewport: dict[str, int], contexts: lis
     page.set_default_timeout(TIMEOUT_MS)
     page.goto(url)
     return page
+
+
+def wait_until(page: Page, expression: str, timeout_ms: float = TIMEOUT_MS) -> None:
+    """Wait until `expression` is true in the page. Not page.wait_for_function: Playwright evaluates its predicate
+    with eval inside the page, which the hall's Content-Security-Policy (no 'unsafe-eval') refuses."""
+    deadline = time.monotonic() + timeout_ms / 1000
+    while not page.evaluate(expression):
+        if time.monotonic() > deadline:
+            raise AssertionError(f"still false after {timeout_ms:.0f} ms: {expression}")
+        page.wait_for_timeout(50)
 
 
 # ---------------------------------------------------------------- fixtures
@@ -138,7 +149,7 @@ def test_kiosk_ticket_is_called_at_the_window_and_shown_on_the_display(hall: Liv
     expect(display.locator("#latest-text")).to_have_text("请A001号到1号窗口办理")
     expect(display.locator("#windows [data-window='1'] .win-number")).to_have_text("A001")
     expect(display.locator("#recent li").first).to_contain_text("A001")
-    display.wait_for_function("window.hallqCalls.some(c => c.number === 'A001' && c.window === 1)")
+    wait_until(display, "window.hallqCalls.some(c => c.number === 'A001' && c.window === 1)")
 
     # a second resident; the clerk calls with F1 (which also finishes A001), then F5 = 办结, not a reload
     kiosk.get_by_role("button", name="完成").click()
@@ -150,7 +161,7 @@ def test_kiosk_ticket_is_called_at_the_window_and_shown_on_the_display(hall: Liv
     caller.keyboard.press("F1")
     expect(caller.locator("#current-number")).to_have_text("A002")
     expect(display.locator("#latest-number")).to_have_text("A002")
-    display.wait_for_function("window.hallqCalls.map(c => c.number).join() === 'A001,A002'")
+    wait_until(display, "window.hallqCalls.map(c => c.number).join() === 'A001,A002'")
     caller.keyboard.press("F5")
     expect(caller.locator("#current-number")).to_have_text("暂无")
     expect(caller.locator("#result")).to_contain_text("A002 已办结")

@@ -22,7 +22,7 @@ from playwright.sync_api import Browser, BrowserContext, expect, sync_playwright
 
 from server.models import ExtendedService
 from tests.e2e import test_browser
-from tests.e2e.test_browser import CALLER, CHROMIUM, SHOTS, TIMEOUT_MS, launch, log_in_and_sign_in, new_page
+from tests.e2e.test_browser import CALLER, CHROMIUM, SHOTS, TIMEOUT_MS, launch, log_in_and_sign_in, new_page, wait_until
 from tests.live import LiveHall, hallq
 
 TABLET = {"width": 1280, "height": 800}
@@ -168,7 +168,7 @@ def admin_stats_render_their_charts(browser: Browser, hall: Hall, contexts: list
     page.fill("#password", hall.live.passwords["admin"])
     page.get_by_role("button", name="登录").click()
     expect(page.locator("#tiles .stat-tile")).to_have_count(11)
-    page.wait_for_function("Object.keys(window.hallqCharts).length >= 4")
+    wait_until(page, "Object.keys(window.hallqCharts).length >= 4")
     report = hall.stats()
     charts = page.evaluate("""() => Object.fromEntries(Object.entries(window.hallqCharts).map(([id, chart]) =>
         [id, {data: chart.data.datasets[0].data, drawn: (() => {
@@ -270,7 +270,7 @@ def take_screenshots(out: Path = SHOTS) -> None:
                     month.set_viewport_size(ADMIN)
                     month.goto(ready.url(f"/admin/stats?from={first}&to={last}"))
                     expect(month.locator("#days-figure")).to_be_visible()
-                    month.wait_for_function("Object.keys(window.hallqCharts).length === 5")
+                    wait_until(month, "Object.keys(window.hallqCharts).length === 5")
                     month.screenshot(path=out / "admin-stats.png", full_page=True, animations="disabled")
                 finally:
                     browser_.close()

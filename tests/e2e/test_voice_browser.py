@@ -25,7 +25,7 @@ import pytest
 import requests
 from playwright.sync_api import Browser, BrowserContext, Page, Playwright, Route, expect, sync_playwright
 
-from tests.e2e.test_browser import CHROMIUM, CHROMIUM_ARGS, DISPLAY, SHOTS, TIMEOUT_MS, launch
+from tests.e2e.test_browser import CHROMIUM, CHROMIUM_ARGS, DISPLAY, SHOTS, TIMEOUT_MS, launch, wait_until
 from tests.live import LiveHall
 
 pytestmark = [
@@ -319,9 +319,9 @@ def announcements(page: Page) -> list[dict[str, Any]]:
 
 def wait_announced(page: Page, count: int, timeout: float = ANNOUNCED_MS) -> list[dict[str, Any]]:
     """The display's announcements once `count` have ended (and none is playing)."""
-    page.wait_for_function(
-        f"window.hallqAnnouncements.length >= {count} && window.hallqAnnouncements.every(a => a.ended !== null)",
-        timeout=timeout)
+    wait_until(page,
+               f"window.hallqAnnouncements.length >= {count} && window.hallqAnnouncements.every(a => a.ended !== null)",
+               timeout)
     return announcements(page)
 
 
@@ -454,7 +454,7 @@ def test_a_call_older_than_30_s_is_shown_but_not_announced(hall: VoiceHall, scre
     # the device's clock jumps a minute ahead: until the next snapshot corrects it, every call looks a minute old
     display.evaluate("Date.now = ((now) => () => now() + 60_000)(Date.now)")
     hall.act("clerk1", 1, "call-next")
-    display.wait_for_function("window.hallqCalls.length === 1")
+    wait_until(display, "window.hallqCalls.length === 1")
     expect(display.locator("#latest-number")).to_have_text("A001")
     expect(display.locator("#waiting [data-service='id-card']")).to_contain_text("1 人")  # the next snapshot
     assert announcements(display) == []
