@@ -109,7 +109,8 @@ def test_the_notices_print_everything_the_resident_must_know(rating_hall: Rating
     assert page.status_code == 200
     text = page.get_data(as_text=True)
     assert "申请材料补正通知书" in text and "1号窗口" in text and "王小红（工号 1001）" in text
-    assert all(f"<li>{item}</li>" in text for item in materials) and "@page { size: A4" in text
+    assert all(f"<li>{item}</li>" in text for item in materials) and "/caller/static/notice.css" in text
+    assert "@page { size: A4" in clerk.get("/caller/static/notice.css").get_data(as_text=True)
     text = clerk.get(returned["case"]["notice"]).get_data(as_text=True)
     assert "退回件通知书" in text and "经现场踏勘不具备批准条件" in text and "申请复核" in text
     assert rh.h.app.test_client().get(supplement["case"]["notice"]).status_code == 401
