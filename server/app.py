@@ -25,6 +25,7 @@ from server.printing.agent import AgentHub
 from server.printing.spooler import Spooler, ThreadRuntime
 from server.proxy import trust_proxies
 from server.realtime import Realtime
+from server.throttle import DeviceLimits
 from server.voice.speech import Voice
 from track import bp as track_bp
 from windowscreen import bp as windowscreen_bp
@@ -34,6 +35,8 @@ ROOT = Path(__file__).resolve().parent.parent
 STATIC = next((folder for folder in (ROOT / "server" / "static", ROOT / "static") if folder.is_dir()), ROOT / "static")
 
 
+#: threads hashing passwords under gevent: one, so a flood of logins takes at most one core of the hall's two
+HASH_THREADS = 1
 TICK_SECONDS = 5  # how soon 延时服务 starts and ends, an appointment lapses, a 未评价 is recorded
 
 
@@ -91,6 +94,12 @@ def create_app(settings: Settings | None = None, async_mode: str | None = None) 
         return render_template("index.html", hall=hall.config)
 
     socketio = SocketIO(app, async_mode=async_mode, ping_interval=10, ping_timeout=10)
+    if socketio.async_mode == "gevent":  # a password hash (~120 ms of CPU) must not stall every other request
+        from gevent.threadpool import ThreadPool
+
+        hall.accounts.hashes.run_blocking = ThreadPool(HASH_THREADS).apply
+    app.extensions["hallq_limits"] = DeviceLimits(hall.settings.clock, hall.config.server.kiosk_burst,
+                                                  hall.config.server.kiosk_per_minute)
     agents = AgentHub(socketio.server)
     spooler = Spooler(hall.config, hall.engine.record_print, hall.settings.clock, hall.public_url, ThreadRuntime(),
                       agents)

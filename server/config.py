@@ -876,10 +876,18 @@ class ServerConfig:
     #: how many reverse proxies (nginx) stand in front of `hallq run`: their X-Forwarded-For and
     #: X-Forwarded-Proto are believed (the session cookie is Secure when the proxy says https); 0: both ignored
     trusted_proxies: int = 0
+    #: tickets and appointment check-ins one kiosk may ask for at once, then ``kiosk_per_minute``: a kiosk
+    #: prints a few a minute, a stolen token must not use up the day's numbers
+    kiosk_burst: int = 20
+    kiosk_per_minute: int = 6
 
 
 def _server(reader: _Reader, data: dict[str, Any]) -> ServerConfig:
     table = reader.get(data, ("server",), dict, {})
     _known_keys(reader, table, ("server",), tuple(ServerConfig.__dataclass_fields__))
     return ServerConfig(trusted_proxies=_bounded(reader, table, ("server", "trusted_proxies"), 0, 0, 5,
-                                                 "proxies in front of hallq; 1: nginx on the same machine"))
+                                                 "proxies in front of hallq; 1: nginx on the same machine"),
+                        kiosk_burst=_bounded(reader, table, ("server", "kiosk_burst"), 20, 1, 100_000,
+                                             "tickets one kiosk may take at once"),
+                        kiosk_per_minute=_bounded(reader, table, ("server", "kiosk_per_minute"), 6, 1, 100_000,
+                                                  "tickets a minute one kiosk may take after its burst"))
