@@ -27,6 +27,9 @@ ISSUERS = ("kiosk", "guide", "admin")
 OPERATORS = ("clerk", "admin")
 STAFF = ("admin", "guide", "clerk")
 DESK = ("guide", "admin")
+#: a 429 is answered this much later (at most; under gevent only, where waiting costs a greenlet, not a thread):
+#: a client looping on refusals then costs the hall one request a second, not hundreds
+THROTTLED_PAUSE = 1.0
 
 
 def hall() -> Hall:
@@ -316,6 +319,7 @@ def register_errors(app: Flask) -> None:
         answer, status = error(_STATUS.get(exc.kind, 400), exc.code, exc.message, exc.detail)
         if isinstance(exc, Throttled):
             answer.headers["Retry-After"] = str(exc.retry_after)
+            current_app.extensions["hallq_pause"](min(THROTTLED_PAUSE, exc.retry_after))
         return answer, status
 
     @app.errorhandler(HTTPException)
