@@ -10,10 +10,12 @@ from typing import Any
 import pytest
 from flask.testing import FlaskClient
 
+from server.config import ConfigError, parse_config
 from tests.api.conftest import HallApp, password
 from tests.api.test_api import err, take
 from tests.api.test_appointments_api import MONDAY, PHONE, book, local
 from tests.api.test_appointments_api import hall_app as appointment_hall  # noqa: F401 - the fixture
+from tests.conftest import SMALL_HALL
 
 RIGHT = {"username": "clerk2", "password": password("clerk2")}
 
@@ -191,3 +193,14 @@ def test_check_in_by_phone_tells_the_kiosk_nothing_of_the_appointment(appointmen
     assert "明天" not in by_phone.json["error"]["message"] and "09:00" not in by_phone.json["error"]["message"]
     desk = hall_app.staff("guide").post("/api/appointments/check-in", json={"phone": PHONE})
     assert desk.json["error"]["code"] == "appointment_not_today"  # staff are told
+
+
+@pytest.mark.parametrize(("key", "value", "fragment"), [
+    ("kiosk_burst", "0", "must be between 1 and 100000"),
+    ("kiosk_per_minute", "100001", "must be between 1 and 100000"),
+    ("kiosk_per_minute", '"6"', "must be an integer")])
+def test_a_bad_kiosk_limit_names_the_key(key: str, value: str, fragment: str) -> None:
+    with pytest.raises(ConfigError, match=rf"server\.{key}: {fragment}"):
+        parse_config(SMALL_HALL + f"\n[server]\n{key} = {value}\n")
+    limits = parse_config(SMALL_HALL + "\n[server]\nkiosk_burst = 50\nkiosk_per_minute = 12\n").server
+    assert (limits.kiosk_burst, limits.kiosk_per_minute) == (50, 12)
