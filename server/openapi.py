@@ -535,7 +535,7 @@ def _account_paths() -> dict[str, Any]:
             member, (400, 401, 403, 404, 409, 422), body={"type": "object", "properties": card},
             parameters=username)},
         "/api/staff/{username}/password": {"post": _post(
-            "Reset the password (admin): the lockout clears, the member's sessions end", "accounts", "session",
+            "Reset the password (admin): the member's sessions end", "accounts", "session",
             member, username, {"type": "object", "required": ["password"], "properties": {
                 "password": {"type": "string", "minLength": 8}}})},
         "/api/staff/{username}/disable": {"post": _post(
