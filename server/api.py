@@ -16,16 +16,20 @@ from server.openapi import openapi_document
 from server.printing.settings import PrinterConfig
 from server.printing.spooler import Spooler
 from server.queue import DomainError, QueueEngine
+from server.throttle import DeviceLimits, Throttled
 
 bp = Blueprint("api", __name__, url_prefix="/api")
 
 _STATUS = {"bad_request": 400, "unauthorized": 401, "forbidden": 403, "not_found": 404, "conflict": 409,
-           "unsupported": 415, "invalid": 422, "unavailable": 503}
+           "unsupported": 415, "invalid": 422, "too_many": 429, "unavailable": 503}
 READERS = ("admin", "guide", "clerk", "kiosk", "display")
 ISSUERS = ("kiosk", "guide", "admin")
 OPERATORS = ("clerk", "admin")
 STAFF = ("admin", "guide", "clerk")
 DESK = ("guide", "admin")
+#: a 429 is answered this much later (at most; under gevent only, where waiting costs a greenlet, not a thread):
+#: a client looping on refusals then costs the hall one request a second, not hundreds
+THROTTLED_PAUSE = 1.0
 
 
 def hall() -> Hall:
@@ -34,6 +38,10 @@ def hall() -> Hall:
 
 def spooler() -> Spooler:
     return current_app.extensions["hallq_spooler"]
+
+
+def limits() -> DeviceLimits:
+    return current_app.extensions["hallq_limits"]
 
 
 def error(status: int, code: str, message: str, detail: dict[str, Any] | None = None) -> tuple[Response, int]:
@@ -88,10 +96,15 @@ def field(data: dict[str, Any], name: str, kind: type, required: bool = True) ->
 @bp.post("/auth/login")
 def login() -> Any:
     data = body()
-    who = hall().accounts.login(field(data, "username", str), field(data, "password", str))
+    who = hall().accounts.login(field(data, "username", str), field(data, "password", str), address())
     session.clear()
     sign_session(who.name, who.epoch)
     return jsonify({"user": {"username": who.name, "role": who.role, "name": who.display_name}})
+
+
+def address() -> str:
+    """The client's address (the proxy's word for it when trusted: [server] trusted_proxies)."""
+    return request.remote_addr or ""
 
 
 def sign_session(username: str, epoch: int) -> None:
@@ -115,7 +128,7 @@ def change_password() -> Any:
     """The staff member's own change; every other session ends, this browser stays signed in."""
     who = require(*STAFF)
     data = body()
-    epoch = hall().accounts.change_password(who.name, field(data, "old", str), field(data, "new", str))
+    epoch = hall().accounts.change_password(who.name, field(data, "old", str), field(data, "new", str), address())
     sign_session(who.name, epoch)
     return jsonify({"ok": True})
 
@@ -220,6 +233,8 @@ def issue() -> Any:
     who = require(*ISSUERS)
     data = body()
     channel = "kiosk" if who.kind == "device" else "desk"
+    if who.kind == "device":  # the guide desk is not counted: it is the channel when the kiosk refuses
+        limits().ticket(who.name)
     view = hall().engine.issue(field(data, "service", str), field(data, "priority", str, required=False),
                                who.actor, channel)
     return jsonify({"ticket": _tracked(view), "print": _print_plan(spooler().printer_for(who.actor))}), 201
@@ -301,7 +316,11 @@ def register_errors(app: Flask) -> None:
 
     @app.errorhandler(DomainError)
     def _domain(exc: DomainError) -> Any:
-        return error(_STATUS.get(exc.kind, 400), exc.code, exc.message, exc.detail)
+        answer, status = error(_STATUS.get(exc.kind, 400), exc.code, exc.message, exc.detail)
+        if isinstance(exc, Throttled):
+            answer.headers["Retry-After"] = str(exc.retry_after)
+            current_app.extensions["hallq_pause"](min(THROTTLED_PAUSE, exc.retry_after))
+        return answer, status
 
     @app.errorhandler(HTTPException)
     def _http(exc: HTTPException) -> Any:

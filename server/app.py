@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import logging
+import os
+import sys
+from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 from flask import Flask, render_template
 from flask_socketio import SocketIO
@@ -25,6 +29,7 @@ from server.printing.agent import AgentHub
 from server.printing.spooler import Spooler, ThreadRuntime
 from server.proxy import trust_proxies
 from server.realtime import Realtime
+from server.throttle import DeviceLimits
 from server.voice.speech import Voice
 from track import bp as track_bp
 from windowscreen import bp as windowscreen_bp
@@ -34,6 +39,8 @@ ROOT = Path(__file__).resolve().parent.parent
 STATIC = next((folder for folder in (ROOT / "server" / "static", ROOT / "static") if folder.is_dir()), ROOT / "static")
 
 
+#: threads hashing passwords under gevent: one, so a flood of logins takes at most one core of the hall's two
+HASH_THREADS = 1
 TICK_SECONDS = 5  # how soon 延时服务 starts and ends, an appointment lapses, a 未评价 is recorded
 
 
@@ -57,6 +64,14 @@ class Ticker:
 
     def stop(self) -> None:
         self.running = False
+
+
+def _behind_requests(job: Callable[[], Any]) -> Any:
+    """Run ``job`` in this thread at the lowest CPU priority (on Linux only this thread's): the event loop's
+    requests come first, so hashing a flood of passwords cannot slow the kiosks down."""
+    if sys.platform == "linux":
+        os.setpriority(os.PRIO_PROCESS, 0, 19)  # Linux: who=0 is the calling thread, not the whole process
+    return job()
 
 
 def create_app(settings: Settings | None = None, async_mode: str | None = None) -> Flask:
@@ -92,10 +107,17 @@ def create_app(settings: Settings | None = None, async_mode: str | None = None) 
         return render_template("index.html", hall=hall.config)
 
     socketio = SocketIO(app, async_mode=async_mode, ping_interval=10, ping_timeout=10)
-    if socketio.async_mode == "gevent":  # `hallq run`: gevent is patched in, and its websockets need the guards
+    if socketio.async_mode == "gevent":  # `hallq run`: gevent is patched in
+        from gevent.threadpool import ThreadPool
+
         from server.connections import guard_sessions
 
-        guard_sessions(socketio.server)
+        guard_sessions(socketio.server)  # its websockets need the guards
+        pool = ThreadPool(HASH_THREADS)  # a password hash (~120 ms of CPU) must not stall every other request
+        hall.accounts.hashes.run_blocking = lambda job: pool.apply(_behind_requests, (job,))
+    app.extensions["hallq_pause"] = socketio.sleep if socketio.async_mode == "gevent" else lambda _seconds: None
+    app.extensions["hallq_limits"] = DeviceLimits(hall.settings.clock, hall.config.server.kiosk_burst,
+                                                  hall.config.server.kiosk_per_minute)
     agents = AgentHub(socketio.server)
     spooler = Spooler(hall.config, hall.engine.record_print, hall.settings.clock, hall.public_url, ThreadRuntime(),
                       agents)

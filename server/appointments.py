@@ -348,7 +348,8 @@ class Appointments:
             return DomainError("conflict", "appointment_cancelled", "该预约已取消。如需办理，请取普通号或到导询台咨询",
                                offer)
         if a.status == "rejected":
-            return DomainError("conflict", "appointment_rejected", f"该预约未被受理（{a.reason}），请到导询台咨询")
+            # the desk's reason is its own words, for staff: the kiosk and the display are told only this
+            return DomainError("conflict", "appointment_rejected", "该预约未被受理，请到导询台咨询")
         if a.status != "booked":
             return DomainError("conflict", "appointment_closed", f"该预约已结束（{STATUS_NAMES[a.status]}）")
         assert a.check_in_from is not None

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import cache
+from itertools import pairwise
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import bindparam, func, select, update
@@ -18,12 +21,18 @@ from server.db import Storage
 from server.events import EventBus, HallEvent
 from server.models import Device, Staff
 from server.queue import DomainError
+from server.throttle import Gate, Throttled, TokenBucket
 
 STAFF_ROLES = ("admin", "guide", "clerk")
 DEVICE_KINDS = ("kiosk", "display", "evaluator")  # evaluator: the rating tablet at a window
 MIN_PASSWORD = 8
-MAX_FAILED_LOGINS = 5
-LOCKOUT = timedelta(minutes=15)
+#: wrong passwords from one address: 10 at once, then one every 30 s (what was spent comes back at that pace)
+LOGIN_PER_ADDRESS = (10, 2)
+#: wrong passwords for one typed username, from anywhere: 5 at once, then one every 3 s. A short wait, not a
+#: lock: whoever knows the password gets in a few seconds later, however many guesses others make
+LOGIN_PER_NAME = (5, 20)
+#: password hashes (scrypt, ~120 ms of CPU each) run or queued at once; one more is refused at once
+HASHES_IN_FLIGHT = 4
 #: a device's last_seen_at is written at most this often from HTTP requests (its lookup is on every request)
 SEEN_EVERY = timedelta(minutes=1)
 #: published when every session of a staff member ends (detail: username) or a device token is revoked
@@ -58,22 +67,30 @@ def token_digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def _refusal(staff: Staff | None, password: str, now: datetime) -> DomainError | None:
-    """Why this password does not open this account (a wrong one counts towards the lockout); None: it does."""
-    if staff is None:
-        check_password_hash(_DUMMY_HASH, password)
-        return DomainError("unauthorized", "bad_credentials", "用户名或密码错误")
-    if staff.locked_until and staff.locked_until > now:
-        return DomainError("unauthorized", "account_locked", "密码错误次数过多，账号已锁定，请稍后再试")
-    if not check_password_hash(staff.password_hash, password):
-        staff.failed_logins += 1
-        if staff.failed_logins >= MAX_FAILED_LOGINS:
-            staff.locked_until, staff.failed_logins = now + LOCKOUT, 0
-        return DomainError("unauthorized", "bad_credentials", "用户名或密码错误")
-    if staff.disabled_at is not None:  # told only to whoever knows the password
-        return DomainError("forbidden", "account_disabled", "账号已停用，请联系管理员")
-    staff.failed_logins, staff.locked_until = 0, None
-    return None
+_LOGIN_ROW = select(Staff.username, Staff.role, Staff.display_name, Staff.session_epoch, Staff.password_hash,
+                    Staff.disabled_at).where(Staff.username == bindparam("username"))
+
+
+@cache
+def _common_passwords() -> frozenset[str]:
+    """The deny-list shipped with the package (server/common_passwords.txt), lower-cased."""
+    lines = Path(__file__).with_name("common_passwords.txt").read_text(encoding="utf-8").splitlines()
+    return frozenset(line.strip().lower() for line in lines if line.strip() and not line.startswith("#"))
+
+
+def _straight(password: str) -> bool:
+    """All one character (aaaaaaaa), or a run up or down (12345678, 87654321, abcdefgh)."""
+    steps = {ord(b) - ord(a) for a, b in pairwise(password)}
+    return steps in ({0}, {1}, {-1})
+
+
+def _check_password(password: str, username: str) -> None:
+    """Refuse what an attacker tries first: short, common, trivial, or the username itself."""
+    if len(password) < MIN_PASSWORD:
+        raise DomainError("invalid", "weak_password", f"新密码至少需要 {MIN_PASSWORD} 个字符")
+    lowered = password.lower()
+    if lowered in _common_passwords() or _straight(lowered) or lowered == username.lower():
+        raise DomainError("invalid", "weak_password", "这个密码太常见或太简单（如 12345678、用户名），请换一个")
 
 
 def _next_epoch(staff: Staff) -> int:
@@ -82,19 +99,39 @@ def _next_epoch(staff: Staff) -> int:
     return staff.session_epoch
 
 
-def _new_password_hash(password: str) -> str:
-    if len(password) < MIN_PASSWORD:
-        raise DomainError("invalid", "weak_password", f"新密码至少需要 {MIN_PASSWORD} 个字符")
-    return generate_password_hash(password, method="scrypt")
-
-
 class Accounts:
-    def __init__(self, storage: Storage, clock: Clock, bus: EventBus | None = None):
+    def __init__(self, storage: Storage, clock: Clock, bus: EventBus | None = None,
+                 run_blocking: Callable[[Callable[[], Any]], Any] | None = None):
+        """``run_blocking``: runs a password hash off the event loop (gevent's thread pool under `hallq run`);
+        None: in the calling thread."""
         self.storage = storage
         self.clock = clock
         self.bus = bus or EventBus()
         #: when this process last wrote each device's last_seen_at (HTTP writes it at most every SEEN_EVERY)
         self._seen_written: dict[str, datetime] = {}
+        self.failures_by_address = TokenBucket(clock, *LOGIN_PER_ADDRESS)
+        self.failures_by_name = TokenBucket(clock, *LOGIN_PER_NAME)
+        self.hashes = Gate(HASHES_IN_FLIGHT, run_blocking)
+
+    def _new_password_hash(self, password: str, username: str) -> str:
+        _check_password(password, username)
+        return self.hashes.run(lambda: generate_password_hash(password, method="scrypt"))
+
+    def _opens(self, username: str, password: str, address: str) -> Any:
+        """The account's row when the password opens it, else None (counted against the address and the typed
+        name). Unknown, wrong and disabled names cost one hash alike; a throttled attempt (429) costs none and
+        says the same whether the name exists or not."""
+        name = username[:64]
+        wait = max(self.failures_by_address.wait(address), self.failures_by_name.wait(name))
+        if wait:
+            raise Throttled("too_many_attempts", f"密码错误次数过多，请 {max(1, round(wait))} 秒后再试", wait)
+        row = self.storage.first(_LOGIN_ROW, {"username": username})
+        digest = row.password_hash if row is not None else _DUMMY_HASH
+        if self.hashes.run(lambda: check_password_hash(digest, password)) and row is not None:
+            return row
+        self.failures_by_address.spend(address)
+        self.failures_by_name.spend(name)
+        return None
 
     def add_user(self, username: str, role: str, password: str, display_name: str | None = None,
                  staff_no: str = "", new_only: bool = False) -> None:
@@ -105,7 +142,7 @@ class Accounts:
         if not username or len(username) > 64:
             raise DomainError("invalid", "bad_username", "用户名应为 1 到 64 个字符")
         _check_card(display_name or username, staff_no)
-        digest = _new_password_hash(password)
+        digest = self._new_password_hash(password, username)
         with self.storage.write() as session:
             staff = session.scalars(select(Staff).where(Staff.username == username)).one_or_none()
             if staff is not None and new_only:
@@ -116,7 +153,7 @@ class Accounts:
                               role=role, password_hash=digest, failed_logins=0)
                 session.add(staff)
             else:
-                staff.role, staff.password_hash, staff.failed_logins, staff.locked_until = role, digest, 0, None
+                staff.role, staff.password_hash = role, digest
                 _next_epoch(staff)
                 if display_name:
                     staff.display_name = display_name
@@ -125,17 +162,16 @@ class Accounts:
         if reset:
             self._sessions_ended(username, None)
 
-    def login(self, username: str, password: str) -> Principal:
-        """The staff member, with the epoch to sign the session with; 401 for a wrong password or a locked
-        account, 403 (account_disabled) for a disabled one."""
-        with self.storage.write() as session:  # the failure count must commit, so refuse after the block
-            staff = session.scalars(select(Staff).where(Staff.username == username)).one_or_none()
-            refusal = _refusal(staff, password, self.clock.now())
-            if staff is not None:
-                principal = Principal("staff", staff.username, staff.role, staff.display_name, staff.session_epoch)
-        if refusal is not None:
-            raise refusal
-        return principal
+    def login(self, username: str, password: str, address: str) -> Principal:
+        """The staff member, with the epoch to sign the session with; 401 for a wrong password or an unknown
+        name, 429 after too many of them (from ``address`` or for ``username``), 403 (account_disabled) for a
+        disabled account, told only to whoever knows its password."""
+        row = self._opens(username, password, address)
+        if row is None:
+            raise DomainError("unauthorized", "bad_credentials", "用户名或密码错误")
+        if row.disabled_at is not None:
+            raise DomainError("forbidden", "account_disabled", "账号已停用，请联系管理员")
+        return Principal("staff", row.username, row.role, row.display_name, row.session_epoch)
 
     def staff(self, username: str, epoch: int | None = None) -> Principal | None:
         """The enabled staff member; with ``epoch``, only while a session signed with it has not ended."""
@@ -160,27 +196,25 @@ class Accounts:
         self._sessions_ended(username, actor or username)
         return epoch
 
-    def change_password(self, username: str, old: str, new: str) -> int:
-        """The staff member's own change: the old password must be right; every session ends. The new epoch."""
-        with self.storage.write() as session:  # a wrong old password counts, so refuse after the block
+    def change_password(self, username: str, old: str, new: str, address: str) -> int:
+        """The staff member's own change: the old password must be right (a wrong one counts as a failed login);
+        every session ends. The new epoch."""
+        if self._opens(username, old, address) is None:  # not 401: the screens take that for "logged out"
+            raise DomainError("invalid", "wrong_password", "原密码不正确")
+        digest = self._new_password_hash(new, username)
+        with self.storage.write() as session:
             staff = self._account(session, username)
-            refusal = _refusal(staff, old, self.clock.now())
-            if refusal is None:
-                staff.password_hash = _new_password_hash(new)
-                epoch = _next_epoch(staff)
-        if refusal is not None:
-            if refusal.code == "bad_credentials":  # not 401: the screens take that for "logged out"
-                raise DomainError("invalid", "wrong_password", "原密码不正确")
-            raise refusal
+            staff.password_hash = digest
+            epoch = _next_epoch(staff)
         self._sessions_ended(username, username)
         return epoch
 
     def reset_password(self, username: str, new: str, actor: str | None = None) -> int:
-        """An admin sets a new password (the old one forgotten): clears the lockout, ends every session."""
-        digest = _new_password_hash(new)
+        """An admin sets a new password (the old one forgotten): ends every session."""
+        digest = self._new_password_hash(new, username)
         with self.storage.write() as session:
             staff = self._account(session, username)
-            staff.password_hash, staff.failed_logins, staff.locked_until = digest, 0, None
+            staff.password_hash = digest
             epoch = _next_epoch(staff)
         self._sessions_ended(username, actor)
         return epoch
@@ -275,7 +309,7 @@ class Accounts:
         with self.storage.read() as session:
             return [{"username": s.username, "name": s.display_name, "staff_no": s.staff_no, "role": s.role,
                      "disabled": s.disabled_at is not None, "disabled_at": _iso(s.disabled_at),
-                     "locked": bool(s.locked_until and s.locked_until > self.clock.now())}
+                     "locked": self.failures_by_name.wait(s.username) > 0}
                     for s in session.scalars(select(Staff).order_by(Staff.username))]
 
     def devices(self) -> list[dict[str, Any]]:

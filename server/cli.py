@@ -199,7 +199,7 @@ def _user(args: argparse.Namespace) -> int:
     accounts = _hall(args).accounts
     if args.action == "list":
         for member in accounts.roster():
-            state = "disabled" if member["disabled"] else "locked" if member["locked"] else "active"
+            state = "disabled" if member["disabled"] else "active"  # login delays live in the server process
             number = member["staff_no"] or "-"
             print(f"{member['username']:16} {member['role']:6} {number:8} {state:9} {member['name']}")
     elif args.action == "add":

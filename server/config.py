@@ -879,6 +879,10 @@ class ServerConfig:
     #: connections one client address may hold open (a screen's browser uses ~6 and a websocket a page); more are
     #: closed unread. Raise it when many screens share one address (behind NAT)
     connections_per_address: int = 32
+    #: tickets and appointment check-ins one kiosk may ask for at once, then ``kiosk_per_minute``: a kiosk
+    #: prints a few a minute, a stolen token must not use up the day's numbers
+    kiosk_burst: int = 20
+    kiosk_per_minute: int = 6
 
 
 def _server(reader: _Reader, data: dict[str, Any]) -> ServerConfig:
@@ -888,4 +892,8 @@ def _server(reader: _Reader, data: dict[str, Any]) -> ServerConfig:
         trusted_proxies=_bounded(reader, table, ("server", "trusted_proxies"), 0, 0, 5,
                                  "proxies in front of hallq; 1: nginx on the same machine"),
         connections_per_address=_bounded(reader, table, ("server", "connections_per_address"), 32, 8, 10000,
-                                         "connections one client address may hold open"))
+                                         "connections one client address may hold open"),
+        kiosk_burst=_bounded(reader, table, ("server", "kiosk_burst"), 20, 1, 100_000,
+                             "tickets one kiosk may take at once"),
+        kiosk_per_minute=_bounded(reader, table, ("server", "kiosk_per_minute"), 6, 1, 100_000,
+                                  "tickets a minute one kiosk may take after its burst"))

@@ -14,7 +14,7 @@ from typing import Any
 
 from flask import Blueprint, jsonify, request, send_file
 
-from server.api import DESK, ISSUERS, STAFF, _print_plan, _tracked, body, field, hall, require, spooler
+from server.api import DESK, ISSUERS, STAFF, _print_plan, _tracked, body, field, hall, limits, require, spooler
 from server.appointments import Booking
 from server.config import APPOINTMENT_CHANNELS, APPOINTMENT_KINDS
 from server.desk import DUTY_KINDS, ENQUIRY_CHANNELS
@@ -157,12 +157,26 @@ def outcome(appointment_id: int) -> Any:
 
 @bp.post("/appointments/check-in")
 def check_in() -> Any:
-    """The resident's code or phone number: a ticket tagged 预约, printed like any other, or the reason why not."""
+    """The resident's code or phone number: a ticket tagged 预约, printed like any other, or the reason why not.
+    A kiosk is throttled (codes cannot be tried one after another), and by phone it learns nothing of whether
+    or when the number has an appointment: anyone can type a phone number, only the resident knows the code."""
     who = require(*ISSUERS)
     data = body()
-    channel = "kiosk" if who.kind == "device" else "desk"
-    ticket, appointment = hall().appointments.check_in(who.actor, channel, code=field(data, "code", str, False),
-                                                       phone=field(data, "phone", str, False))
+    kiosk = who.kind == "device"
+    code, phone = field(data, "code", str, False), field(data, "phone", str, False)
+    if kiosk:
+        limits().check_in(who.name)
+    try:
+        ticket, appointment = hall().appointments.check_in(who.actor, "kiosk" if kiosk else "desk", code=code,
+                                                           phone=phone)
+    except DomainError as refusal:
+        if not kiosk or not refusal.code.startswith("appointment_"):
+            raise
+        limits().missed(who.name)
+        if phone is None:
+            raise
+        raise DomainError("not_found", "appointment_not_found",
+                          "没有找到这个手机号现在可以签到的预约。请输入预约码，或到导询台咨询") from None
     return jsonify({"ticket": _tracked(ticket), "print": _print_plan(spooler().printer_for(who.actor)),
                     "appointment": appointment.to_json(full=who.role in DESK)}), 201
 

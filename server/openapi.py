@@ -16,6 +16,7 @@ def _json(schema: dict[str, Any]) -> dict[str, Any]:
 def _errors(*codes: int) -> dict[str, Any]:
     names = {400: "Malformed request", 401: "Not logged in / bad token", 403: "Role not allowed",
              404: "Not found", 409: "Refused by the hall's rules", 422: "Invalid field",
+             429: "Too many attempts or requests: try again after the Retry-After header's seconds",
              503: "Voice unavailable"}
     return {str(code): {"description": names[code], **_json(_ERROR)} for code in codes}
 
@@ -62,7 +63,7 @@ def openapi_document() -> dict[str, Any]:
                                                        "properties": {"username": {"type": "string"},
                                                                       "password": {"type": "string"}}})},
             "responses": {"200": {"description": "Logged in", **_json({"type": "object", "properties": {
-                "user": {"$ref": "#/components/schemas/User"}}})}, **_errors(400, 401, 403, 422)}}},
+                "user": {"$ref": "#/components/schemas/User"}}})}, **_errors(400, 401, 403, 422, 429)}}},
         "/api/auth/logout": {"post": {"summary": "End every session of the account (other browsers too)",
                                       "tags": ["auth"], "responses": {"200": {"description": "Logged out"}}}},
         "/api/auth/password": {"post": {
@@ -72,7 +73,7 @@ def openapi_document() -> dict[str, Any]:
                                                        "properties": {"old": {"type": "string"},
                                                                       "new": {"type": "string", "minLength": 8}}})},
             "responses": {"200": {"description": "Changed; this browser stays logged in"},
-                          **_errors(400, 401, 403, 422)}}},
+                          **_errors(400, 401, 403, 422, 429)}}},
         "/api/auth/me": {"get": {"summary": "The logged-in staff member", "tags": ["auth"],
                                  "security": [{"session": []}],
                                  "responses": {"200": {"description": "OK"}, **_errors(401, 403)}}},
@@ -96,7 +97,7 @@ def openapi_document() -> dict[str, Any]:
                 "priority": {"type": ["string", "null"], "enum": ["elderly", "disabled", "military", "pregnant",
                                                                   None]}}})},
             "responses": {"201": {"description": "Issued; the paper follows (outcome: Socket.IO `printed`)",
-                                  **_json(issued)}, **_errors(400, 401, 403, 404, 409, 422)}}},
+                                  **_json(issued)}, **_errors(400, 401, 403, 404, 409, 422, 429)}}},
         "/api/tickets/{id}": {"get": {
             "summary": "One ticket (track_url for guide/admin only)", "tags": ["queue"],
             "security": [{"device": []}, {"session": []}], "parameters": [ticket_id],
@@ -437,8 +438,9 @@ def _guide_paths() -> dict[str, Any]:
             "Check in with the 6-digit code or the 11-digit phone (kiosk; guide/admin at the desk): a ticket tagged "
             "预约. 404 appointment_not_found; 409 appointment_not_today, appointment_too_early, "
             "appointment_checked_in, appointment_forfeited, appointment_cancelled, appointment_rejected, "
-            "appointment_not_in_hall (error.detail: number, service, date, from); 422 bad_code, bad_phone",
-            "appointments", "201", checked_in, (400, 401, 403, 404, 409, 422),
+            "appointment_not_in_hall (error.detail: number, service, date, from); 422 bad_code, bad_phone; "
+            "a kiosk checking in by phone gets only 404 appointment_not_found; 429 too_many_requests (kiosk)",
+            "appointments", "201", checked_in, (400, 401, 403, 404, 409, 422, 429),
             security=[{"device": []}, {"session": []}],
             body={"type": "object", "properties": {"code": {"type": "string", "pattern": "^[0-9]{6}$"},
                                                    "phone": {"type": "string", "pattern": "^1[0-9]{10}$"}}})},
@@ -494,7 +496,8 @@ ACCOUNT_SCHEMAS: dict[str, Any] = {
         "staff_no": {"type": "string", "description": "工号"}, "role": {"type": "string",
                                                                          "enum": ["admin", "guide", "clerk"]},
         "disabled": {"type": "boolean"}, "disabled_at": {"type": ["string", "null"], "format": "date-time"},
-        "locked": {"type": "boolean", "description": "locked for a while after too many wrong passwords"}}},
+        "locked": {"type": "boolean", "description": "logins with this username are being delayed a few seconds "
+                   "after many wrong passwords (someone may be guessing); never a lock"}}},
     "DeviceEntry": {"type": "object", "properties": {
         "name": {"type": "string"}, "kind": {"type": "string", "enum": ["kiosk", "display", "evaluator"]},
         "last_seen_at": {"type": ["string", "null"], "format": "date-time"}, "revoked": {"type": "boolean"},
@@ -534,7 +537,7 @@ def _account_paths() -> dict[str, Any]:
             member, (400, 401, 403, 404, 409, 422), body={"type": "object", "properties": card},
             parameters=username)},
         "/api/staff/{username}/password": {"post": _post(
-            "Reset the password (admin): the lockout clears, the member's sessions end", "accounts", "session",
+            "Reset the password (admin): the member's sessions end", "accounts", "session",
             member, username, {"type": "object", "required": ["password"], "properties": {
                 "password": {"type": "string", "minLength": 8}}})},
         "/api/staff/{username}/disable": {"post": _post(

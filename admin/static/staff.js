@@ -17,7 +17,7 @@
     }
     table($("staff"), ["用户名", "姓名", "工号", "角色", "状态", "操作"], staff.map((s) => [
       s.username, s.name, s.staff_no || "—", ROLES[s.role] || s.role,
-      h("span", { class: s.disabled ? "is-overdue" : "" }, s.disabled ? "已停用" : s.locked ? "已锁定（输错密码）" : "正常"),
+      h("span", { class: s.disabled ? "is-overdue" : "" }, s.disabled ? "已停用" : s.locked ? "暂缓登录（多次输错密码）" : "正常"),
       h("span", { class: "row-actions" },
         h("button", { class: "btn", type: "button", onclick: () => openEdit(s) }, "修改"),
         h("button", { class: "btn", type: "button", onclick: () => openReset(s) }, "重置密码"),

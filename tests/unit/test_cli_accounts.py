@@ -26,7 +26,7 @@ def login(args: list[str], name: str, secret: str) -> str:
     """Whether the password opens the account (a fresh Hall each time, as a running server would)."""
     hall = Hall.open(Settings.resolve(args[1], args[3], clock=SystemClock()))
     try:
-        return hall.accounts.login(name, secret).role
+        return hall.accounts.login(name, secret, "127.0.0.1").role
     finally:
         hall.storage.dispose()
 

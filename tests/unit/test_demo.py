@@ -30,7 +30,7 @@ def test_demo_twice_prints_the_same_addresses_and_the_first_tokens_still_open_th
         for screen, device in (("kiosk", "kiosk-1"), ("display", "display-1"), ("rating", "rate-1")):
             token = first[screen].split("#token=")[1]
             assert hall.accounts.device(token).name == device  # type: ignore[union-attr]
-        assert hall.accounts.login("clerk1", "clerk-demo-2026").name == "clerk1"
+        assert hall.accounts.login("clerk1", "clerk-demo-2026", "127.0.0.1").name == "clerk1"
         assert stat.S_IMODE((tmp_path / DEMO_TOKENS).stat().st_mode) == 0o600
         hall.accounts.add_device("kiosk-1", "kiosk")  # the technician re-adds the kiosk: its kept token is void
     finally:
