@@ -8,7 +8,6 @@ from typing import Any
 
 from flask import Blueprint, Flask, Response, current_app, jsonify, request, session
 from werkzeug.exceptions import HTTPException
-from werkzeug.routing import IntegerConverter
 
 from server.auth import Principal, allowed
 from server.events import TicketView
@@ -346,18 +345,9 @@ def window_action(window_id: int, action: str) -> Any:
 
 # ---------------------------------------------------------------- odd input and errors
 
-class _IdConverter(IntegerConverter):
-    """``<int:…>`` in a path: an id past INT_MAX names nothing (404) rather than overflowing the database (500)."""
-
-    def __init__(self, url_map: Any, *args: Any, **kwargs: Any) -> None:
-        kwargs.setdefault("max", INT_MAX)
-        super().__init__(url_map, *args, **kwargs)
-
-
 def guard_input(app: Flask) -> None:
-    """Refuse, in one place, what no /api view can use: ids past INT_MAX, query strings that are not UTF-8,
-    arguments with text the databases cannot keep. Call before the blueprints are registered."""
-    app.url_map.converters["int"] = _IdConverter
+    """Refuse, in one place, what no /api view can use: query strings that are not UTF-8, arguments with text the
+    databases cannot keep, path ids past INT_MAX (they name nothing; the database would overflow)."""
 
     @app.before_request
     def _check_arguments() -> None:
@@ -367,7 +357,10 @@ def guard_input(app: Flask) -> None:
             arguments = list(request.args.items(multi=True))
         except UnicodeDecodeError:
             raise DomainError("bad_request", "bad_query", "查询参数不是有效的 UTF-8") from None
-        arguments += [(name, value) for name, value in (request.view_args or {}).items() if isinstance(value, str)]
+        for name, value in (request.view_args or {}).items():
+            if isinstance(value, int) and value > INT_MAX:
+                raise DomainError("not_found", "not_found", f"没有编号为 {value} 的记录")
+            arguments.append((name, str(value)))
         for name, value in arguments:
             if not storable(name) or not storable(value):
                 raise DomainError("bad_request", "bad_query", f"参数 {name!r} 含有无法处理的字符")
