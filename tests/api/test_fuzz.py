@@ -12,10 +12,12 @@ from typing import Any
 
 import pytest
 import schemathesis
+from flask.testing import FlaskClient
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from schemathesis.generation import GenerationMode
 from schemathesis.generation.case import Case
+from werkzeug.test import TestResponse
 
 from server.clock import ManualClock
 from server.openapi import openapi_document
@@ -43,21 +45,34 @@ class FuzzHall:
         self.evaluator = hall_app.hall.accounts.add_device("rate-1", "evaluator")
         self.schema = schemathesis.openapi.from_wsgi("/api/openapi.json", hall_app.app)
 
-    def call(self, case: Case, role: str) -> schemathesis.Response:
-        """The case sent as the role: its device token, or a session cookie signed at the account's current epoch
-        (a generated logout or password change ends sessions; the next call still has one). ``nobody`` sends the
-        credentials schemathesis made up, if any."""
+    def call(self, case: Case, role: str) -> TestResponse:
+        """The case sent as the role with the Flask test client (the body in ASCII escapes: a lone surrogate travels
+        as the review sent it, ``\\ud800``, where an encoder in between would choke on it). The case's metadata
+        stays as generated: schemathesis would re-check the changed case and cannot encode a lone surrogate."""
+        client = self.h.app.test_client()
+        kwargs = case.as_transport_kwargs(headers=self.credentials(case, role, client))
+        case.freeze_metadata()
+        kwargs.pop("base_url", None)
+        if "json" in kwargs:
+            kwargs["data"] = json.dumps(kwargs.pop("json"))
+        return client.open(**kwargs)
+
+    def credentials(self, case: Case, role: str, client: FlaskClient) -> dict[str, str]:
+        """The role's device token (the headers to add), or a session cookie signed at the account's current epoch
+        (a generated logout or password change ends sessions; the next call still has one). ``nobody`` keeps what
+        schemathesis made up, if anything."""
         if role == "nobody":
-            return case.call()
+            return {}
         case.headers = {name: value for name, value in (case.headers or {}).items() if name.lower() != "authorization"}
         case.cookies = {}
         tokens = {"kiosk": self.h.kiosk_token, "display": self.h.display_token, "evaluator": self.evaluator}
         if role in tokens:
-            return case.call(headers={"Authorization": f"Bearer {tokens[role]}"})
+            return {"Authorization": f"Bearer {tokens[role]}"}
         who = self.h.hall.accounts.staff(role)
         assert who is not None
         serializer = self.h.app.session_interface.get_signing_serializer(self.h.app)  # type: ignore[attr-defined]
-        return case.call(cookies={"session": serializer.dumps({"staff": who.name, "epoch": who.epoch})})
+        client.set_cookie("session", serializer.dumps({"staff": who.name, "epoch": who.epoch}))
+        return {}
 
 
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])
@@ -72,12 +87,14 @@ def fuzz_hall(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathF
         yield FuzzHall(hall_app)
 
 
-def check(case: Case, response: schemathesis.Response) -> None:
+def check(case: Case, response: TestResponse) -> None:
     """No 5xx; a 4xx has the error body; what the document describes (status, content type, schema) holds."""
     assert response.status_code < 500, f"{case.method} {case.formatted_path}: {response.status_code}"
     if 400 <= response.status_code < 500:
-        error = json.loads(response.content)["error"]
+        error = json.loads(response.data)["error"]
         assert isinstance(error["code"], str) and isinstance(error["message"], str), error
+    if response.status_code == 429:  # throttled (logins, tickets): a refusal with the error body wherever it comes
+        return
     case.validate_response(response, checks=[schemathesis.checks.not_a_server_error,
                                              schemathesis.checks.status_code_conformance,
                                              schemathesis.checks.content_type_conformance,
