@@ -30,6 +30,12 @@ DESK = ("guide", "admin")
 #: a 429 is answered this much later (at most; under gevent only, where waiting costs a greenlet, not a thread):
 #: a client looping on refusals then costs the hall one request a second, not hundreds
 THROTTLED_PAUSE = 1.0
+#: the largest id or count the database's INTEGER columns hold (PostgreSQL: 4 bytes); a larger one overflows there
+INT_MAX = 2**31 - 1
+#: the deepest a request body may nest (the API's deepest is 3): deeper is refused, not parsed into a RecursionError
+MAX_DEPTH = 16
+#: the days the hall reckons with: far ones overflow at its time zone (0001-01-01 less a day) or mean nothing
+FIRST_DAY, LAST_DAY = date(2000, 1, 1), date(2099, 12, 31)
 
 
 def hall() -> Hall:
@@ -71,13 +77,44 @@ def require(*roles: str) -> Principal:
     return who
 
 
+def storable(text: str) -> bool:
+    """Text the databases and the log can keep: no NUL (PostgreSQL refuses it) and no lone surrogate (a JSON
+    escape like \\ud800 that has no UTF-8 form)."""
+    if "\x00" in text:
+        return False
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def body() -> dict[str, Any]:
+    """The JSON object of the request; a 400 bad_json for anything else, too deep or with text that cannot be kept."""
     if not request.get_data(cache=True):
         return {}
-    data = request.get_json(silent=True)
+    try:
+        data = request.get_json(silent=True)
+    except RecursionError:
+        raise DomainError("bad_request", "bad_json", f"请求体嵌套过深（最多 {MAX_DEPTH} 层）") from None
     if not isinstance(data, dict):
         raise DomainError("bad_request", "bad_json", "请求体必须是 JSON 对象")
+    _check_json(data, 1)
     return data
+
+
+def _check_json(value: Any, depth: int) -> None:
+    if depth > MAX_DEPTH:
+        raise DomainError("bad_request", "bad_json", f"请求体嵌套过深（最多 {MAX_DEPTH} 层）")
+    if isinstance(value, str) and not storable(value):
+        raise DomainError("bad_request", "bad_json", "请求体含有无法保存的字符（NUL 或孤立的 \\ud800 类转义）")
+    if isinstance(value, dict):
+        for key, item in value.items():
+            _check_json(key, depth)
+            _check_json(item, depth + 1)
+    elif isinstance(value, list):
+        for item in value:
+            _check_json(item, depth + 1)
 
 
 def field(data: dict[str, Any], name: str, kind: type, required: bool = True) -> Any:
@@ -88,7 +125,20 @@ def field(data: dict[str, Any], name: str, kind: type, required: bool = True) ->
         return None
     if not isinstance(value, kind) or isinstance(value, bool):
         raise DomainError("invalid", "bad_field", f"字段 {name} 应为 {kind.__name__}")
+    if kind is int and not -INT_MAX <= value <= INT_MAX:
+        raise DomainError("invalid", "bad_field", f"字段 {name} 超出范围")
     return value
+
+
+def parse_day(value: str, name: str, code: str = "bad_date", form: str = "YYYY-MM-DD，例如 2026-11-30") -> date:
+    """A YYYY-MM-DD the hall can reckon with (FIRST_DAY to LAST_DAY), else a 422 naming the parameter."""
+    try:
+        day = date.fromisoformat(value)
+    except ValueError:
+        raise DomainError("invalid", code, f"{name} 应为 {form}") from None
+    if not FIRST_DAY <= day <= LAST_DAY:
+        raise DomainError("invalid", code, f"{name} 应在 {FIRST_DAY} 到 {LAST_DAY} 之间")
+    return day
 
 
 # ---------------------------------------------------------------- auth
@@ -178,14 +228,13 @@ def extended_service() -> Any:
 
 
 def _period(args: Any) -> tuple[date, date]:
-    try:
-        if "month" in args:
-            first = date.fromisoformat(f"{args['month']}-01")
-            following = date(first.year + first.month // 12, first.month % 12 + 1, 1)
-            return first, following - timedelta(days=1)
-        first, last = date.fromisoformat(args["from"]), date.fromisoformat(args["to"])
-    except (KeyError, ValueError):
-        raise DomainError("invalid", "bad_period", "请用 month=YYYY-MM，或 from=YYYY-MM-DD&to=YYYY-MM-DD") from None
+    if "month" in args:
+        first = parse_day(f"{args['month']}-01", "month", "bad_period", "YYYY-MM，例如 2026-11")
+        following = date(first.year + first.month // 12, first.month % 12 + 1, 1)
+        return first, following - timedelta(days=1)
+    if "from" not in args or "to" not in args:
+        raise DomainError("invalid", "bad_period", "请用 month=YYYY-MM，或 from=YYYY-MM-DD&to=YYYY-MM-DD")
+    first, last = parse_day(args["from"], "from", "bad_period"), parse_day(args["to"], "to", "bad_period")
     if last < first or (last - first).days > 366:
         raise DomainError("invalid", "bad_period", "to 不能早于 from，且跨度不超过一年")
     return first, last
@@ -309,7 +358,28 @@ def window_action(window_id: int, action: str) -> Any:
     return jsonify(handler(hall().engine, window_id, who.name, body()))
 
 
-# ---------------------------------------------------------------- errors
+# ---------------------------------------------------------------- odd input and errors
+
+def guard_input(app: Flask) -> None:
+    """Refuse, in one place, what no /api view can use: query strings that are not UTF-8, arguments with text the
+    databases cannot keep, path ids past INT_MAX (they name nothing; the database would overflow)."""
+
+    @app.before_request
+    def _check_arguments() -> None:
+        if not request.path.startswith("/api/"):
+            return
+        try:
+            arguments = list(request.args.items(multi=True))
+        except UnicodeDecodeError:
+            raise DomainError("bad_request", "bad_query", "查询参数不是有效的 UTF-8") from None
+        for name, value in (request.view_args or {}).items():
+            if isinstance(value, int) and value > INT_MAX:
+                raise DomainError("not_found", "not_found", f"没有编号为 {value} 的记录")
+            arguments.append((name, str(value)))
+        for name, value in arguments:
+            if not storable(name) or not storable(value):
+                raise DomainError("bad_request", "bad_query", f"参数 {name!r} 含有无法处理的字符")
+
 
 def register_errors(app: Flask) -> None:
     """JSON errors for /api, whatever went wrong; never an HTML page or a bare 500 for bad input."""

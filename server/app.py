@@ -90,6 +90,7 @@ def create_app(settings: Settings | None = None, async_mode: str | None = None) 
     web_guard.install(app)
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
     app.extensions["hallq"] = hall
+    api.guard_input(app)
     app.register_blueprint(api.bp)
     app.register_blueprint(guide_api.bp)
     api.register_errors(app)

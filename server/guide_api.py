@@ -14,7 +14,20 @@ from typing import Any
 
 from flask import Blueprint, jsonify, request, send_file
 
-from server.api import DESK, ISSUERS, STAFF, _print_plan, _tracked, body, field, hall, limits, require, spooler
+from server.api import (
+    DESK,
+    ISSUERS,
+    STAFF,
+    _print_plan,
+    _tracked,
+    body,
+    field,
+    hall,
+    limits,
+    parse_day,
+    require,
+    spooler,
+)
 from server.appointments import Booking
 from server.config import APPOINTMENT_CHANNELS, APPOINTMENT_KINDS
 from server.desk import DUTY_KINDS, ENQUIRY_CHANNELS
@@ -31,17 +44,7 @@ def day_arg(name: str = "date") -> date:
     value = request.args.get(name)
     if not value:
         return hall().appointments.today()
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        raise DomainError("invalid", "bad_date", f"{name} 应为 YYYY-MM-DD，例如 2026-11-30") from None
-
-
-def _date_field(data: dict[str, Any], name: str) -> date:
-    try:
-        return date.fromisoformat(field(data, name, str))
-    except ValueError:
-        raise DomainError("invalid", "bad_date", f"{name} 应为 YYYY-MM-DD，例如 2026-11-30") from None
+    return parse_day(value, name)
 
 
 def _time_field(data: dict[str, Any], name: str) -> time | None:
@@ -60,7 +63,8 @@ def book() -> Any:
     """Register an appointment taken by phone, letter, at the desk (or, later, online)."""
     who = require(*DESK)
     data = body()
-    booking = Booking(service=field(data, "service", str), day=_date_field(data, "date"), slot=field(data, "slot", str),
+    booking = Booking(service=field(data, "service", str), day=parse_day(field(data, "date", str), "date"),
+                      slot=field(data, "slot", str),
                       kind=field(data, "kind", str, required=False) or "window", channel=field(data, "channel", str),
                       name=field(data, "name", str), phone=field(data, "phone", str),
                       id_last6=field(data, "id_last6", str, required=False),

@@ -167,6 +167,9 @@ def openapi_document() -> dict[str, Any]:
     paths["/api/tickets"]["get"] = _ticket_by_number()
     paths.update(_guide_paths())
     paths.update(_account_paths())
+    for item in paths.values():  # any query string, path argument or body may be unusable: 400 bad_query, bad_json
+        for operation in item.values():
+            operation["responses"].setdefault("400", _errors(400)["400"])
     return {
         "openapi": "3.1.0",
         "info": {"title": "hallq API", "version": "1", "description": "Queue and kiosk system for service halls. "
@@ -324,7 +327,8 @@ def _quality_paths() -> dict[str, Any]:
                                            "followups": {"type": "array", "items": {
                                                "$ref": "#/components/schemas/FollowUp"}}}},
                                        [{"name": "status", "in": "query", "required": False,
-                                         "schema": {"type": "string", "enum": ["open", "closed", "all"]}}])},
+                                         "schema": {"type": "string", "enum": ["open", "closed", "all"]}}],
+                                       (401, 403, 422))},
         "/api/followups/{id}/close": {"post": _post("Close a follow-up with the resolution note (admin)",
                                                     "evaluation", "session", followup, path_id, {
                                                         "type": "object", "required": ["note"],

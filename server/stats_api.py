@@ -8,8 +8,7 @@ from typing import Any
 from flask import Blueprint, Response, jsonify, request
 
 from server import stats_export
-from server.api import _period, hall, require
-from server.queue import DomainError
+from server.api import _period, hall, parse_day, require
 
 bp = Blueprint("stats_api", __name__, url_prefix="/api")
 
@@ -19,10 +18,7 @@ XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 def period() -> tuple[date, date]:
     """?date=YYYY-MM-DD (one day), ?month=YYYY-MM, or ?from=&to= (at most a year)."""
     if "date" in request.args:
-        try:
-            day = date.fromisoformat(request.args["date"])
-        except ValueError:
-            raise DomainError("invalid", "bad_period", "date 应为 YYYY-MM-DD") from None
+        day = parse_day(request.args["date"], "date", "bad_period")
         return day, day
     return _period(request.args)
 
