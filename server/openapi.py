@@ -15,7 +15,8 @@ def _json(schema: dict[str, Any]) -> dict[str, Any]:
 
 def _errors(*codes: int) -> dict[str, Any]:
     names = {400: "Malformed request", 401: "Not logged in / bad token", 403: "Role not allowed",
-             404: "Not found", 409: "Refused by the hall's rules", 422: "Invalid field",
+             404: "Not found", 409: "Refused by the hall's rules", 415: "A change not typed application/json",
+             422: "Invalid field",
              429: "Too many attempts or requests: try again after the Retry-After header's seconds",
              503: "Voice unavailable"}
     return {str(code): {"description": names[code], **_json(_ERROR)} for code in codes}
@@ -168,8 +169,11 @@ def openapi_document() -> dict[str, Any]:
     paths.update(_guide_paths())
     paths.update(_account_paths())
     for item in paths.values():  # any query string, path argument or body may be unusable: 400 bad_query, bad_json
-        for operation in item.values():
+        for method, operation in item.items():
             operation["responses"].setdefault("400", _errors(400)["400"])
+            if method != "get":  # server/web_guard.py: 403 cross_origin, 415 json_required
+                for code, answer in _errors(403, 415).items():
+                    operation["responses"].setdefault(code, answer)
     return {
         "openapi": "3.1.0",
         "info": {"title": "hallq API", "version": "1", "description": "Queue and kiosk system for service halls. "
