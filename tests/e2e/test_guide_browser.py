@@ -179,7 +179,7 @@ def test_an_unknown_code_and_an_unknown_phone_are_said_plainly(setup: Appointmen
     expect(kiosk.locator("#entry .entry-box")).to_have_count(11)
     type_on_keypad(kiosk, "13999999999")
     kiosk.get_by_role("button", name="确定签到").click()
-    expect(kiosk.locator("#kiosk-error-text")).to_contain_text("没有找到这个手机号的预约")
+    expect(kiosk.locator("#kiosk-error-text")).to_contain_text("没有找到这个手机号现在可以签到的预约")
 
 
 # ---------------------------------------------------------------- the guide desk and the clerk
