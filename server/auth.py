@@ -33,6 +33,10 @@ LOGIN_PER_ADDRESS = (10, 2)
 LOGIN_PER_NAME = (5, 20)
 #: password hashes (scrypt, ~120 ms of CPU each) run or queued at once; one more is refused at once
 HASHES_IN_FLIGHT = 4
+#: wrong passwords for every name and address together: 20 at once, then 4 a second. Each cost a hash (~120 ms of
+#: CPU), so a flood from ever-new addresses uses at most half a core (on two cores, often one physical core's two
+#: threads, a whole core of hashing slowed every other request down); a hall's staff mistype far less often
+LOGIN_ANYWHERE = (20, 240)
 #: a device's last_seen_at is written at most this often from HTTP requests (its lookup is on every request)
 SEEN_EVERY = timedelta(minutes=1)
 #: published when every session of a staff member ends (detail: username) or a device token is revoked
@@ -111,6 +115,7 @@ class Accounts:
         self._seen_written: dict[str, datetime] = {}
         self.failures_by_address = TokenBucket(clock, *LOGIN_PER_ADDRESS)
         self.failures_by_name = TokenBucket(clock, *LOGIN_PER_NAME)
+        self.failures_anywhere = TokenBucket(clock, *LOGIN_ANYWHERE)
         self.hashes = Gate(HASHES_IN_FLIGHT, run_blocking)
 
     def _new_password_hash(self, password: str, username: str) -> str:
@@ -125,12 +130,15 @@ class Accounts:
         wait = max(self.failures_by_address.wait(address), self.failures_by_name.wait(name))
         if wait:
             raise Throttled("too_many_attempts", f"密码错误次数过多，请 {max(1, round(wait))} 秒后再试", wait)
+        if self.failures_anywhere.wait(""):
+            raise Throttled("login_busy", "登录繁忙，请稍后再试", 1)
         row = self.storage.first(_LOGIN_ROW, {"username": username})
         digest = row.password_hash if row is not None else _DUMMY_HASH
         if self.hashes.run(lambda: check_password_hash(digest, password)) and row is not None:
             return row
         self.failures_by_address.spend(address)
         self.failures_by_name.spend(name)
+        self.failures_anywhere.spend("")
         return None
 
     def add_user(self, username: str, role: str, password: str, display_name: str | None = None,

@@ -83,6 +83,22 @@ def test_failed_logins_from_one_address_slow_that_address_down(hall_app: HallApp
     err(attempt(guesser, "guess-y"), 429, "too_many_attempts")
 
 
+def test_a_flood_from_ever_new_addresses_and_names_hashes_at_most_four_a_second(hall_app: HallApp) -> None:
+    ran = counting_hashes(hall_app)
+    for i in range(20):  # each from an address and for a name of its own: neither limit of theirs answers
+        err(attempt(client_at(hall_app, f"10.1.0.{i}"), f"guess-{i}"), 401, "bad_credentials")
+    busy = attempt(client_at(hall_app, "10.1.1.1"), "clerk1", password("clerk1"))
+    err(busy, 429, "login_busy")  # the same for the right password: nothing is hashed, nothing told
+    assert busy.headers["Retry-After"] == "1" and len(ran) == 20
+    hall_app.clock.advance(seconds=1)  # four more wrong passwords a second, for everyone together
+    for i in range(4):
+        err(attempt(client_at(hall_app, f"10.1.2.{i}"), f"guess-late-{i}"), 401, "bad_credentials")
+    err(attempt(client_at(hall_app, "10.1.3.1"), "guess-more"), 429, "login_busy")
+    hall_app.clock.advance(seconds=1)
+    assert client_at(hall_app, "10.1.3.1").post("/api/auth/login", json=RIGHT).status_code == 200
+    assert len(ran) == 25
+
+
 def test_a_wrong_old_password_counts_as_a_failed_login(hall_app: HallApp) -> None:
     clerk = hall_app.staff("clerk1")
     for _ in range(5):
