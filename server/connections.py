@@ -78,6 +78,11 @@ class GuardedHandler(pywsgi.WSGIHandler):
         finally:
             self._cancel_deadline()  # also when the request line was empty or too long
 
+    def handle_one_response(self) -> None:
+        super().handle_one_response()
+        if self._connection_upgrade_requested():  # a websocket ended: nothing more comes on this connection (else
+            self.close_connection = True  # it was held IDLE_TIMEOUT more, waiting for a "next request")
+
     def _handle_client_error(self, ex: BaseException) -> Any:
         if isinstance(ex, TimeoutError):
             self.close_connection = True

@@ -22,6 +22,7 @@ from tests.api.test_printing import printing_hall
 from tests.live import LiveHall
 from tests.printing.fake_printer import FakePrinter
 from tests.process.test_printing_process import eventually, printed_numbers
+from tests.wire_display import WireDisplay
 
 pytestmark = pytest.mark.slow
 
@@ -103,3 +104,16 @@ def test_the_kiosk_issues_and_prints_through_waves_of_connections_that_never_fin
     descriptors = len(os.listdir(f"/proc/{live.process.pid}/fd"))
     assert descriptors < FILE_LIMIT // 2, f"{descriptors} descriptors still open after the waves"
     assert requests.get(f"{live.url}/api/openapi.json", timeout=5).ok
+
+
+def test_a_signed_in_screen_that_stops_reading_and_answering_pings_is_closed(tmp_path: Path) -> None:
+    """Engine.IO pings every 10 s and gives up 10 s later; its close must then free the socket at once (before issue
+    14 the session ended but the connection stayed open for ever; then it waited the keep-alive deadline too)."""
+    live = LiveHall(tmp_path / "instance").prepare().start()
+    try:
+        display = WireDisplay(live.url, live.display_token, lambda data, stamp: None, receive_buffer=2048)
+        display.connect()  # signed in with its token; from now on it reads nothing and answers no ping
+        assert display.sock is not None
+        wait_closed_by_server([display.sock], timeout=35)
+    finally:
+        live.stop()
