@@ -130,6 +130,8 @@ class Staff(Base):
     staff_no: Mapped[str] = mapped_column(String(32), default="")
     role: Mapped[str] = mapped_column(String(16))
     password_hash: Mapped[str] = mapped_column(String(256))
+    #: unused since issue 14 (wrong passwords slow down in memory, server/throttle.py, instead of locking the
+    #: account); kept so an installed hall's database needs no migration and an older hallq can still read it
     failed_logins: Mapped[int] = mapped_column(Integer, default=0)
     locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
     #: set when an admin disables the account (the clerk left): it cannot log in; its records stay
