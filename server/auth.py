@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import secrets
 from collections.abc import Callable, Iterable
@@ -42,12 +43,17 @@ SEEN_EVERY = timedelta(minutes=1)
 #: published when every session of a staff member ends (detail: username) or a device token is revoked
 #: (detail: device); the Socket.IO adapter closes their connections
 SESSIONS_ENDED, DEVICE_REVOKED = "sessions_ended", "device_revoked"
-# verified against when the username is unknown, so a wrong name costs as long as a wrong password
-_DUMMY_HASH = generate_password_hash("not-a-real-password", method="scrypt")
 _DEVICE_BY_DIGEST = select(Device.name, Device.kind).where(Device.token_hash == bindparam("digest"),
                                                             Device.revoked_at.is_(None))
 _STAFF_BY_NAME = select(Staff.username, Staff.role, Staff.display_name, Staff.session_epoch).where(
     Staff.username == bindparam("username"), Staff.disabled_at.is_(None))
+
+
+@functools.cache
+def _dummy_hash() -> str:
+    """Verified against when the username is unknown, so a wrong name costs as long as a wrong password. Made on
+    the first such login, not at import (that cost every `hallq` command ~120 ms)."""
+    return generate_password_hash("not-a-real-password", method="scrypt")
 
 
 @dataclass(frozen=True)
@@ -133,7 +139,7 @@ class Accounts:
         if self.failures_anywhere.wait(""):
             raise Throttled("login_busy", "登录繁忙，请稍后再试", 1)
         row = self.storage.first(_LOGIN_ROW, {"username": username})
-        digest = row.password_hash if row is not None else _DUMMY_HASH
+        digest = row.password_hash if row is not None else _dummy_hash()
         if self.hashes.run(lambda: check_password_hash(digest, password)) and row is not None:
             return row
         self.failures_by_address.spend(address)

@@ -21,9 +21,9 @@ from server.calendar import HallCalendar
 from server.clock import Clock, business_date
 from server.config import HallConfig
 from server.db import Storage
-from server.evaluation import mask_numbers
 from server.events import EventBus, HallEvent
 from server.models import CaseRecord, Ticket, TicketEvent
+from server.privacy import mask_numbers
 from server.queue import DomainError
 from server.queue_sql import RECORD
 

@@ -10,7 +10,6 @@ followup_closed): the statistics read those. Nothing here records who the reside
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -26,6 +25,7 @@ from server.db import Storage
 from server.events import EventBus, HallEvent, TicketView
 from server.models import Evaluation, Ticket, TicketEvent
 from server.models import TicketStatus as S
+from server.privacy import mask_numbers
 from server.queue import DomainError
 from server.queue_sql import RECORD
 
@@ -42,12 +42,6 @@ EVENTS = ("rated", "unrated", "followup_closed")
 COMMENT_LIMIT = 200
 NOTE_LIMIT = 500
 LEVELS = [{"code": code, "label": label} for code, label in RATING_LEVELS.items()]
-_LONG_NUMBER = re.compile(r"\d{7,}[\dXx]")
-
-
-def mask_numbers(text: str) -> str:
-    """A phone or ID number typed into a comment keeps only its first 3 and last 4 characters: 138****1234."""
-    return _LONG_NUMBER.sub(lambda m: m.group()[:3] + "*" * (len(m.group()) - 7) + m.group()[-4:], text)
 
 
 @dataclass(frozen=True)

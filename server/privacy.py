@@ -3,6 +3,10 @@ sees of a name, a phone number and the digits of an ID number. Pure functions of
 
 from __future__ import annotations
 
+import re
+
+_LONG_NUMBER = re.compile(r"\d{7,}[\dXx]")
+
 
 def mask_name(name: str) -> str:
     """张三 → 张*, 张小三 → 张*三, 欧阳小明 → 欧**明: the first and last character stay (one only of two)."""
@@ -27,3 +31,9 @@ def mask_id_digits(digits: str | None) -> str | None:
     if not digits:
         return None
     return "*" * (len(digits) - 2) + digits[-2:]
+
+
+def mask_numbers(text: str) -> str:
+    """A phone or ID number typed into free text (a comment, a case's reason) keeps only its first 3 and last 4
+    characters: 138****1234."""
+    return _LONG_NUMBER.sub(lambda m: m.group()[:3] + "*" * (len(m.group()) - 7) + m.group()[-4:], text)
