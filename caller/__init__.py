@@ -4,8 +4,8 @@ from typing import Any
 
 from flask import Blueprint, current_app, render_template
 
-from server.api import OPERATORS, require
 from server.queue import DomainError
+from server.web import OPERATORS, require
 
 bp = Blueprint("caller", __name__, template_folder="templates", static_folder="static",
                static_url_path="/caller/static")

@@ -8,12 +8,12 @@ from typing import Any
 
 from flask import Blueprint, render_template
 
-from server.api import DESK, hall, principal
 from server.appointments import day_text
 from server.auth import allowed
 from server.guide_api import day_arg
 from server.queue import DomainError
 from server.register import COLUMNS, TITLE, rows
+from server.web import DESK, hall, principal
 
 bp = Blueprint("guide", __name__, template_folder="templates", static_folder="static",
                static_url_path="/guide/static")

@@ -10,8 +10,8 @@ import qrcode
 import qrcode.image.svg
 from flask import Blueprint, jsonify, request
 
-from server.api import body, field, hall, require
 from server.queue import DomainError
+from server.web import body, field, hall, require
 
 bp = Blueprint("accounts_api", __name__, url_prefix="/api")
 

@@ -17,11 +17,11 @@ from typing import Any
 
 from flask import Blueprint, current_app, jsonify, send_file
 
-from server.api import body, require
 from server.config import HallConfig
 from server.queue import DomainError
 from server.voice.phrase import announcement_text, together_parts
 from server.voice.speech import Voice, VoiceError
+from server.web import body, require
 
 log = logging.getLogger(__name__)
 

@@ -6,7 +6,7 @@ from typing import Any
 
 from flask import Blueprint, jsonify
 
-from server.api import OPERATORS, hall, require
+from server.web import OPERATORS, hall, require
 
 bp = Blueprint("cases_api", __name__, url_prefix="/api")
 

@@ -6,7 +6,7 @@ from typing import Any
 
 from flask import Blueprint, jsonify, request
 
-from server.api import body, field, hall, require
+from server.web import body, field, hall, require
 
 bp = Blueprint("evaluation_api", __name__, url_prefix="/api")
 

@@ -14,25 +14,25 @@ from typing import Any
 
 from flask import Blueprint, jsonify, request, send_file
 
-from server.api import (
-    DESK,
-    ISSUERS,
-    STAFF,
-    _print_plan,
-    _tracked,
-    body,
-    field,
-    hall,
-    limits,
-    parse_day,
-    require,
-    spooler,
-)
 from server.appointments import Booking
 from server.config import APPOINTMENT_CHANNELS, APPOINTMENT_KINDS
 from server.desk import DUTY_KINDS, ENQUIRY_CHANNELS
 from server.queue import DomainError
 from server.register import xlsx
+from server.web import (
+    DESK,
+    ISSUERS,
+    STAFF,
+    body,
+    field,
+    hall,
+    limits,
+    parse_day,
+    print_plan,
+    require,
+    spooler,
+    tracked,
+)
 
 bp = Blueprint("guide_api", __name__, url_prefix="/api")
 
@@ -181,7 +181,7 @@ def check_in() -> Any:
             raise
         raise DomainError("not_found", "appointment_not_found",
                           "没有找到这个手机号现在可以签到的预约。请输入预约码，或到导询台咨询") from None
-    return jsonify({"ticket": _tracked(ticket), "print": _print_plan(spooler().printer_for(who.actor)),
+    return jsonify({"ticket": tracked(ticket), "print": print_plan(spooler().printer_for(who.actor)),
                     "appointment": appointment.to_json(full=who.role in DESK)}), 201
 
 
@@ -194,7 +194,7 @@ def by_number() -> Any:
     number = request.args.get("number", "").strip()
     if not number:
         raise DomainError("invalid", "missing_field", "缺少参数 number，例如 A012")
-    return jsonify({"ticket": _tracked(hall().engine.by_number(number))})
+    return jsonify({"ticket": tracked(hall().engine.by_number(number))})
 
 
 @bp.get("/tickets/<int:ticket_id>/appointment")

@@ -8,7 +8,7 @@ from typing import Any
 from flask import Blueprint, Response, jsonify, request
 
 from server import stats_export
-from server.api import _period, hall, parse_day, require
+from server.web import hall, parse_day, period_of, require
 
 bp = Blueprint("stats_api", __name__, url_prefix="/api")
 
@@ -20,7 +20,7 @@ def period() -> tuple[date, date]:
     if "date" in request.args:
         day = parse_day(request.args["date"], "date", "bad_period")
         return day, day
-    return _period(request.args)
+    return period_of(request.args)
 
 
 def _report() -> dict[str, Any]:

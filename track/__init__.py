@@ -8,11 +8,11 @@ from typing import Any
 
 from flask import Blueprint, current_app, jsonify, render_template
 
-from server.api import body, principal
 from server.events import TicketView
 from server.hall import Hall
 from server.models import TicketStatus as S
 from server.queue import DomainError
+from server.web import body, principal
 
 bp = Blueprint("track", __name__, template_folder="templates", static_folder="static",
                static_url_path="/track/static")
