@@ -7,9 +7,11 @@ from typing import Any
 
 from flask import Blueprint, current_app, jsonify, request, session
 
+from server.auth import Principal
 from server.events import TicketView
-from server.openapi import openapi_document
+from server.operations import Answer, Body, Count, operation
 from server.queue import DomainError, QueueEngine
+from server.schemas import Issued, TicketOrNone, WindowAnswer
 from server.web import (
     DESK,
     ISSUERS,
@@ -136,23 +138,24 @@ def printers() -> Any:
     return jsonify({"printers": spooler().printers()})
 
 
-@bp.get("/openapi.json")
-def openapi() -> Any:
-    return jsonify(openapi_document())
-
-
 # ---------------------------------------------------------------- issuing
 
-@bp.post("/tickets")
-def issue() -> Any:
-    who = require(*ISSUERS)
-    data = body()
+class IssueRequest(Body):
+    #: the item's code (config.toml [[services]] code)
+    service: str
+    #: 绿色通道: elderly, disabled, military, pregnant; none for a regular ticket
+    priority: str | None = None
+
+
+@operation(bp, "post", "/tickets", summary="Take a number (kiosk token, or guide/admin session)", tag="queue",
+           roles=ISSUERS, body=IssueRequest, answer=Issued, status=201, errors=(404, 409, 429),
+           description="Issued; the paper follows (its outcome: the Socket.IO event `printed`).")
+def issue(who: Principal, data: IssueRequest) -> dict[str, Any]:
     channel = "kiosk" if who.kind == "device" else "desk"
     if who.kind == "device":  # the guide desk is not counted: it is the channel when the kiosk refuses
         limits().ticket(who.name)
-    view = hall().engine.issue(field(data, "service", str), field(data, "priority", str, required=False),
-                               who.actor, channel)
-    return jsonify({"ticket": tracked(view), "print": print_plan(spooler().printer_for(who.actor))}), 201
+    view = hall().engine.issue(data.service, data.priority, who.actor, channel)
+    return {"ticket": tracked(view), "print": print_plan(spooler().printer_for(who.actor))}
 
 
 @bp.post("/tickets/<int:ticket_id>/reprint")
@@ -173,41 +176,90 @@ def reprint(ticket_id: int) -> Any:
 
 # ---------------------------------------------------------------- window actions
 
+def _window(rule: str, summary: str, answer: type[Answer] = TicketOrNone, body: type[Body] | None = None,
+            errors: tuple[int, ...] = (404, 409)) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """A window action (clerk or admin at the window): its own route, answered with the ticket or the window."""
+    return operation(bp, "post", f"/windows/<int:window_id>/{rule}", summary=summary, tag="windows",
+                     roles=OPERATORS, body=body, answer=answer, errors=errors)
+
+
 def _ticket(view: TicketView | None) -> dict[str, Any]:
     return {"ticket": view.to_json() if view else None}
 
 
-def _finish(engine: QueueEngine, window: int, staff: str, data: dict[str, Any]) -> dict[str, Any]:
+@_window("sign-in", "Sign in to the window (clerk/admin)", WindowAnswer)
+def sign_in(window_id: int, who: Principal) -> dict[str, Any]:
+    return {"window": engine().sign_in(window_id, who.name)}
+
+
+@_window("sign-out", "Sign out (refused while a ticket is open)", WindowAnswer)
+def sign_out(window_id: int, who: Principal) -> dict[str, Any]:
+    return {"window": engine().sign_out(window_id, who.name)}
+
+
+@_window("pause", "Pause the window (暂停)", WindowAnswer)
+def pause(window_id: int, who: Principal) -> dict[str, Any]:
+    return {"window": engine().pause(window_id, who.name)}
+
+
+@_window("resume", "Resume the window", WindowAnswer)
+def resume(window_id: int, who: Principal) -> dict[str, Any]:
+    return {"window": engine().resume(window_id, who.name)}
+
+
+@_window("call-next", "Call the next resident (呼叫下一位); finishes the one being served")
+def call_next(window_id: int, who: Principal) -> dict[str, Any]:
+    return _ticket(engine().call_next(window_id, who.name))
+
+
+@_window("recall", "Recall the current ticket (重呼), up to the configured limit")
+def recall(window_id: int, who: Principal) -> dict[str, Any]:
+    return _ticket(engine().recall(window_id, who.name))
+
+
+@_window("no-show", "Mark the current ticket as no-show (过号)")
+def no_show(window_id: int, who: Principal) -> dict[str, Any]:
+    return _ticket(engine().no_show(window_id, who.name))
+
+
+@_window("start", "Start serving the called ticket (开始办理)")
+def start(window_id: int, who: Principal) -> dict[str, Any]:
+    return _ticket(engine().start(window_id, who.name))
+
+
+class SpecialCall(Body):
+    #: the number called out of turn (特呼), as printed: A012
+    number: str
+
+
+@_window("call", "Call a specific number (特呼)", body=SpecialCall)
+def call_number(window_id: int, who: Principal, data: SpecialCall) -> dict[str, Any]:
+    return _ticket(engine().call_number(window_id, who.name, data.number))
+
+
+class Transfer(Body):
+    #: the item to send the resident to (转办); none: the same item
+    service: str | None = None
+    #: the window to send the resident to; none: any window serving the item
+    window: Count | None = None
+
+
+@_window("transfer", "Transfer the current ticket to another service or window (转移); 409 window_closed when that "
+         "window has no clerk signed in", body=Transfer)
+def transfer(window_id: int, who: Principal, data: Transfer) -> dict[str, Any]:
+    return _ticket(engine().transfer(window_id, who.name, data.service, data.window))
+
+
+@bp.post("/windows/<int:window_id>/finish")
+def finish(window_id: int) -> Any:
     """办结 with the case type the clerk chose (五件制; none: 即办件), checked before anything changes."""
-    case = hall().cases.parse(data)
-    view = engine.finish(window, staff, case)
-    return {"ticket": view.to_json(), "case": hall().cases.of_ticket(view.id)}
-
-
-Action = Callable[[QueueEngine, int, str, dict[str, Any]], dict[str, Any]]
-_WINDOW_ACTIONS: dict[str, Action] = {
-    "sign-in": lambda engine, window, staff, _: {"window": engine.sign_in(window, staff)},
-    "sign-out": lambda engine, window, staff, _: {"window": engine.sign_out(window, staff)},
-    "pause": lambda engine, window, staff, _: {"window": engine.pause(window, staff)},
-    "resume": lambda engine, window, staff, _: {"window": engine.resume(window, staff)},
-    "call-next": lambda engine, window, staff, _: _ticket(engine.call_next(window, staff)),
-    "recall": lambda engine, window, staff, _: _ticket(engine.recall(window, staff)),
-    "no-show": lambda engine, window, staff, _: _ticket(engine.no_show(window, staff)),
-    "start": lambda engine, window, staff, _: _ticket(engine.start(window, staff)),
-    "finish": lambda engine, window, staff, data: _finish(engine, window, staff, data),
-    "call": lambda engine, window, staff, data: _ticket(
-        engine.call_number(window, staff, field(data, "number", str))),
-    "transfer": lambda engine, window, staff, data: _ticket(engine.transfer(
-        window, staff, field(data, "service", str, required=False), field(data, "window", int, required=False))),
-}
-
-
-@bp.post("/windows/<int:window_id>/<action>")
-def window_action(window_id: int, action: str) -> Any:
     who = require(*OPERATORS)
-    handler = _WINDOW_ACTIONS.get(action)
-    if handler is None:
-        raise DomainError("not_found", "unknown_action", f"没有窗口操作 {action!r}")
-    return jsonify(handler(hall().engine, window_id, who.name, body()))
+    case = hall().cases.parse(body())
+    view = engine().finish(window_id, who.name, case)
+    return jsonify({"ticket": view.to_json(), "case": hall().cases.of_ticket(view.id)})
+
+
+def engine() -> QueueEngine:
+    return hall().engine
 
 

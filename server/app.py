@@ -20,7 +20,7 @@ from evaluator import bp as evaluator_bp
 from evaluator.feed import EvaluatorFeed
 from guide import bp as guide_bp
 from kiosk import bp as kiosk_bp
-from server import accounts_api, api, cases_api, evaluation_api, guide_api, stats_api, web, web_guard
+from server import accounts_api, api, cases_api, evaluation_api, guide_api, openapi, stats_api, web, web_guard
 from server.announcer import Announcer
 from server.announcer import bp as audio_bp
 from server.fanout import Fanout
@@ -92,6 +92,7 @@ def create_app(settings: Settings | None = None, async_mode: str | None = None) 
     app.extensions["hallq"] = hall
     web.guard_input(app)
     app.register_blueprint(api.bp)
+    app.register_blueprint(openapi.bp)
     app.register_blueprint(guide_api.bp)
     web.register_errors(app)
     for blueprint in (audio_bp, kiosk_bp, caller_bp, display_bp, track_bp, windowscreen_bp, guide_bp,

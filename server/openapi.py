@@ -4,6 +4,20 @@ from __future__ import annotations
 
 from typing import Any
 
+from flask import Blueprint, jsonify
+
+from server import accounts_api, announcer, api, cases_api, evaluation_api, guide_api, operations, stats_api
+
+#: the document's own route: it imports every module that declares operations, so the document has them all
+bp = Blueprint("openapi", __name__, url_prefix="/api")
+#: the modules whose operations the document describes
+DECLARING = (api, accounts_api, announcer, cases_api, evaluation_api, guide_api, stats_api)
+
+
+@bp.get("/openapi.json")
+def openapi() -> Any:
+    return jsonify(openapi_document())
+
 _ERROR = {"$ref": "#/components/schemas/Error"}
 _TICKET_OR_NULL = {"type": "object", "properties": {"ticket": {"oneOf": [{"$ref": "#/components/schemas/Ticket"},
                                                                            {"type": "null"}]}}}
@@ -36,22 +50,21 @@ def _window_action(summary: str, body: dict[str, Any] | None = None, result: dic
 
 
 def openapi_document() -> dict[str, Any]:
-    window_result = {"type": "object", "properties": {"window": {"$ref": "#/components/schemas/Window"}}}
+    """The document generated from the declared operations (server/operations.py), with the hand-written
+    descriptions of the operations not declared yet."""
+    document = operations.openapi_document()
+    written = _written()
+    for path, item in written["paths"].items():
+        for method, described in item.items():
+            document["paths"].setdefault(path, {}).setdefault(method, described)
+    for name, schema in written["components"]["schemas"].items():
+        document["components"]["schemas"].setdefault(name, schema)
+    return document
+
+
+def _written() -> dict[str, Any]:
     actions = {
-        "sign-in": _window_action("Sign in to the window (clerk/admin)", result=window_result),
-        "sign-out": _window_action("Sign out (refused while a ticket is open)", result=window_result),
-        "pause": _window_action("Pause the window (暂停)", result=window_result),
-        "resume": _window_action("Resume the window", result=window_result),
-        "call-next": _window_action("Call the next resident (呼叫下一位); finishes the one being served"),
-        "recall": _window_action("Recall the current ticket (重呼), up to the configured limit"),
-        "no-show": _window_action("Mark the current ticket as no-show (过号)"),
-        "start": _window_action("Start serving the called ticket (开始办理)"),
         "finish": _finish_action(),
-        "transfer": _window_action("Transfer the current ticket to another service or window (转移); 409 "
-                                   "window_closed when that window has no clerk signed in", {
-            "type": "object", "properties": {"service": {"type": "string"}, "window": {"type": "integer"}}}),
-        "call": _window_action("Call a specific number (特呼)", {
-            "type": "object", "required": ["number"], "properties": {"number": {"type": "string"}}}),
     }
     nullable_str = {"type": ["string", "null"]}
     ticket_id = {"name": "id", "in": "path", "required": True, "schema": {"type": "integer"}}
@@ -90,15 +103,6 @@ def openapi_document() -> dict[str, Any]:
             "responses": {"200": {"description": "OK", **_json({"type": "object", "properties": {
                 "windows": {"type": "array", "items": {"$ref": "#/components/schemas/Window"}}}})},
                 **_errors(401, 403)}}},
-        "/api/tickets": {"post": {
-            "summary": "Take a number (kiosk token, or guide/admin session)", "tags": ["queue"],
-            "security": [{"device": []}, {"session": []}],
-            "requestBody": {"required": True, **_json({"type": "object", "required": ["service"], "properties": {
-                "service": {"type": "string"},
-                "priority": {"type": ["string", "null"], "enum": ["elderly", "disabled", "military", "pregnant",
-                                                                  None]}}})},
-            "responses": {"201": {"description": "Issued; the paper follows (outcome: Socket.IO `printed`)",
-                                  **_json(issued)}, **_errors(400, 401, 403, 404, 409, 422, 429)}}},
         "/api/tickets/{id}": {"get": {
             "summary": "One ticket (track_url for guide/admin only)", "tags": ["queue"],
             "security": [{"device": []}, {"session": []}], "parameters": [ticket_id],
@@ -165,7 +169,7 @@ def openapi_document() -> dict[str, Any]:
     for action, item in actions.items():
         paths[f"/api/windows/{{id}}/{action}"] = item
     paths.update(_quality_paths())
-    paths["/api/tickets"]["get"] = _ticket_by_number()
+    paths["/api/tickets"] = {"get": _ticket_by_number()}
     paths.update(_guide_paths())
     paths.update(_account_paths())
     for item in paths.values():  # any query string, path argument or body may be unusable: 400 bad_query, bad_json

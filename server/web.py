@@ -215,7 +215,8 @@ def register_errors(app: Flask) -> None:
             return exc
         codes = {404: "not_found", 405: "method_not_allowed", 413: "too_large", 415: "unsupported_media"}
         status = exc.code or 400
-        return error(status, codes.get(status, "bad_request"), exc.description or exc.name)
+        plain = {404: f"没有这个接口：{request.method} {request.path}", 405: f"{request.path} 不接受 {request.method}"}
+        return error(status, codes.get(status, "bad_request"), plain.get(status) or exc.description or exc.name)
 
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception) -> Any:

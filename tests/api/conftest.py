@@ -13,6 +13,7 @@ from flask.testing import FlaskClient
 from server.app import create_app
 from server.clock import ManualClock
 from server.hall import Hall, Settings
+from server.operations import check_answers
 from tests.conftest import SMALL_HALL
 
 STAFF = {"clerk1": "clerk", "clerk2": "clerk", "guide": "guide", "admin": "admin"}
@@ -57,6 +58,7 @@ def open_hall_app(tmp_path: Path, database_url: str, clock: ManualClock, config_
     config = tmp_path / "hall.toml"
     config.write_text(config_text, encoding="utf-8")
     app = create_app(Settings(config, tmp_path / "instance", database_url, clock), async_mode="threading")
+    check_answers(app)
     hall: Hall = app.extensions["hallq"]
     for name, role in STAFF.items():
         hall.accounts.add_user(name, role, password(name), display_name=name)
