@@ -1,14 +1,18 @@
 """The hall described by config.toml, validated once at start-up.
 
-config.toml is described by typed models (pydantic v2 dataclasses, see server.config_types for why pydantic):
-every table refuses a key it does not know, and the models are the frozen settings the rest of the code reads.
+config.toml is described by typed models: frozen dataclasses validated by pydantic v2. Pydantic is the project's
+one schema library: the API's request and response bodies are declared with it too, and it generates their OpenAPI
+JSON Schema. Every table refuses a key it does not know, the checks across tables are model validators written
+once, and the models are the frozen settings the rest of the code reads.
+
 Every error names the key (``windows[2].services``) and the line of the file it was found on, so the person
-setting up a hall can fix it without reading code: pydantic's locations and English are turned into the key
-path and the wording of config.toml (``_problem``).
+setting up a hall can fix it without reading code: pydantic's locations and English are turned into config.toml's
+key path and wording (``_problem``), the line is found in the text (``_Locator``).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import tomllib
 import types
@@ -18,7 +22,7 @@ from pathlib import Path
 from typing import Annotated, Any, ClassVar, Union
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BeforeValidator, TypeAdapter, ValidationError, field_validator, model_validator
+from pydantic import BeforeValidator, TypeAdapter, ValidationError, WithJsonSchema, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
 from server.calendar import WEEKDAY_NAMES, CalendarConfig, minute_of, refuse_overlaps
@@ -304,13 +308,17 @@ def _zone(name: Any) -> Any:
         raise refuse(f"unknown time zone {name!r}") from None
 
 
+#: an IANA time zone, written as its name (Asia/Shanghai)
+Zone = Annotated[ZoneInfo, BeforeValidator(_zone), WithJsonSchema({"type": "string"})]
+
+
 @config_table
 class HallTable:
     """config.toml ``[hall]``: what the hall is called and says."""
 
     name: Text
     notice: Text = ""
-    timezone: Annotated[ZoneInfo, BeforeValidator(_zone)] = ZoneInfo("Asia/Shanghai")
+    timezone: Zone = ZoneInfo("Asia/Shanghai")
     announcement: Text = "请{number}号到{window}办理"
     #: the hall's address as residents' phones reach it (the ticket's QR code); empty: the address it runs on
     public_url: Text = ""
@@ -686,7 +694,7 @@ def _bare(hint: Any) -> Any:
 
 def _keys_of(model: Any) -> tuple[str, ...]:
     keys = getattr(model, "KEYS", None)
-    return keys or tuple(name for name, spec in model.__dataclass_fields__.items() if spec.init)
+    return keys or tuple(spec.name for spec in dataclasses.fields(model) if spec.init)
 
 
 def _says_of(loc: tuple[str | int, ...]) -> Says:

@@ -6,6 +6,7 @@ reach it apart, in ``Connection``, which the printer agent is sent.
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any, ClassVar
 
 from pydantic import field_validator, model_validator
@@ -69,10 +70,8 @@ class Connection:
 class PrinterConfig:
     """config.toml ``[[printers]]``."""
 
-    #: the keys of a [[printers]] entry: the printer's own and its connection's, ``connection`` being its kind
-    KEYS: ClassVar[tuple[str, ...]] = ("name", "connection", "host", "port", "timeout", "vendor_id", "product_id",
-                                       "device", "baudrate", "path", "mode", "paper_width", "profile", "font",
-                                       "kiosks", "via_agent")
+    #: the keys of a [[printers]] entry: its own and its connection's, ``connection`` naming the kind (set below)
+    KEYS: ClassVar[tuple[str, ...]] = ()
 
     name: Text
     connection: Connection
@@ -102,7 +101,7 @@ class PrinterConfig:
                     if key and key not in entry]
         if kind in CONNECTIONS and required:
             raise refuse(f"is required for a {kind} printer", required[0])
-        reach = {key: value for key, value in entry.items() if key in Connection.__dataclass_fields__}
+        reach = {key: value for key, value in entry.items() if key in _names(Connection)}
         own = {key: value for key, value in entry.items() if key not in reach and key != "connection"}
         return {**own, "connection": {"kind": kind, **reach}}
 
@@ -128,9 +127,8 @@ class PrinterConfig:
 class PrintingConfig:
     """config.toml ``[printing]``, with the ``[[printers]]`` that server.config moves in here."""
 
-    #: the keys of [printing] (``fields`` and ``footer`` make the layout)
-    KEYS: ClassVar[tuple[str, ...]] = ("fields", "footer", "desk_printer", "status_interval", "agent_timeout",
-                                       "job_expiry")
+    #: the keys of [printing]: the layout's and its own (set below)
+    KEYS: ClassVar[tuple[str, ...]] = ()
 
     layout: TicketLayout = TicketLayout()
     printers: tuple[PrinterConfig, ...] = ()
@@ -173,6 +171,16 @@ class PrintingConfig:
 
     def printer_of_kiosk(self, kiosk: str) -> PrinterConfig | None:
         return next((p for p in self.printers if kiosk in p.kiosks), None)
+
+
+def _names(settings: type) -> tuple[str, ...]:
+    return tuple(f.name for f in dataclasses.fields(settings))
+
+
+PrinterConfig.KEYS = ("name", "connection", *(key for key in _names(Connection) if key != "kind"),
+                      *(key for key in _names(PrinterConfig) if key not in ("name", "connection")))
+PrintingConfig.KEYS = (*_names(TicketLayout),
+                       *(key for key in _names(PrintingConfig) if key not in ("layout", "printers")))
 
 
 def _refuse_unfit_profile_or_font(printer: PrinterConfig, i: int) -> None:
