@@ -588,14 +588,15 @@ def parse_config(text: str, source: str = "config.toml") -> HallConfig:
 
 
 def _first_in_file(problems: list[tuple[tuple[str | int, ...], str]], text: str, source: str) -> ConfigError:
-    """The problem met first reading the file, as before: a missing key after the keys of its table (a misspelt
-    key is the likelier cause), a key without a line (a table left out) last."""
+    """The problem met first reading the file: a missing key after the other keys of its table, a missing table
+    and a key without a line last (a misspelt key or table, named, is the likelier cause)."""
     locator = _Locator(text)
 
     def place(problem: tuple[tuple[str | int, ...], str]) -> tuple[int, int]:
         path, message = problem
-        line = locator.end_of(path) if message == "is required" else locator.line_of(path)
-        return (len(locator.lines) + 1 if line is None else line, message == "is required")
+        missing = message == "is required"
+        line = locator.end_of(path) if missing and len(path) > 1 else None if missing else locator.line_of(path)
+        return (len(locator.lines) + 1 if line is None else line, missing)
 
     path, message = min(problems, key=place)
     return ConfigError(source, _key(path), locator.line_of(path), message)

@@ -111,6 +111,13 @@ def test_a_misspelt_table_is_refused_at_its_header() -> None:
     assert "unknown key; one of hall, queue, services, windows, printing, printers" in str(info.value)
 
 
+def test_a_misspelt_array_of_tables_is_named_not_reported_missing() -> None:
+    text = SMALL_HALL.replace("[[windows]]", "[[window]]")
+    with pytest.raises(ConfigError) as info:
+        parse_config(text)
+    assert (info.value.key, info.value.line) == ("window", text.splitlines().index("[[window]]") + 1)
+
+
 def test_printers_belong_in_their_own_tables_not_in_printing() -> None:
     with pytest.raises(ConfigError, match=r"printing\.printers: unknown key"):
         parse_config(SMALL_HALL + '\n[printing]\nprinters = ["p1"]\n')
