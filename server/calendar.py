@@ -7,8 +7,26 @@ UTC, so a zone with daylight saving time works too (Asia/Shanghai has none).
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
+from typing import Any, Protocol
+
+from pydantic import field_validator, model_validator
+from pydantic_core import PydanticCustomError
+
+from server.config_types import (
+    WORKING_WEEK,
+    Dates,
+    EndOfDay,
+    Text,
+    TimeOfDay,
+    Weekdays,
+    between,
+    config_table,
+    dates_of,
+    refuse,
+)
 
 #: ISO weekday (1 = Monday … 7 = Sunday) → the name on a kiosk: 周一 … 周日.
 WEEKDAY_NAMES: dict[int, str] = {1: "周一", 2: "周二", 3: "周三", 4: "周四", 5: "周五", 6: "周六", 7: "周日"}
@@ -17,21 +35,55 @@ WEEKDAY_NAMES: dict[int, str] = {1: "周一", 2: "周二", 3: "周三", 4: "周�
 SEARCH_DAYS = 400
 
 
-@dataclass(frozen=True)
-class Session:
-    """A weekly opening period, e.g. 上午 08:30-12:00 Monday to Friday."""
+class Weekly(Protocol):
+    """A period of the week: a session of the calendar, a slot of appointments."""
 
-    name: str
-    start: time
+    @property
+    def start(self) -> time: ...
+
+    @property
+    def end(self) -> time | None: ...
+
+    @property
+    def days(self) -> tuple[int, ...]: ...
+
+
+def minute_of(moment: time | None) -> int:
+    """Minutes since midnight; None (24:00) is the end of the day."""
+    return 24 * 60 if moment is None else moment.hour * 60 + moment.minute
+
+
+def refuse_overlaps(periods: Sequence[Weekly], tablename: str, label: Callable[[Any], str]) -> None:
+    """Two periods on a common weekday must not overlap: the later one is refused, naming the earlier."""
+    for j, later in enumerate(periods):
+        for i, earlier in enumerate(periods[:j]):
+            common = sorted(set(earlier.days) & set(later.days))
+            if common and minute_of(later.start) < minute_of(earlier.end) and \
+                    minute_of(earlier.start) < minute_of(later.end):
+                raise refuse(f"{label(later)} overlaps {tablename}[{i}] {label(earlier)} on "
+                             f"{'、'.join(WEEKDAY_NAMES[d] for d in common)}", j)
+
+
+@config_table
+class Session:
+    """A weekly opening period, e.g. 上午 08:30-12:00 Monday to Friday (config.toml ``[[calendar.sessions]]``)."""
+
+    name: Text
+    start: TimeOfDay
     #: None: 24:00, the end of the day
-    end: time | None
+    end: EndOfDay
     #: ISO weekdays, 1 = Monday … 7 = Sunday
-    days: tuple[int, ...]
+    days: Weekdays = WORKING_WEEK
+
+    @model_validator(mode="after")
+    def _ends_after_start(self) -> Session:
+        if self.end is not None and self.end <= self.start:
+            raise refuse(f"{self.end:%H:%M} is not after start {self.start:%H:%M}", "end")
+        return self
 
     def minutes(self) -> int:
         """The session's length on the wall clock."""
-        end = 24 * 60 if self.end is None else self.end.hour * 60 + self.end.minute
-        return end - (self.start.hour * 60 + self.start.minute)
+        return minute_of(self.end) - minute_of(self.start)
 
     def label(self) -> str:
         """E.g. 上午 08:30-12:00."""
@@ -43,15 +95,51 @@ class Session:
 ALL_DAY = Session("全天", time(0), None, (1, 2, 3, 4, 5, 6, 7))
 
 
-@dataclass(frozen=True)
+@config_table
 class CalendarConfig:
+    """config.toml ``[calendar]``."""
+
     sessions: tuple[Session, ...] = (ALL_DAY,)
     #: closed days (法定节假日), whatever their weekday
-    holidays: frozenset[date] = frozenset()
+    holidays: Dates = frozenset()
     #: make-up working days (调休上班), usually a Saturday or Sunday: open with a Monday's sessions
-    workdays: frozenset[date] = frozenset()
+    workdays: Dates = frozenset()
     #: the kiosk stops issuing tickets this many minutes before a session ends
-    cutoff_minutes: int = 0
+    cutoff_minutes: between(0, 240, "minutes") = 0
+
+    @field_validator("sessions")
+    @classmethod
+    def _sessions_apart(cls, sessions: tuple[Session, ...]) -> tuple[Session, ...]:
+        if not sessions:
+            raise refuse("at least one session (leave sessions out: open at all hours)")
+        refuse_overlaps(sessions, "sessions", Session.label)
+        return sessions
+
+    @model_validator(mode="before")
+    @classmethod
+    def _workdays_not_holidays(cls, data: Any) -> Any:
+        """Named by its place in the list as written, which the set of dates forgets."""
+        holidays, workdays = (data.get(key) if isinstance(data, dict) else None for key in ("holidays", "workdays"))
+        if isinstance(holidays, list) and isinstance(workdays, list):
+            try:
+                closed, opened = set(dates_of(holidays)), dates_of(workdays)
+            except PydanticCustomError:
+                return data  # the field itself says what is wrong
+            for k, day in enumerate(opened):
+                if day in closed:
+                    raise refuse(f"{day} is also in holidays: a day is closed or open", "workdays", k)
+        return data
+
+    @model_validator(mode="after")
+    def _open_days_make_sense(self) -> CalendarConfig:
+        for i, session in enumerate(self.sessions):
+            if self.cutoff_minutes >= session.minutes():
+                raise refuse(f"{self.cutoff_minutes} minutes is not shorter than sessions[{i}] {session.label()} "
+                             f"({session.minutes()} minutes): it could issue no ticket", "cutoff_minutes")
+        if self.workdays and not any(1 in s.days for s in self.sessions):
+            raise refuse("a 调休 working day opens with a Monday's sessions, and no session lists Monday (1) in its "
+                         "days", "workdays")
+        return self
 
 
 @dataclass(frozen=True)

@@ -43,6 +43,7 @@ from typing import Any, TypeVar
 from gevent import monkey
 
 from server.voice.chime import chime_wav
+from server.voice.settings import VoiceSettings
 
 log = logging.getLogger(__name__)
 
@@ -67,23 +68,6 @@ _PROBE = "import pyttsx3; pyttsx3.init('espeak')"
 
 class VoiceError(Exception):
     """Speech is unavailable or failed; the message says why, in words for the hall's administrator."""
-
-
-@dataclass(frozen=True)
-class VoiceSettings:
-    """config.toml ``[voice]``."""
-
-    enabled: bool = True
-    #: espeak-ng voice, by its name or file: "cmn-latn-pinyin" (sit/cmn-Latn-pinyin) reads Latin letters as
-    #: pinyin; "cmn" reads them, and words like 号/到/口, as English; "zh" does not exist and leaves English on
-    voice: str = "cmn-latn-pinyin"
-    rate: int = 150  # words per minute
-    volume: float = 1.0  # 0.0-1.0
-    repeat: int = 2  # readings of the sentence when nobody else waits (played so by the displays)
-    yao: bool = False  # read the digit 1 as 幺 (clearer over a noisy hall)
-    chime: bool = True  # the ding-dong before the sentence when nobody else waits
-    busy_rate: int = 200  # words a minute for the calls a display reads while others wait (alone or together)
-    announce_within: int = 15  # seconds from a call to its number being spoken that the displays keep to
 
 
 # ---------------------------------------------------------------- the process's one engine
