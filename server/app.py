@@ -20,7 +20,7 @@ from evaluator import bp as evaluator_bp
 from evaluator.feed import EvaluatorFeed
 from guide import bp as guide_bp
 from kiosk import bp as kiosk_bp
-from server import accounts_api, api, cases_api, evaluation_api, guide_api, stats_api, web_guard
+from server import accounts_api, api, cases_api, evaluation_api, guide_api, stats_api, vocabulary, web_guard
 from server.announcer import Announcer
 from server.announcer import bp as audio_bp
 from server.fanout import Fanout
@@ -99,9 +99,10 @@ def create_app(settings: Settings | None = None, async_mode: str | None = None) 
         app.register_blueprint(blueprint)
 
     @app.context_processor
-    def hall_zone() -> dict[str, str]:
-        """Every page knows the hall's time zone from its first paint (screen.html puts it on <html>)."""
-        return {"hall_zone": hall.config.timezone.key}
+    def hall_zone() -> dict[str, Any]:
+        """Every page knows the hall's time zone and words from its first paint (screen.html puts the zone on
+        <html> and the words in a JSON block that hallq.words() reads): no screen keeps its own copy."""
+        return {"hall_zone": hall.config.timezone.key, "hall_words": vocabulary.words()}
 
     @app.get("/")
     def index() -> str:
