@@ -22,15 +22,20 @@ def served_words(page: str) -> object:
 
 
 def test_every_screen_is_served_the_vocabulary(hall_app: HallApp) -> None:
-    """What hallq.words reads equals server/vocabulary.py (through JSON: the weekdays' keys are strings)."""
+    """What hallq.words reads equals server/vocabulary.py (through JSON: the weekdays' keys are strings), in its
+    order too: the rating levels are shown best first."""
     expected = json.loads(json.dumps(vocabulary.words(), ensure_ascii=False))
+    assert list(expected["rating_levels"]) == ["very_satisfied", "satisfied", "basic", "dissatisfied",
+                                               "very_dissatisfied"]
     assert expected["ticket_status"]["no_show"] == "过号" and expected["weekdays"]["7"] == "日"
     client = hall_app.app.test_client()
     for path in SCREENS:
         answer = client.get(path)
         assert answer.status_code == 200, path
         page = answer.get_data(as_text=True)
-        assert served_words(page) == expected, path
+        served = served_words(page)
+        assert served == expected, path
+        assert json.dumps(served, ensure_ascii=False) == json.dumps(expected, ensure_ascii=False), path  # order
         # the block comes before hallq.js, which reads it as it loads
         assert page.index('id="hall-words"') < page.index("/static/hallq.js"), path
 
