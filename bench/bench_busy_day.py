@@ -41,10 +41,11 @@ from sqlalchemy import create_engine, make_url, text
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench import common
 from server.clock import ManualClock
-from server.config import PRIORITIES, HallConfig, load_config
+from server.config import HallConfig, load_config
 from server.db import Storage
 from server.events import EventBus
 from server.queue import QueueEngine
+from server.vocabulary import PRIORITIES
 
 #: The demo hall's items: (share of the day's residents, median minutes at the window). Payments and the ID card
 #: fill the hall; 低保, 宅基地 and other applications take long; 党组织关系转移 is rare. With 600 residents the

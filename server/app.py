@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import sys
@@ -12,6 +13,7 @@ from typing import Any
 
 from flask import Flask, render_template
 from flask_socketio import SocketIO
+from jinja2.utils import htmlsafe_json_dumps
 
 from admin import bp as admin_bp
 from caller import bp as caller_bp
@@ -20,7 +22,18 @@ from evaluator import bp as evaluator_bp
 from evaluator.feed import EvaluatorFeed
 from guide import bp as guide_bp
 from kiosk import bp as kiosk_bp
-from server import accounts_api, api, cases_api, evaluation_api, guide_api, openapi, stats_api, web, web_guard
+from server import (
+    accounts_api,
+    api,
+    cases_api,
+    evaluation_api,
+    guide_api,
+    openapi,
+    stats_api,
+    vocabulary,
+    web,
+    web_guard,
+)
 from server.announcer import Announcer
 from server.announcer import bp as audio_bp
 from server.fanout import Fanout
@@ -99,10 +112,15 @@ def create_app(settings: Settings | None = None, async_mode: str | None = None) 
                       evaluation_api.bp, cases_api.bp, stats_api.bp, accounts_api.bp, evaluator_bp, admin_bp):
         app.register_blueprint(blueprint)
 
+    words = vocabulary.words()
+    # in the vocabulary's order (the rating levels best first), which Flask's tojson would sort away
+    words_json = htmlsafe_json_dumps(words, dumps=json.dumps, ensure_ascii=False)
+
     @app.context_processor
-    def hall_zone() -> dict[str, str]:
-        """Every page knows the hall's time zone from its first paint (screen.html puts it on <html>)."""
-        return {"hall_zone": hall.config.timezone.key}
+    def hall_zone() -> dict[str, Any]:
+        """Every page knows the hall's time zone and words from its first paint (screen.html puts the zone on
+        <html> and the words in a JSON block that hallq.words reads): no screen keeps its own copy."""
+        return {"hall_zone": hall.config.timezone.key, "hall_words": words, "hall_words_json": words_json}
 
     @app.get("/")
     def index() -> str:

@@ -23,14 +23,15 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from server.auth import display_names
-from server.calendar import WEEKDAY_NAMES
+from server.calendar import wall_time
 from server.clock import Clock, business_date
-from server.config import APPOINTMENT_CHANNELS, APPOINTMENT_KINDS, AppointmentSlot, HallConfig, Service
+from server.config import AppointmentSlot, HallConfig, Service
 from server.db import Storage
 from server.events import EventBus, HallEvent, TicketView
 from server.models import Appointment, Staff, Ticket, TicketEvent
 from server.privacy import mask_id_digits, mask_name, mask_phone
 from server.queue import AppointmentClaim, DomainError, QueueEngine
+from server.vocabulary import APPOINTMENT_CHANNELS, APPOINTMENT_KINDS, WEEKDAY_NAMES
 
 log = logging.getLogger(__name__)
 
@@ -49,7 +50,6 @@ _CODE = re.compile(r"\d{6}")
 _MOBILE = re.compile(r"1\d{10}")
 _PHONE = re.compile(r"1\d{10}|0\d{9,11}")  # a mobile, or a landline with its area code
 _ID_DIGITS = re.compile(r"\d{5}[\dX]")
-_HH_MM = re.compile(r"([01]\d|2[0-3]):[0-5]\d")
 _CODE_ATTEMPTS = 20
 _BOOKING_ATTEMPTS = 3
 #: PostgreSQL: bookings take this transaction lock, so two desks never both take a slot's last place
@@ -432,7 +432,7 @@ class Appointments:
             raise DomainError("invalid", "bad_id_digits", "身份证后六位应为 6 位数字（最后一位可以是 X）")
         if len(booking.notes) > 200:
             raise DomainError("invalid", "bad_notes", "备注最多 200 字")
-        if not _HH_MM.fullmatch(booking.slot):
+        if wall_time(booking.slot) is None:
             raise DomainError("invalid", "bad_slot", "时间应为 HH:MM，例如 09:00")
         now = self.clock.now()
         today = business_date(now, self.config.timezone)

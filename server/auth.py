@@ -23,9 +23,8 @@ from server.events import EventBus, HallEvent
 from server.models import Device, Staff
 from server.queue import DomainError
 from server.throttle import Gate, Throttled, TokenBucket
+from server.vocabulary import DEVICE_KINDS, STAFF_ROLES
 
-STAFF_ROLES = ("admin", "guide", "clerk")
-DEVICE_KINDS = ("kiosk", "display", "evaluator")  # evaluator: the rating tablet at a window
 MIN_PASSWORD = 8
 #: wrong passwords from one address: 10 at once, then one every 30 s (what was spent comes back at that pace)
 LOGIN_PER_ADDRESS = (10, 2)

@@ -7,6 +7,7 @@ UTC, so a zone with daylight saving time works too (Asia/Shanghai has none).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
@@ -15,6 +16,7 @@ from typing import Any, Protocol
 from pydantic import field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
+from server.clock import business_date
 from server.config_types import (
     WORKING_WEEK,
     Dates,
@@ -27,9 +29,24 @@ from server.config_types import (
     dates_of,
     refuse,
 )
+from server.vocabulary import WEEKDAY_NAMES
 
-#: ISO weekday (1 = Monday … 7 = Sunday) → the name on a kiosk: 周一 … 周日.
-WEEKDAY_NAMES: dict[int, str] = {1: "周一", 2: "周二", 3: "周三", 4: "周四", 5: "周五", 6: "周六", 7: "周日"}
+#: A time of day "HH:MM", 00:00-23:59, as staff type it (a slot, a duty log entry's time)
+HH_MM = re.compile(r"([01]\d|2[0-3]):[0-5]\d")
+
+
+def wall_time(text: str) -> time | None:
+    """``text`` as a time of day when it is exactly "HH:MM", else None: the one parser of the times staff type."""
+    return time.fromisoformat(text) if HH_MM.fullmatch(text) else None
+
+
+def calendar_day(text: str) -> date | None:
+    """``text`` as a date (YYYY-MM-DD, or another ISO form Python reads), else None: the one parser of the dates
+    the API is given."""
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        return None
 
 #: How far next_open looks ahead before deciding the calendar never opens.
 SEARCH_DAYS = 400
@@ -226,7 +243,7 @@ class HallCalendar:
 
     def span_at(self, instant: datetime) -> OpenSpan | None:
         """The session open at this instant (start inclusive, end exclusive), or None."""
-        day = self._local(instant).date()
+        day = self._day(instant)
         return next((span for span in self.sessions_on(day) if span.contains(instant)), None)
 
     def accepting(self, instant: datetime) -> bool:
@@ -237,7 +254,7 @@ class HallCalendar:
     def next_open(self, instant: datetime) -> datetime | None:
         """The start of the first session that starts after this instant; None if none within ~400 days."""
         after = _utc(instant)
-        day = self._local(instant).date()
+        day = self._day(instant)
         for offset in range(SEARCH_DAYS + 1):
             for span in self.sessions_on(day + timedelta(days=offset)):
                 if _utc(span.start) > after:
@@ -249,13 +266,13 @@ class HallCalendar:
         that 延时服务 may fill; None during a session or before the day's first."""
         if self.span_at(instant) is not None:
             return None
-        ended = [span for span in self.sessions_on(self._local(instant).date()) if _utc(span.end) <= _utc(instant)]
+        ended = [span for span in self.sessions_on(self._day(instant)) if _utc(span.end) <= _utc(instant)]
         return ended[-1] if ended else None
 
     def regular_hours_resume(self, session_end: datetime) -> datetime:
         """Where 延时服务 after a session's end gives way: the next session of that day, else the next business
         day's beginning (its residents are then served in regular hours, or flagged as left open)."""
-        midnight = self.day_start(self._local(session_end).date() + timedelta(days=1))
+        midnight = self.day_start(self._day(session_end) + timedelta(days=1))
         following = self.next_open(session_end)
         return following if following is not None and _utc(following) < _utc(midnight) else midnight
 
@@ -264,7 +281,7 @@ class HallCalendar:
         opens = self.next_open(instant)
         if opens is None:
             return "暂无开放时间"
-        days = (opens.date() - self._local(instant).date()).days
+        days = (opens.date() - self._day(instant)).days
         if days == 0:
             when = "今天"
         elif days == 1:
@@ -275,8 +292,9 @@ class HallCalendar:
 
     # ---------------------------------------------------------------- helpers
 
-    def _local(self, instant: datetime) -> datetime:
-        return _utc(instant).astimezone(self.zone)
+    def _day(self, instant: datetime) -> date:
+        """The business date of an aware instant (a naive one is refused: whose wall clock would it be?)."""
+        return business_date(_utc(instant), self.zone)
 
     def _at(self, day: date, wall: time) -> datetime:
         """The instant of a wall-clock time on a date; a time skipped by a DST change lands after the gap."""

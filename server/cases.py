@@ -17,7 +17,7 @@ from sqlalchemy import ColumnElement, Connection, false, insert, select, true
 from sqlalchemy.orm import Session
 
 from server.auth import Principal, clerk_cards
-from server.calendar import HallCalendar
+from server.calendar import HallCalendar, calendar_day
 from server.clock import Clock, business_date
 from server.config import HallConfig
 from server.db import Storage
@@ -26,9 +26,8 @@ from server.models import CaseRecord, Ticket, TicketEvent
 from server.privacy import mask_numbers
 from server.queue import DomainError
 from server.queue_sql import RECORD
+from server.vocabulary import CASE_TYPES
 
-CASE_TYPES: dict[str, str] = {"immediate": "即办件", "promised": "承诺件", "supplement": "补办件",
-                              "returned": "退回件", "approval": "报批件"}
 #: the types still open after 办结, and the event that closes each: 承诺件 completed, 报批件 reply received
 CLOSING: dict[str, str] = {"promised": "case_completed", "approval": "case_replied"}
 #: the printable notices (A4) and the letters of their serial numbers
@@ -127,10 +126,7 @@ class Cases:
         given, days = data.get("due"), data.get("working_days")
         what = "承诺办结日期" if kind == "promised" else "上级批复期限"
         if given is not None:
-            try:
-                due = date.fromisoformat(given) if isinstance(given, str) else None
-            except ValueError:
-                due = None
+            due = calendar_day(given) if isinstance(given, str) else None
             if due is None:
                 raise DomainError("invalid", "bad_due", f"{what}应为 YYYY-MM-DD")
         elif days is not None:
@@ -280,5 +276,5 @@ class Cases:
             raise DomainError("not_found", "no_notice", f"{case['type_name']}没有通知书")
         title, letters = NOTICES[case["type"]]
         recorded = datetime.fromisoformat(case["recorded_at"]).astimezone(self.config.timezone)
-        return {**case, "title": title, "hall": self.config.name, "date": recorded.date(),
+        return {**case, "title": title, "hall": self.config.name, "date": business_date(recorded, self.config.timezone),
                 "serial": f"{letters}{recorded:%Y%m%d}-{case['id']:05d}"}

@@ -25,7 +25,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import BeforeValidator, TypeAdapter, ValidationError, WithJsonSchema, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
-from server.calendar import WEEKDAY_NAMES, CalendarConfig, minute_of, refuse_overlaps
+from server.calendar import CalendarConfig, minute_of, refuse_overlaps
 from server.config_types import (
     REFUSED,
     WORKING_WEEK,
@@ -46,6 +46,7 @@ from server.config_types import (
     shown,
 )
 from server.printing.settings import PrintingConfig
+from server.vocabulary import UNRATED_RULES, WEEKDAY_NAMES
 from server.voice.settings import VoiceSettings
 
 #: The twelve categories of service items of the seed manual (事项办理标准 1.1-1.12).
@@ -64,7 +65,6 @@ CATEGORIES: tuple[str, ...] = (
     "党务管理服务",
 )
 
-PRIORITIES: tuple[str, ...] = ("elderly", "disabled", "military", "pregnant")
 
 class ConfigError(Exception):
     """A config problem, located by key and line."""
@@ -144,10 +144,6 @@ class QueueRules:
     max_extra_wait_minutes: between(0) = 20
 
 
-#: 预约 kinds: at a window in opening hours, a visit to the resident's home (上门服务), on a day the hall is closed
-APPOINTMENT_KINDS: dict[str, str] = {"window": "窗口", "home": "上门", "holiday": "节假日"}
-#: how the request reached the hall (seed 6.1: phone or letter; at the guide desk; a future online channel)
-APPOINTMENT_CHANNELS: dict[str, str] = {"phone": "电话", "letter": "信函", "desk": "现场", "online": "网上"}
 DEFAULT_REJECT_REASONS: tuple[str, ...] = (
     "该事项不属于本中心办理范围",
     "该事项须本人携带原件到窗口现场办理，不能上门",
@@ -211,13 +207,8 @@ class AppointmentRules:
 
 # ---------------------------------------------------------------- 一次一评 and 五件制
 
-#: The national five levels (好差评, GB/T 39734-2020) with their exact labels, best first.
-RATING_LEVELS: dict[str, str] = {"very_satisfied": "非常满意", "satisfied": "满意", "basic": "基本满意",
-                                 "dissatisfied": "不满意", "very_dissatisfied": "非常不满意"}
 #: The levels that need a reason and open a follow-up (整改).
 POOR_LEVELS: tuple[str, ...] = ("dissatisfied", "very_dissatisfied")
-#: How a 未评价 counts in the satisfaction rate: left out, as 满意, or as 基本满意.
-UNRATED_RULES: dict[str, str] = {"exclude": "不计入", "satisfied": "按满意计", "basic": "按基本满意计"}
 DEFAULT_REASONS: tuple[str, ...] = ("等候时间过长", "服务态度不好", "办事效率低", "业务不熟练", "一次性告知不清楚",
                                     "环境设施不便", "其他")
 #: 退回件: the grounds of the manual (事项办理标准 3.2.1), offered to the clerk first.

@@ -23,11 +23,10 @@ from server.db import Storage
 from server.events import EventBus, HallEvent
 from server.models import DutyLogEntry, Enquiry, TicketEvent
 from server.queue import DomainError
+from server.vocabulary import DUTY_KINDS, ENQUIRY_CHANNELS
 
 log = logging.getLogger(__name__)
 
-DUTY_KINDS = {"general": "一般事项", "emergency": "突发事件", "major": "重大事件"}
-ENQUIRY_CHANNELS = {"phone": "来电", "visit": "来访", "letter": "来信"}
 EVENTS = ("duty_logged", "enquiry_registered")
 
 
@@ -103,8 +102,8 @@ class DeskRecords:
         now = self.clock.now()
         if at is None:
             return now, now
-        local = now.astimezone(self.config.timezone)
-        happened = datetime.combine(local.date(), at).replace(tzinfo=self.config.timezone)
+        zone = self.config.timezone
+        happened = datetime.combine(business_date(now, zone), at).replace(tzinfo=zone)
         if happened > now:
             raise DomainError("invalid", "in_the_future", f"时间 {at:%H:%M} 还没到，请填写已经发生的时间")
         return now, happened

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from server.auth import clerk_cards
 from server.calendar import HallCalendar
 from server.clock import Clock, business_date
-from server.config import POOR_LEVELS, RATING_LEVELS, HallConfig, Window
+from server.config import POOR_LEVELS, HallConfig, Window
 from server.db import Storage
 from server.events import EventBus, HallEvent, TicketView
 from server.models import Evaluation, Ticket, TicketEvent
@@ -28,6 +28,7 @@ from server.models import TicketStatus as S
 from server.privacy import mask_numbers
 from server.queue import DomainError
 from server.queue_sql import RECORD
+from server.vocabulary import RATING_LEVELS
 
 PENDING, RATED, UNRATED = "pending", "rated", "unrated"
 _EVALUATIONS = Evaluation.__table__

@@ -7,7 +7,6 @@ masked, a kiosk only the masked appointment it has just checked in, a display no
 
 from __future__ import annotations
 
-import re
 from datetime import date, time
 from io import BytesIO
 from typing import Any
@@ -15,10 +14,10 @@ from typing import Any
 from flask import Blueprint, jsonify, request, send_file
 
 from server.appointments import Booking
-from server.config import APPOINTMENT_CHANNELS, APPOINTMENT_KINDS
-from server.desk import DUTY_KINDS, ENQUIRY_CHANNELS
+from server.calendar import wall_time
 from server.queue import DomainError
 from server.register import xlsx
+from server.vocabulary import APPOINTMENT_CHANNELS, APPOINTMENT_KINDS, DUTY_KINDS, ENQUIRY_CHANNELS
 from server.web import (
     DESK,
     ISSUERS,
@@ -51,9 +50,10 @@ def _time_field(data: dict[str, Any], name: str) -> time | None:
     value = field(data, name, str, required=False)
     if value is None:
         return None
-    if not re.fullmatch(r"([01]\d|2[0-3]):[0-5]\d", value.strip()):
+    at = wall_time(value.strip())
+    if at is None:
         raise DomainError("invalid", "bad_time", f"{name} 应为 HH:MM，例如 09:30")
-    return time.fromisoformat(value.strip())
+    return at
 
 
 # ---------------------------------------------------------------- appointments

@@ -24,12 +24,13 @@ from server import extended, line
 from server import queue_sql as sql
 from server.calendar import HallCalendar
 from server.clock import Clock, business_date
-from server.config import PRIORITIES, HallConfig, Service, Window
+from server.config import HallConfig, Service, Window
 from server.db import Storage
 from server.events import EventBus, HallEvent, TicketView
 from server.hours import Hours
 from server.models import ExtendedService, Staff, Ticket, TicketEvent, TicketStatus, WindowState
 from server.policy import Candidate, Rule, choose_next, passed_by
+from server.vocabulary import PRIORITIES, TICKET_STATUS
 from server.wayfinding import CAME_FROM, STAFFED, Wayfinding
 
 S = TicketStatus
@@ -387,7 +388,7 @@ class QueueEngine:
                 raise DomainError("not_found", "number_not_found", f"今天没有 {number} 号")
             if ticket.status not in (S.WAITING, S.NO_SHOW):
                 raise DomainError("conflict", "not_callable",
-                                  f"{number} 号当前状态为「{_STATUS_NAMES[ticket.status]}」，不能特呼")
+                                  f"{number} 号当前状态为「{TICKET_STATUS[ticket.status]}」，不能特呼")
             if not self._serves(window, ticket):
                 raise DomainError("conflict", "not_served_here", f"{window.name}不办理 {number} 号的事项")
             taken = connection.execute(sql.TAKE_OUT_OF_TURN, {"ticket": ticket.id, "now": now, "window": window.id})
@@ -527,7 +528,7 @@ class QueueEngine:
             raise DomainError("conflict", "no_current_ticket", f"当前没有正在呼叫的号码，无法{action}")
         if ticket.status not in allowed:
             raise DomainError("conflict", "wrong_status",
-                              f"{ticket.number} 号当前状态为「{_STATUS_NAMES[ticket.status]}」，无法{action}")
+                              f"{ticket.number} 号当前状态为「{TICKET_STATUS[ticket.status]}」，无法{action}")
         return ticket
 
     def _close_current(self, window_id: int, staff: str, allowed: tuple[str, ...], status: str, action: str,
@@ -750,10 +751,6 @@ class QueueEngine:
 
 #: calls in the snapshot, newest first: enough for a display of one zone to fill its list of 8 from them
 RECENT_CALLS = 24
-
-
-_STATUS_NAMES = {S.WAITING: "等候中", S.CALLED: "已呼叫", S.SERVING: "办理中", S.DONE: "已办结",
-                 S.NO_SHOW: "过号", S.TRANSFERRED: "已转移"}
 
 
 _NOT_WAITING = line.Place(0, None)

@@ -34,11 +34,11 @@ from typing import Any
 from sqlalchemy import select
 
 from server.auth import clerk_cards
-from server.cases import CASE_TYPES
 from server.clock import Clock, business_date
-from server.config import RATING_LEVELS, UNRATED_RULES, HallConfig
+from server.config import HallConfig
 from server.db import Storage
 from server.models import Ticket, TicketEvent
+from server.vocabulary import CASE_TYPES, RATING_LEVELS, UNRATED_RULES
 
 PLAIN_ACTIONS = ("issued", "called", "started", "finished", "no_show", "transferred", "case_completed",
                  "case_replied")
@@ -243,7 +243,7 @@ class Statistics:
         if closed is not None:
             if kind == "approval":
                 return "replied"
-            return "on_time" if due is None or closed.astimezone(self.zone).date() <= due else "late"
+            return "on_time" if due is None or business_date(closed, self.zone) <= due else "late"
         return "overdue" if due is not None and today > due else "pending"
 
     def _appointments(self, session: Any, first: date, last: date, groups: dict[Key, _Group]) -> None:

@@ -11,13 +11,12 @@ from typing import Any
 from openpyxl import Workbook
 from openpyxl.styles import Font
 
-from server.cases import CASE_TYPES
-from server.config import RATING_LEVELS
 from server.spreadsheet import text
+from server.vocabulary import CASE_TYPES, RATING_LEVELS, TICKET_STATUS, UNRATED
 
-HEADER = ["范围", "名称", "工号", "取号", "办结", "过号", "转移",
+HEADER = ["范围", "名称", "工号", "取号", "办结", TICKET_STATUS["no_show"], "转移",
           "平均等候(分钟)", "等候中位数(分钟)", "等候P90(分钟)", "平均办理(分钟)", "办理中位数(分钟)", "办理P90(分钟)",
-          *RATING_LEVELS.values(), "未评价", "满意率(%)", *CASE_TYPES.values(), "即办件占比(%)",
+          *RATING_LEVELS.values(), UNRATED, "满意率(%)", *CASE_TYPES.values(), "即办件占比(%)",
           "承诺件按时办结", "承诺件逾期办结", "承诺件超期未办结", "承诺件按时办结率(%)",
           "报批件已批复", "报批件超期未批复",
           "预约签到", "预约失约", "预约履约率(%)"]

@@ -10,6 +10,7 @@ from flask import Flask, Response, current_app, jsonify, request, session
 from werkzeug.exceptions import HTTPException
 
 from server.auth import Principal, allowed
+from server.calendar import calendar_day
 from server.events import TicketView
 from server.hall import Hall
 from server.printing.settings import PrinterConfig
@@ -129,10 +130,9 @@ def field(data: dict[str, Any], name: str, kind: type, required: bool = True) ->
 
 def parse_day(value: str, name: str, code: str = "bad_date", form: str = "YYYY-MM-DD，例如 2026-11-30") -> date:
     """A YYYY-MM-DD the hall can reckon with (FIRST_DAY to LAST_DAY), else a 422 naming the parameter."""
-    try:
-        day = date.fromisoformat(value)
-    except ValueError:
-        raise DomainError("invalid", code, f"{name} 应为 {form}") from None
+    day = calendar_day(value)
+    if day is None:
+        raise DomainError("invalid", code, f"{name} 应为 {form}")
     if not FIRST_DAY <= day <= LAST_DAY:
         raise DomainError("invalid", code, f"{name} 应在 {FIRST_DAY} 到 {LAST_DAY} 之间")
     return day

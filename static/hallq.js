@@ -187,11 +187,17 @@
     return banner;
   }
 
+  // ------------------------------------------------------------------ the hall's words
+
+  /** The hall's words (server/vocabulary.py): the labels of ticket and window states, rating levels, roles, device
+   * kinds, weekdays... served with the page in screen.html's JSON block, so no screen keeps a copy of its own.
+   * Read once, now: a fatal() message later replaces the body the block is in. */
+  const words = Object.freeze(JSON.parse(document.getElementById("hall-words")?.textContent || "{}"));
+
   // ------------------------------------------------------------------ time
   // Every time and date on every screen is the hall's (`[hall] timezone`), whatever zone the device is set to: a
   // kiosk PC left on UTC must show the time printed on its tickets. Nothing below reads the device's zone.
 
-  const WEEKDAYS = "日一二三四五六";
   let hallWall = null;  // Intl formatter for the hall's wall clock
 
   /** Use `zone` (an IANA key) for every time and date; one this browser does not know keeps the last zone. */
@@ -254,16 +260,19 @@
   /** 0 (Sunday) … 6 (Saturday) of a calendar day. */
   function weekday(day) { return utcMidnight(day).getUTCDay(); }
 
+  /** 一 … 日 of a calendar day: its ISO number (1 = Monday … 7 = Sunday) in the hall's words. */
+  const weekdayChar = (day) => words.weekdays[weekday(day) || 7];
+
   /** "2026-12-01" → "12月1日（周二）" */
   function dayText(day) {
     const [, m, d] = day.split("-").map(Number);
-    return `${m}月${d}日（周${WEEKDAYS[weekday(day)]}）`;
+    return `${m}月${d}日（周${weekdayChar(day)}）`;
   }
 
   /** "2026年3月5日 星期四" in the hall, from an ISO string or a Date. */
   function date(value) {
     const t = wallClock(value);
-    return t ? `${t.year}年${t.month}月${t.day}日 星期${WEEKDAYS[weekday(isoDay(t))]}` : "";
+    return t ? `${t.year}年${t.month}月${t.day}日 星期${weekdayChar(isoDay(t))}` : "";
   }
 
   /** Keep `timeEl` (and `dateEl`, if given) showing the hall's time, server-corrected; one timer per page. */
@@ -334,6 +343,6 @@
     fit();
   }
 
-  window.hallq = { token, api, login, connect, connectDevice, printerAlerts, clock, now, time, date, dayOf, today,
-    addDays, weekday, dayText, h, toast, fatal, fitStage };
+  window.hallq = { token, api, login, connect, connectDevice, printerAlerts, words, clock, now, time, date, dayOf,
+    today, addDays, weekday, dayText, h, toast, fatal, fitStage };
 })();

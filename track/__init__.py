@@ -8,10 +8,12 @@ from typing import Any
 
 from flask import Blueprint, current_app, jsonify, render_template
 
+from server.clock import business_date
 from server.events import TicketView
 from server.hall import Hall
 from server.models import TicketStatus as S
 from server.queue import DomainError
+from server.vocabulary import EXPIRED, RESIDENT_TICKET_STATUS
 from server.web import body, principal
 
 bp = Blueprint("track", __name__, template_folder="templates", static_folder="static",
@@ -22,10 +24,6 @@ SOON = 3
 #: seconds between two refreshes of the page
 REFRESH = 5
 
-_STATUS_TEXT = {S.WAITING: "等候中", S.CALLED: "正在呼叫您", S.SERVING: "正在办理", S.DONE: "已办结",
-                S.NO_SHOW: "已过号", S.TRANSFERRED: "已转办"}
-
-
 def _hall() -> Hall:
     return current_app.extensions["hallq"]
 
@@ -34,7 +32,7 @@ def state(hall: Hall, view: TicketView, now: datetime) -> dict[str, Any]:
     """What the tracking page shows; the same for the first paint and every refresh."""
     window = hall.config.window(view.window) if view.window else None
     zone = hall.config.timezone  # times as the hall's clocks show them
-    expired = view.issued_at.astimezone(zone).date() != now.astimezone(zone).date()
+    expired = business_date(view.issued_at, zone) != business_date(now, zone)
     waiting = view.status == S.WAITING and not expired
     if expired and view.status == S.WAITING:
         hint = "号票已过期，请重新取号"
@@ -49,8 +47,9 @@ def state(hall: Hall, view: TicketView, now: datetime) -> dict[str, Any]:
     else:
         hint = ""
     return {"hall": hall.config.name, "number": view.number, "service_name": view.service_name,
-            "status": view.status, "status_text": "已过期" if expired and view.status == S.WAITING
-            else _STATUS_TEXT.get(view.status, view.status), "waiting_ahead": view.waiting_ahead if waiting else None,
+            "status": view.status, "status_text": EXPIRED if expired and view.status == S.WAITING
+            else RESIDENT_TICKET_STATUS.get(view.status, view.status),
+            "waiting_ahead": view.waiting_ahead if waiting else None,
             "estimated_wait_minutes": view.estimated_wait_minutes if waiting else None,
             "soon": waiting and view.waiting_ahead <= SOON, "window_name": window.name if window else None,
             "hint": hint, "windows_text": view.windows_text if waiting else None,

@@ -5,7 +5,7 @@
   const { h } = hallq;
   const { table } = hallqAdmin;
   const $ = (id) => document.getElementById(id);
-  const KINDS = { kiosk: "取号机", display: "显示屏", evaluator: "评价器" };
+  const KINDS = hallq.words.device_kinds;
 
   const when = (iso) => (iso ? `${hallq.dayOf(iso)} ${hallq.time(iso)}` : "从未连接");
 

@@ -4,7 +4,7 @@
   const { h } = hallq;
   const { table } = hallqAdmin;
   const $ = (id) => document.getElementById(id);
-  const ROLES = { clerk: "窗口工作人员", guide: "导询员", admin: "管理员" };
+  const ROLES = hallq.words.staff_roles;
   const state = { editing: null, resetting: null, me: null };
 
   async function load() {

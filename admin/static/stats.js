@@ -5,8 +5,8 @@
   const { h } = hallq;
   const { pct, minutes, value, table } = hallqAdmin;
   const $ = (id) => document.getElementById(id);
-  const LEVELS = { very_satisfied: "非常满意", satisfied: "满意", basic: "基本满意", dissatisfied: "不满意",
-    very_dissatisfied: "非常不满意", unrated: "未评价" };
+  const LEVELS = { ...hallq.words.rating_levels, unrated: hallq.words.unrated };
+  const NO_SHOW = hallq.words.ticket_status.no_show;
   const LEVEL_COLOURS = ["#146c2e", "#43a047", "#0d47a1", "#e08a00", "#b3261e", "#9aa8bc"];
   const BLUE = "#0d47a1";
   const ORANGE = "#ff9f1a";
@@ -57,7 +57,7 @@
       : `统计期间：${report.from} 至 ${report.to}（${report.days} 天）`;
     $("tiles").replaceChildren(
       tile("取号", value(t.issued), "人次"), tile("办结", value(t.served), "件"),
-      tile("过号", value(t.no_show), "次"), tile("转移", value(t.transferred), "次"),
+      tile(NO_SHOW, value(t.no_show), "次"), tile("转移", value(t.transferred), "次"),
       tile("平均等候", minutes(t.waiting.mean), `分钟 · 中位 ${minutes(t.waiting.median)} · P90 ${minutes(t.waiting.p90)}`),
       tile("平均办理", minutes(t.service_time.mean), `分钟 · 中位 ${minutes(t.service_time.median)} · P90 ${minutes(t.service_time.p90)}`),
       tile("满意率", pct(rate), `目标 ${pct(target)} · 评价 ${t.rated} 件 · 未评价 ${t.ratings.unrated}`,
@@ -116,7 +116,7 @@
 
   const toMinutes = (seconds) => (seconds === null ? null : Math.round(seconds / 6) / 10);
 
-  const HEAD = ["办结", "过号", "转移", "平均等候", "等候中位", "等候P90", "平均办理", "办理中位", "办理P90", "评价", "满意率",
+  const HEAD = ["办结", NO_SHOW, "转移", "平均等候", "等候中位", "等候P90", "平均办理", "办理中位", "办理P90", "评价", "满意率",
     "即办件占比", "承诺件按时率"];
   const cells = (g) => [value(g.served), value(g.no_show), value(g.transferred), minutes(g.waiting.mean),
     minutes(g.waiting.median), minutes(g.waiting.p90), minutes(g.service_time.mean), minutes(g.service_time.median),

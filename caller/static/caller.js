@@ -3,9 +3,7 @@
   "use strict";
   const { h } = hallq;
   const $ = (id) => document.getElementById(id);
-  const TICKET_STATUS = { waiting: "等候中", called: "已呼叫", serving: "办理中", done: "已办结", no_show: "过号",
-    transferred: "已转移" };
-  const WINDOW_STATUS = { open: "服务中", paused: "暂停服务", closed: "未签到" };
+  const { ticket_status: TICKET_STATUS, window_status: WINDOW_STATUS } = hallq.words;
   const KEYS = { F1: "call-next", F2: "recall", F3: "no-show", F4: "start", F5: "finish", F6: "transfer",
     F7: "special", F8: "toggle-pause", F9: "finish-case" };
   const ACTIVE = ["called", "serving"];

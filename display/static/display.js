@@ -10,7 +10,7 @@
   const WAITING_MAX = 8;
   const LOG_MAX = 200;
   const FLASH_MS = 6000;
-  const WINDOW_STATE = { paused: "暂停服务", closed: "未开放" };
+  const WINDOW_STATE = hallq.words.window_state_public;
 
   // announcements
   const CHIME = "/audio/chime.wav";

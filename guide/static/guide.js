@@ -7,8 +7,7 @@
   const $ = (id) => document.getElementById(id);
   const TABS = ["book", "day", "tickets", "visits", "duty", "enquiries"];
   const DESK_ROLES = ["guide", "admin"];
-  const TICKET_STATUS = { waiting: "等候中", called: "已呼叫", serving: "办理中", done: "已办结", no_show: "过号",
-    transferred: "已转移" };
+  const TICKET_STATUS = hallq.words.ticket_status;
   const RELOAD_MS = 250;  // a burst of desk events becomes one reload
 
   const state = { user: null, setup: null, tab: "book", slot: null, day: [], socket: null, reloadTimer: null,

@@ -10,8 +10,8 @@
   const STAGE_H = 400;
   const FLASH_MS = 6000;
   const windowId = Number(root.dataset.window);
-  const STATUS = { paused: "暂停服务", closed: "未开放" };
-  const TICKET = { called: "正在呼叫", serving: "正在办理" };
+  const STATUS = hallq.words.window_state_public;
+  const TICKET = hallq.words.window_now;
   const state = { socket: null, flashTimer: null };
 
   function setText(id, text) {
