@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 from functools import cache
 from itertools import pairwise
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, get_args
 
 from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.orm import Session
@@ -24,8 +24,12 @@ from server.models import Device, Staff
 from server.queue import DomainError
 from server.throttle import Gate, Throttled, TokenBucket
 
-STAFF_ROLES = ("admin", "guide", "clerk")
-DEVICE_KINDS = ("kiosk", "display", "evaluator")  # evaluator: the rating tablet at a window
+#: the staff's roles, one type for the code and the API's document
+StaffRole = Literal["admin", "guide", "clerk"]
+STAFF_ROLES: tuple[str, ...] = get_args(StaffRole)
+#: the devices' kinds (evaluator: the rating tablet at a window)
+DeviceKind = Literal["kiosk", "display", "evaluator"]
+DEVICE_KINDS: tuple[str, ...] = get_args(DeviceKind)
 MIN_PASSWORD = 8
 #: wrong passwords from one address: 10 at once, then one every 30 s (what was spent comes back at that pace)
 LOGIN_PER_ADDRESS = (10, 2)
