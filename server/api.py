@@ -241,7 +241,9 @@ class WindowWaiting(Answer):
 class ExtendedNow(ExtendedRecord):
     """The 延时服务 under way, with who still waits and where."""
 
-    windows: list[WindowWaiting]  # type: ignore[assignment]  # today: each window's waiting, not the ids
+    #: each window and how many waiting residents it could call (not the ids of a record's windows)
+    windows: list[WindowWaiting]  # type: ignore[assignment]
+    #: residents waiting now
     waiting: int
 
 

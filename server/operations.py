@@ -29,14 +29,45 @@ DEVICE_ROLES = frozenset({"kiosk", "display", "evaluator"})
 Count = Annotated[int, Field(ge=-INT_MAX, le=INT_MAX)]
 
 
-class Body(BaseModel):
+_FIELD_LINE = re.compile(r"^\s+(\w+)\s*:")
+
+
+class Described(BaseModel):
+    """A model whose fields' ``#:`` comments (the line or lines just above a field) are their descriptions in the
+    OpenAPI document: the meaning is written once, next to the field, and the document is the field reference."""
+
+    @classmethod
+    def __pydantic_init_subclass__(cls, **kwargs: Any) -> None:
+        super().__pydantic_init_subclass__(**kwargs)
+        try:
+            lines = inspect.getsource(cls).splitlines()
+        except (OSError, TypeError):  # no source (built at run time): nothing to read
+            return
+        comment: list[str] = []
+        described = False
+        for line in lines[1:]:
+            text = line.strip()
+            if text.startswith("#:"):
+                comment.append(text[2:].strip())
+                continue
+            match = _FIELD_LINE.match(line)
+            fields = cls.__pydantic_fields__
+            if match and comment and match[1] in fields and fields[match[1]].description is None:
+                fields[match[1]].description = " ".join(comment)
+                described = True
+            comment = []
+        if described:
+            cls.model_rebuild(force=True, raise_errors=False)  # a name defined later: built when first used
+
+
+class Body(Described):
     """A request body or query string. Strict as the API always was (no "5" for 5, no true for 1); fields it does
     not know are ignored, as they always were; a JSON null counts as absent."""
 
     model_config = ConfigDict(strict=True, extra="ignore", frozen=True)
 
 
-class Answer(BaseModel):
+class Answer(Described):
     """A response body: every field it may carry is declared, none other (``additionalProperties: false``)."""
 
     model_config = ConfigDict(extra="forbid")
