@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
-from flask import Blueprint, jsonify
+from flask import Blueprint, current_app
 
 from server import accounts_api, announcer, api, cases_api, evaluation_api, guide_api, operations, stats_api
 
@@ -16,7 +17,14 @@ DECLARING = (api, accounts_api, announcer, cases_api, evaluation_api, guide_api,
 
 @bp.get("/openapi.json")
 def openapi() -> Any:
-    return jsonify(openapi_document())
+    return current_app.response_class(_served(), mimetype="application/json")
+
+
+@functools.cache
+def _served() -> str:
+    """The document as served, made at the first request and kept: the declarations do not change while the
+    server runs, and the schemas of every model take a while to write out."""
+    return current_app.json.dumps(openapi_document()) + "\n"
 
 _ERROR = {"$ref": "#/components/schemas/Error"}
 _TICKET_OR_NULL = {"type": "object", "properties": {"ticket": {"oneOf": [{"$ref": "#/components/schemas/Ticket"},

@@ -63,3 +63,16 @@ def test_the_walk_finds_an_open_object() -> None:
     assert loose_places({"$ref": "#/components/schemas/Closed"}, schemas, "answer", set()) == [
         "Open: an object open to any field", "Open.c: any value"]
 
+
+
+def test_the_fields_comments_are_their_descriptions() -> None:
+    """A field's ``#:`` comment is its meaning in the document (the document is the field reference), for a body, a
+    query parameter (by its alias) and an answer; a subclass's comment wins over its parent's."""
+    document = openapi_document()
+    schemas = document["components"]["schemas"]
+    assert schemas["IssueRequest"]["properties"]["service"]["description"].startswith("the item's code")
+    assert schemas["Window"]["properties"]["served_today"]["description"].startswith("今日已办")
+    parameters = {p["name"]: p for p in document["paths"]["/api/extended-service"]["get"]["parameters"]}
+    assert parameters["from"]["schema"]["description"].startswith("YYYY-MM-DD")
+    assert schemas["ExtendedRecord"]["properties"]["windows"]["description"].startswith("the windows that called")
+    assert schemas["ExtendedNow"]["properties"]["windows"]["description"].startswith("each window")
