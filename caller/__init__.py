@@ -5,7 +5,7 @@ from typing import Any
 from flask import Blueprint, current_app, render_template
 
 from server.queue import DomainError
-from server.web import OPERATORS, require
+from server.web import OPERATORS, require, status_of
 
 bp = Blueprint("caller", __name__, template_folder="templates", static_folder="static",
                static_url_path="/caller/static")
@@ -23,5 +23,4 @@ def notice(case_id: int) -> Any:
         who = require(*OPERATORS)
         return render_template("notice.html", n=current_app.extensions["hallq"].cases.notice(case_id, who))
     except DomainError as exc:
-        status = {"unauthorized": 401, "forbidden": 403}.get(exc.kind, 404)
-        return render_template("notice.html", n=None, message=exc.message), status
+        return render_template("notice.html", n=None, message=exc.message), status_of(exc)

@@ -13,7 +13,7 @@ from server.auth import allowed
 from server.guide_api import day_arg
 from server.queue import DomainError
 from server.register import COLUMNS, TITLE, rows
-from server.web import DESK, hall, principal
+from server.web import DESK, hall, principal, status_of
 
 bp = Blueprint("guide", __name__, template_folder="templates", static_folder="static",
                static_url_path="/guide/static")
@@ -31,7 +31,6 @@ def register() -> Any:
         allowed(principal(), DESK)
         day = day_arg()
     except DomainError as refusal:
-        status = {"unauthorized": 401, "forbidden": 403}.get(refusal.kind, 422)
-        return render_template("guide-register.html", refusal=refusal.message, hall=hall().config), status
+        return render_template("guide-register.html", refusal=refusal.message, hall=hall().config), status_of(refusal)
     return render_template("guide-register.html", refusal=None, hall=hall().config, title=TITLE, columns=COLUMNS,
                            rows=rows(hall().appointments.on(day)), day=day, day_text=f"{day.year}年{day_text(day)}")

@@ -16,12 +16,13 @@ from pathlib import Path
 from typing import Any
 
 from flask import Blueprint, current_app, jsonify, send_file
+from pydantic import Field, model_validator
 
 from server.config import HallConfig
+from server.operations import Answer, Body, operation
 from server.queue import DomainError
 from server.voice.phrase import announcement_text, together_parts
 from server.voice.speech import Voice, VoiceError
-from server.web import body, require
 
 log = logging.getLogger(__name__)
 
@@ -107,22 +108,47 @@ class Announcer:
             return None
 
 
-@bp.post("/api/announcements")
-def announcements() -> Any:
-    """Calls waiting at a display, read briskly: ``{"calls": [{"number": "A001", "window": 1}, …]}`` in call
-    order (one call: its sentence; several: one sentence naming each number and window)."""
-    require("display")
-    calls = body().get("calls")
-    if not isinstance(calls, list) or not 1 <= len(calls) <= TOGETHER_MAX:
-        raise DomainError("invalid", "bad_calls", f"calls 应为 1 到 {TOGETHER_MAX} 个叫号")
-    pairs = []
-    for entry in calls:
-        number, window = (entry.get("number"), entry.get("window")) if isinstance(entry, dict) else (None, None)
-        if not isinstance(number, str) or not _TICKET.match(number) or type(window) is not int:
-            raise DomainError("invalid", "bad_calls", "每个叫号应为 {\"number\": 票号, \"window\": 窗口号}")
-        pairs.append((number, window))
+class Call(Body):
+    #: the ticket's number as printed: A012
+    number: str = Field(pattern=_TICKET.pattern)
+    #: the window it is called to
+    window: int
+
+
+class Calls(Body):
+    """Calls waiting at a display, in call order. Anything else is 422 bad_calls (the display's own error code,
+    older than the schema: checked first, before the fields' types)."""
+
+    calls: list[Call] = Field(min_length=1, max_length=TOGETHER_MAX)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _calls(cls, data: Any) -> Any:
+        calls = data.get("calls") if isinstance(data, dict) else None
+        if not isinstance(calls, list) or not 1 <= len(calls) <= TOGETHER_MAX:
+            raise DomainError("invalid", "bad_calls", f"calls 应为 1 到 {TOGETHER_MAX} 个叫号")
+        for entry in calls:
+            number, window = (entry.get("number"), entry.get("window")) if isinstance(entry, dict) else (None, None)
+            if not isinstance(number, str) or not _TICKET.match(number) or type(window) is not int:
+                raise DomainError("invalid", "bad_calls", "每个叫号应为 {\"number\": 票号, \"window\": 窗口号}")
+        return data
+
+
+class Busy(Answer):
+    #: the WAV: /audio/<name>.wav
+    audio: str
+    #: where each call's part starts in it (ms), in the order of the calls
+    starts_ms: list[int]
+
+
+@operation(bp, "post", "/api/announcements", summary="Calls waiting at a display read briskly, together if several "
+           "(display)", tag="display", roles=("display",), body=Calls, answer=Busy, errors=(503,),
+           description="One call: its sentence; several: one sentence naming each number and window. 503 "
+           "voice_unavailable when the voice cannot speak now.")
+def announcements(data: Calls) -> dict[str, Any]:
+    """Calls waiting at a display, read briskly, in call order."""
     announcer: Announcer = current_app.extensions["hallq_announcer"]
-    return jsonify(announcer.busy(pairs))
+    return announcer.busy([(call.number, call.window) for call in data.calls])
 
 
 @bp.get("/audio/<name>")

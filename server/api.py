@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from datetime import date, datetime
+from typing import Any, Literal
 
-from flask import Blueprint, current_app, jsonify, request, session
+from flask import Blueprint, current_app, jsonify, session
+from pydantic import Field
 
-from server.auth import Principal
+from server.auth import Principal, StaffRole
 from server.events import TicketView
 from server.operations import Answer, Body, Count, operation
 from server.queue import DomainError, QueueEngine
-from server.schemas import Issued, TicketOrNone, WindowAnswer
+from server.schemas import Issued, OneTicket, Ticket, TicketOrNone, TrackedTicket, Window, WindowAnswer
 from server.web import (
     DESK,
     ISSUERS,
@@ -20,7 +22,6 @@ from server.web import (
     STAFF,
     address,
     body,
-    field,
     hall,
     limits,
     period_of,
@@ -35,107 +36,333 @@ bp = Blueprint("api", __name__, url_prefix="/api")
 
 # ---------------------------------------------------------------- auth
 
-@bp.post("/auth/login")
-def login() -> Any:
-    data = body()
-    who = hall().accounts.login(field(data, "username", str), field(data, "password", str), address())
+
+class Login(Body):
+    username: str
+    password: str
+
+
+class User(Answer):
+    username: str
+    role: StaffRole
+    #: the name the screens show (王小红)
+    name: str
+
+
+class LoggedIn(Answer):
+    user: User
+
+
+class Ok(Answer):
+    ok: bool
+
+
+class PasswordChange(Body):
+    #: the password now
+    old: str
+    #: the new one: at least 8 characters, not a common one (else 422 weak_password)
+    new: str
+
+
+class Me(Answer):
+    user: User
+    #: the window the staff member is signed in to, if any
+    window: int | None
+
+
+def _user(who: Principal) -> dict[str, Any]:
+    return {"username": who.name, "role": who.role, "name": who.display_name}
+
+
+@operation(bp, "post", "/auth/login", summary="Staff login; sets the session cookie", tag="auth", roles=None,
+           body=Login, answer=LoggedIn, errors=(401, 403, 429))
+def login(data: Login) -> dict[str, Any]:
+    who = hall().accounts.login(data.username, data.password, address())
     session.clear()
     sign_session(who.name, who.epoch)
-    return jsonify({"user": {"username": who.name, "role": who.role, "name": who.display_name}})
+    return {"user": _user(who)}
 
 
-@bp.post("/auth/logout")
-def logout() -> Any:
+@operation(bp, "post", "/auth/logout", summary="End every session of the account (other browsers too)", tag="auth",
+           roles=None, answer=Ok)
+def logout() -> dict[str, Any]:
     """Ends every session of the account (other browsers too), not only this cookie."""
     username = session.get("staff")
     if username and hall().accounts.staff(username, session.get("epoch", 0)):  # an ended one ends nothing more
         hall().accounts.end_sessions(username)
     session.clear()
-    return jsonify({"ok": True})
+    return {"ok": True}
 
 
-@bp.post("/auth/password")
-def change_password() -> Any:
+@operation(bp, "post", "/auth/password", summary="Change one's own password; every other session of the account "
+           "ends, this browser stays logged in", tag="auth", roles=STAFF, body=PasswordChange, answer=Ok,
+           errors=(429,))
+def change_password(who: Principal, data: PasswordChange) -> dict[str, Any]:
     """The staff member's own change; every other session ends, this browser stays signed in."""
-    who = require(*STAFF)
-    data = body()
-    epoch = hall().accounts.change_password(who.name, field(data, "old", str), field(data, "new", str), address())
+    epoch = hall().accounts.change_password(who.name, data.old, data.new, address())
     sign_session(who.name, epoch)
-    return jsonify({"ok": True})
+    return {"ok": True}
 
 
-@bp.get("/auth/me")
-def me() -> Any:
-    who = require("admin", "guide", "clerk")
-    return jsonify({"user": {"username": who.name, "role": who.role, "name": who.display_name},
-                    "window": hall().engine.window_of(who.name)})
+@operation(bp, "get", "/auth/me", summary="The logged-in staff member and the window they are signed in to",
+           tag="auth", roles=STAFF, answer=Me)
+def me(who: Principal) -> dict[str, Any]:
+    return {"user": _user(who), "window": hall().engine.window_of(who.name)}
 
 
 # ---------------------------------------------------------------- reading
 
-@bp.get("/services")
-def services() -> Any:
-    require(*READERS)
-    return jsonify({"services": hall().engine.services()})
+class Service(Answer):
+    #: the item's code (config.toml [[services]] code)
+    code: str
+    name: str
+    category: str
+    #: the letter(s) of its numbers: A012
+    prefix: str
+    #: residents waiting for it today
+    waiting: int
+    #: the windows serving it with a clerk signed in now (open or paused); empty: the kiosk says 暂无窗口办理, and
+    #: still issues
+    open_windows: list[int]
 
 
-@bp.get("/windows")
-def windows() -> Any:
-    require(*READERS)
-    return jsonify({"windows": hall().engine.windows()})
+class Services(Answer):
+    services: list[Service]
 
 
-@bp.get("/tickets/<int:ticket_id>")
-def ticket(ticket_id: int) -> Any:
-    who = require(*READERS)
+class Windows(Answer):
+    windows: list[Window]
+
+
+class AnyTicket(Answer):
+    """The ticket; with its tracking page (track_url) for guide/admin only."""
+
+    ticket: TrackedTicket | Ticket
+
+
+@operation(bp, "get", "/services", summary="Services with the number waiting", tag="queue", roles=READERS,
+           answer=Services)
+def services() -> dict[str, Any]:
+    return {"services": hall().engine.services()}
+
+
+@operation(bp, "get", "/windows", summary="Windows with status and current number", tag="queue", roles=READERS,
+           answer=Windows)
+def windows() -> dict[str, Any]:
+    return {"windows": hall().engine.windows()}
+
+
+@operation(bp, "get", "/tickets/<int:ticket_id>", summary="One ticket (track_url for guide/admin only)",
+           tag="queue", roles=READERS, answer=AnyTicket, errors=(404,))
+def ticket(ticket_id: int, who: Principal) -> dict[str, Any]:
     view = hall().engine.ticket(ticket_id)
-    return jsonify({"ticket": tracked(view) if who.role in DESK else view.to_json()})
+    return {"ticket": tracked(view) if who.role in DESK else view.to_json()}
 
 
-@bp.post("/tickets/<int:ticket_id>/move")
-def move(ticket_id: int) -> Any:
+class Move(Body):
+    #: the window the resident is sent to
+    window: Count
+
+
+@operation(bp, "post", "/tickets/<int:ticket_id>/move", summary="Send a waiting resident to another window (admin; "
+           "延时服务 coordination)", tag="queue", roles=("admin",), body=Move, answer=OneTicket, errors=(404, 409))
+def move(ticket_id: int, who: Principal, data: Move) -> dict[str, Any]:
     """The admin sends a waiting resident to another window (延时服务: coordinating the windows)."""
-    who = require("admin")
-    view = hall().engine.move(ticket_id, field(body(), "window", int), who.actor)
-    return jsonify({"ticket": view.to_json()})
+    return {"ticket": hall().engine.move(ticket_id, data.window, who.actor).to_json()}
 
 
-@bp.get("/extended-service")
-def extended_service() -> Any:
+class Period(Body):
+    """A month, or a span of days (at most a year); anything else is 422 bad_period."""
+
+    #: YYYY-MM; wins over from and to
+    month: str | None = None
+    #: YYYY-MM-DD, the first day, with to
+    first: str | None = Field(None, alias="from")
+    #: YYYY-MM-DD, the last day, with from
+    to: str | None = None
+
+
+class ExtendedRecord(Answer):
+    """One 延时服务: after the session it followed, until the last waiting resident was served."""
+
+    business_date: date
+    #: the session it followed (上午, 下午); null for a ticket left open on a day the calendar had no session
+    session: str | None
+    #: the session's scheduled end
+    started_at: datetime
+    ended_at: datetime | None
+    minutes: float | None
+    waiting_at_start: int
+    served: int
+    #: the windows that called or served during it
+    windows: list[int]
+    #: the staff usernames that called or served during it
+    clerks: list[str]
+    #: numbers of the tickets still open when the next business day began
+    anomalies: list[str]
+
+
+class ExtendedRecords(Answer):
+    first: date = Field(alias="from")
+    to: date
+    records: list[ExtendedRecord]
+    days: int
+    sessions: int
+    served: int
+    minutes: float
+    anomalies: int
+    #: the totals as the report says them: 延时服务 3 天 4 次，服务群众 17 件
+    text: str
+
+
+@operation(bp, "get", "/extended-service", summary="延时服务 records and totals for ?month=YYYY-MM or ?from=&to= "
+           "(admin)", tag="admin", roles=("admin",), query=Period, answer=ExtendedRecords)
+def extended_service(query: Period) -> dict[str, Any]:
     """延时服务 records and totals: ?month=2026-11, or ?from=2026-11-01&to=2026-11-30."""
-    require("admin")
-    first, last = period_of(request.args)
-    return jsonify(hall().engine.extended_records(first, last))
+    first, last = period_of(query.model_dump(by_alias=True, exclude_none=True))
+    return hall().engine.extended_records(first, last)
 
 
-@bp.get("/hall/status")
-def hall_status() -> Any:
-    require(*READERS)
-    return jsonify(hall().engine.status())
+class SessionSpan(Answer):
+    name: str
+    start: datetime
+    end: datetime
+    #: the kiosk stops issuing then
+    cutoff: datetime
 
 
-@bp.get("/health")
-def health() -> Any:
+class WindowWaiting(Answer):
+    id: int
+    name: str
+    #: waiting residents this window could call: 「延时服务：还有 N 人等候」
+    waiting: int
+
+
+class ExtendedNow(ExtendedRecord):
+    """The 延时服务 under way, with who still waits and where."""
+
+    #: each window and how many waiting residents it could call (not the ids of a record's windows)
+    windows: list[WindowWaiting]  # type: ignore[assignment]
+    #: residents waiting now
+    waiting: int
+
+
+class HallStatus(Answer):
+    state: Literal["open", "closed", "extended"]
+    #: whether the kiosk issues now
+    accepting: bool
+    business_date: date
+    #: the session under way; null between sessions
+    session: SessionSpan | None
+    next_open: datetime | None
+    #: when it opens next as the screens say it: 今天 14:00
+    next_open_text: str
+    extended: ExtendedNow | None
+
+
+@operation(bp, "get", "/hall/status", summary="Open or closed now, the session, when the hall opens next",
+           tag="queue", roles=READERS, answer=HallStatus)
+def hall_status() -> dict[str, Any]:
+    return hall().engine.status()
+
+
+class PrintFault(Answer):
+    code: str
+    message: str
+    at: datetime
+
+
+class Printer(Answer):
+    name: str
+    #: the printer's state: ok, paper_near_end, unknown, offline, paper_out, cover_open …
+    status: str
+    message: str
+    #: it can print now (near-end paper still prints)
+    ok: bool
+    #: the last job that failed
+    last_error: PrintFault | None
+    checked_at: datetime | None
+    mode: Literal["text", "image"]
+    paper_width: int
+    #: the kiosks it prints for
+    kiosks: list[str]
+    #: driven by a `hallq printer-agent` on its kiosk
+    via_agent: bool
+
+
+class Printers(Answer):
+    printers: list[Printer]
+
+
+class VoiceHealth(Answer):
+    #: announcements can be made now
+    ok: bool
+    #: why not, for the admin
+    error: str | None
+    #: turned off in config.toml is reported as not ok, with enabled false
+    enabled: bool
+    #: the voice espeak really uses
+    voice: str | None
+    #: the last failed announcement (does not by itself make the voice unhealthy)
+    last_error: str | None
+
+
+class PrinterProblem(Answer):
+    name: str
+    status: str
+    message: str
+
+
+class PrintersHealth(Answer):
+    ok: bool
+    faults: list[PrinterProblem]
+
+
+class DatabaseHealth(Answer):
+    ok: bool
+    error: str | None
+
+
+class CallDelivery(Answer):
+    """How the calls reached the displays since the server started."""
+
+    #: sent straight onto the socket
+    direct: int
+    #: queued behind a slow socket
+    queued: int
+    #: dropped: the socket was too far behind
+    dropped: int
+
+
+class Health(Answer):
+    voice: VoiceHealth
+    printers: PrintersHealth
+    database: DatabaseHealth
+    realtime: CallDelivery
+
+
+@operation(bp, "get", "/health", summary="What works and why not (staff): voice, printers, database, calls to the "
+           "displays", tag="admin", roles=STAFF, answer=Health)
+def health() -> dict[str, Any]:
     """What works and what does not, with the reason: for the admin (voice, printers, database)."""
-    require(*STAFF)
     printers = spooler().printers()
     try:
         hall().engine.services()
         database: dict[str, Any] = {"ok": True, "error": None}
     except Exception as exc:  # reported, not raised: this is the page that says what is broken
         database = {"ok": False, "error": f"{type(exc).__name__}: {exc}"[:300]}
-    return jsonify({"voice": current_app.extensions["hallq_announcer"].voice.health(),
-                    "printers": {"ok": all(p["ok"] for p in printers),
-                                 "faults": [{"name": p["name"], "status": p["status"], "message": p["message"]}
-                                            for p in printers if not p["ok"]]},
-                    "database": database,
-                    "realtime": current_app.extensions["hallq_realtime"].fanout.counts.to_json()})
+    return {"voice": current_app.extensions["hallq_announcer"].voice.health(),
+            "printers": {"ok": all(p["ok"] for p in printers),
+                         "faults": [{"name": p["name"], "status": p["status"], "message": p["message"]}
+                                    for p in printers if not p["ok"]]},
+            "database": database,
+            "realtime": current_app.extensions["hallq_realtime"].fanout.counts.to_json()}
 
 
-@bp.get("/printers")
-def printers() -> Any:
-    require(*STAFF)
-    return jsonify({"printers": spooler().printers()})
+@operation(bp, "get", "/printers", summary="Printers and their live status (staff)", tag="printing", roles=STAFF,
+           answer=Printers)
+def printers() -> dict[str, Any]:
+    return {"printers": spooler().printers()}
 
 
 # ---------------------------------------------------------------- issuing
@@ -158,20 +385,26 @@ def issue(who: Principal, data: IssueRequest) -> dict[str, Any]:
     return {"ticket": tracked(view), "print": print_plan(spooler().printer_for(who.actor))}
 
 
-@bp.post("/tickets/<int:ticket_id>/reprint")
-def reprint(ticket_id: int) -> Any:
+class Reprint(Body):
+    #: the printer to use; none: the guide desk's ([printing] desk_printer)
+    printer: str | None = None
+
+
+@operation(bp, "post", "/tickets/<int:ticket_id>/reprint", summary="Reprint a ticket (补打), guide/admin; on the "
+           "printer named, else the desk's printer", tag="printing", roles=DESK, body=Reprint, body_required=False,
+           answer=Issued, status=202, errors=(404, 409),
+           description="Queued; the outcome follows as the Socket.IO event `printed`.")
+def reprint(ticket_id: int, who: Principal, data: Reprint) -> dict[str, Any]:
     """补打 at the guide desk: on the printer asked for, else the desk's own."""
-    who = require(*DESK)
-    requested = field(body(), "printer", str, required=False)
     hall().engine.ticket(ticket_id)  # an unknown ticket is a 404 whatever the printers
-    printer = spooler().printer_for(who.actor, requested)
+    printer = spooler().printer_for(who.actor, data.printer)
     if printer is None:
-        if requested is not None:
-            raise DomainError("not_found", "printer_not_found", f"没有名为 {requested!r} 的打印机")
+        if data.printer is not None:
+            raise DomainError("not_found", "printer_not_found", f"没有名为 {data.printer!r} 的打印机")
         raise DomainError("conflict", "no_printer",
                           "导询台没有设置打印机：请指定 printer，或在 config.toml 的 [printing] 中设置 desk_printer")
     view = hall().engine.request_reprint(ticket_id, who.actor, printer.name)
-    return jsonify({"ticket": tracked(view), "print": print_plan(printer)}), 202
+    return {"ticket": tracked(view), "print": print_plan(printer)}
 
 
 # ---------------------------------------------------------------- window actions

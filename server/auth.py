@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 from functools import cache
 from itertools import pairwise
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.orm import Session
@@ -25,6 +25,9 @@ from server.queue import DomainError
 from server.throttle import Gate, Throttled, TokenBucket
 from server.vocabulary import DEVICE_KINDS, STAFF_ROLES
 
+#: the staff's roles and the devices' kinds as types, for the API's bodies and document (named in server/vocabulary.py)
+StaffRole = Literal[tuple(STAFF_ROLES)]  # type: ignore[valid-type]
+DeviceKind = Literal[tuple(DEVICE_KINDS)]  # type: ignore[valid-type]
 MIN_PASSWORD = 8
 #: wrong passwords from one address: 10 at once, then one every 30 s (what was spent comes back at that pace)
 LOGIN_PER_ADDRESS = (10, 2)

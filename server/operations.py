@@ -8,8 +8,11 @@ models that refuse undocumented fields; tests check every real answer against th
 
 from __future__ import annotations
 
+import ast
+import functools
 import inspect
 import re
+import sys
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Annotated, Any, TypeVar
@@ -29,17 +32,55 @@ DEVICE_ROLES = frozenset({"kiosk", "display", "evaluator"})
 Count = Annotated[int, Field(ge=-INT_MAX, le=INT_MAX)]
 
 
+@functools.cache
+def _comments(module: str) -> dict[str, dict[str, str]]:
+    """Of each class in the module, the ``#:`` comment (the line or lines just above) of each field it declares."""
+    try:
+        source = inspect.getsource(sys.modules[module])
+    except (KeyError, OSError, TypeError):  # no source: nothing to read
+        return {}
+    lines = source.splitlines()
+    found: dict[str, dict[str, str]] = {}
+    for node in ast.walk(ast.parse(source)):
+        if not isinstance(node, ast.ClassDef):
+            continue
+        fields = found.setdefault(node.name, {})
+        for statement in node.body:
+            if isinstance(statement, ast.AnnAssign) and isinstance(statement.target, ast.Name):
+                above = statement.lineno - 2
+                comment: list[str] = []
+                while above >= 0 and lines[above].strip().startswith("#:"):
+                    comment.insert(0, lines[above].strip()[2:].strip())
+                    above -= 1
+                if comment:
+                    fields[statement.target.id] = " ".join(comment)
+    return found
+
+
+def _describe(schema: dict[str, Any], cls: type[BaseModel]) -> None:
+    """A model's JSON Schema with its fields' ``#:`` comments as their descriptions: the meaning is written once, next
+    to the field, and the document is the field reference. Read when the document is made, not at import."""
+    properties = schema.get("properties", {})
+    for klass in reversed(cls.__mro__):  # a subclass's comment wins over its parent's
+        if isinstance(klass, type) and issubclass(klass, BaseModel) and klass is not BaseModel:
+            for name, comment in _comments(klass.__module__).get(klass.__name__, {}).items():
+                info = cls.model_fields.get(name)
+                key = (info.alias or name) if info is not None else name
+                if key in properties and info is not None and info.description is None:
+                    properties[key]["description"] = comment
+
+
 class Body(BaseModel):
     """A request body or query string. Strict as the API always was (no "5" for 5, no true for 1); fields it does
     not know are ignored, as they always were; a JSON null counts as absent."""
 
-    model_config = ConfigDict(strict=True, extra="ignore", frozen=True)
+    model_config = ConfigDict(strict=True, extra="ignore", frozen=True, json_schema_extra=_describe)
 
 
 class Answer(BaseModel):
     """A response body: every field it may carry is declared, none other (``additionalProperties: false``)."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra=_describe)
 
 
 class ErrorBody(Answer):

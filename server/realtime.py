@@ -16,12 +16,14 @@ from flask_socketio import SocketIO, emit, join_room
 
 from server import appointments, cases, desk, evaluation
 from server.announcer import Announcer
-from server.auth import DEVICE_REVOKED, SESSIONS_ENDED, Principal
+from server.auth import DEVICE_KINDS, DEVICE_REVOKED, SESSIONS_ENDED, STAFF_ROLES, Principal, allowed
 from server.events import HallEvent
 from server.fanout import Fanout
 from server.hall import Hall
 from server.printing.agent import OFFLINE, ONLINE, AgentHub
 from server.printing.spooler import Spooler
+from server.queue import DomainError
+from server.web import refused_socket
 
 log = logging.getLogger(__name__)
 
@@ -86,8 +88,11 @@ class Realtime:
         if self._emitted():
             return
         who = self.identify(auth)
-        if who is None:
-            raise ConnectionRefusedError("unauthorized")
+        try:
+            allowed(who, (*STAFF_ROLES, *DEVICE_KINDS))  # anyone the hall knows; nobody is refused as by the API
+        except DomainError as refusal:
+            raise refused_socket(refusal) from None
+        assert who is not None
         sid: str = request.sid  # type: ignore[attr-defined]
         log.info("socket %s connected as %s", sid, who.actor)
         if who.kind == "device":
@@ -127,7 +132,7 @@ class Realtime:
     def _attach_agent(self, who: Principal, sid: str) -> None:
         """A `hallq printer-agent` speaks for its kiosk's printers; it needs no snapshots."""
         if who.role != "kiosk":
-            raise ConnectionRefusedError("printer agents sign in with a kiosk token")
+            raise refused_socket(DomainError("forbidden", "forbidden", "printer agents sign in with a kiosk token"))
         self.agents.attach(who.name, sid)
         self._agent_status(who.name, online=True)
 

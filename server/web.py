@@ -7,6 +7,7 @@ from datetime import date, timedelta
 from typing import Any
 
 from flask import Flask, Response, current_app, jsonify, request, session
+from socketio.exceptions import ConnectionRefusedError as SocketRefused
 from werkzeug.exceptions import HTTPException
 
 from server.auth import Principal, allowed
@@ -18,6 +19,7 @@ from server.printing.spooler import Spooler
 from server.queue import DomainError
 from server.throttle import DeviceLimits, Throttled
 
+#: the one map from a refusal's kind to its HTTP status: the API's answers, the printable pages, refused sockets
 STATUS = {"bad_request": 400, "unauthorized": 401, "forbidden": 403, "not_found": 404, "conflict": 409,
            "unsupported": 415, "invalid": 422, "too_many": 429, "unavailable": 503}
 READERS = ("admin", "guide", "clerk", "kiosk", "display")
@@ -51,6 +53,18 @@ def limits() -> DeviceLimits:
 def error(status: int, code: str, message: str, detail: dict[str, Any] | None = None) -> tuple[Response, int]:
     """``detail``: facts for the screen's next step (the item of a forfeited appointment, say)."""
     return jsonify({"error": {"code": code, "message": message, **({"detail": detail} if detail else {})}}), status
+
+
+def status_of(refusal: DomainError) -> int:
+    """The HTTP status of a refusal, by STATUS."""
+    return STATUS.get(refusal.kind, 400)
+
+
+def refused_socket(refusal: DomainError) -> SocketRefused:
+    """A Socket.IO connection refused as the API refuses a request: the error's code as the message a screen's
+    connect_error gets, and the API's error body with its HTTP status as the data."""
+    return SocketRefused(refusal.code, {"status": status_of(refusal),
+                                        "error": {"code": refusal.code, "message": refusal.message}})
 
 
 def principal() -> Principal | None:
@@ -203,7 +217,7 @@ def register_errors(app: Flask) -> None:
 
     @app.errorhandler(DomainError)
     def _domain(exc: DomainError) -> Any:
-        answer, status = error(STATUS.get(exc.kind, 400), exc.code, exc.message, exc.detail)
+        answer, status = error(status_of(exc), exc.code, exc.message, exc.detail)
         if isinstance(exc, Throttled):
             answer.headers["Retry-After"] = str(exc.retry_after)
             current_app.extensions["hallq_pause"](min(THROTTLED_PAUSE, exc.retry_after))

@@ -99,7 +99,7 @@ class LiveHall:
             try:
                 if requests.get(f"{self.url}/api/openapi.json", timeout=1).ok:
                     return self
-            except requests.ConnectionError:
+            except (requests.ConnectionError, requests.Timeout):  # not listening yet, or still busy starting
                 time.sleep(0.05)
         raise RuntimeError("hallq run did not answer in time")
 

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from flask_socketio import SocketIO, SocketIOTestClient
+from socketio import packet
 
 from tests.api.conftest import HallApp
 
@@ -44,6 +46,21 @@ def test_connections_without_a_valid_identity_are_refused(hall_app: HallApp) -> 
     assert not sio.test_client(hall_app.app).is_connected()
     assert not sio.test_client(hall_app.app, auth={"token": "forged"}).is_connected()
     assert not sio.test_client(hall_app.app, auth="just a string").is_connected()
+
+
+def test_a_refused_connection_is_told_why_as_the_api_would_say_it(hall_app: HallApp,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """The one error map (server.web.STATUS) answers the sockets too: the API's error body and its status."""
+    sio = socketio_of(hall_app)
+    client = sio.test_client(hall_app.app)
+    sent: list[Any] = []
+    forward = sio.server._send_packet
+    monkeypatch.setattr(sio.server, "_send_packet", lambda sid, pkt: (sent.append(pkt), forward(sid, pkt)))
+    client.connect(auth={"token": "forged"})
+    assert not client.is_connected()
+    assert [pkt.data for pkt in sent if pkt.packet_type == packet.CONNECT_ERROR] == [{
+        "message": "unauthorized", "data": {"status": 401, "error": {
+            "code": "unauthorized", "message": "请先登录或提供设备令牌"}}}]
 
 
 def test_a_logged_in_clerk_and_a_kiosk_connect(hall_app: HallApp) -> None:
