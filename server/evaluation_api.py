@@ -9,7 +9,7 @@ from flask import Blueprint
 
 from server.auth import Principal
 from server.operations import Answer, Body, operation
-from server.schemas import Clerk, ClerkCard, Level, Rated, RatingLevel, TabletRating, one_of
+from server.schemas import Clerk, Level, Rated, RatingLevel, Served, TabletRating, one_of
 from server.web import hall
 
 bp = Blueprint("evaluation_api", __name__, url_prefix="/api")
@@ -68,17 +68,11 @@ class FollowUpFilter(Body):
     status: one_of(("open", "closed", "all")) = "open"  # type: ignore[valid-type]
 
 
-class FollowUp(Answer):
+class FollowUp(Served):
     """整改: the follow-up of a poor rating."""
 
     #: the ticket rated
     id: int
-    number: str
-    service: str
-    service_name: str
-    window: int
-    window_name: str
-    clerk: ClerkCard
     level: RatingLevel
     level_name: str
     reason: str | None

@@ -116,19 +116,24 @@ class ClerkCard(Answer):
 CaseType = Literal["immediate", "promised", "supplement", "returned", "approval"]
 
 
-class Case(Answer):
-    """A case record (五件制): what was recorded at 办结, and for 承诺件 and 报批件 whether it is still open."""
+class Served(Answer):
+    """Where and by whom a ticket was served: what a case record and a follow-up both say of it."""
 
-    id: int
-    #: the ticket finished
-    ticket: int
     number: str
     service: str
     service_name: str
     window: int
     window_name: str
-    #: 承办人: the clerk who recorded it at 办结
+    #: 承办人: the clerk who finished it
     clerk: ClerkCard
+
+
+class Case(Served):
+    """A case record (五件制): what was recorded at 办结, and for 承诺件 and 报批件 whether it is still open."""
+
+    id: int
+    #: the ticket finished
+    ticket: int
     type: CaseType
     type_name: str
     #: 承诺件: the promised date; 报批件: the reply's due date

@@ -129,12 +129,17 @@ class Formula(Answer):
     text: str
 
 
-class ExtendedTotals(Answer):
-    """延时服务 in the period: the days, the times (次), the residents served."""
+class Span(Answer):
+    """A period, and its days: all of them (the report) or those 延时服务 happened on (its totals)."""
 
     first: date = Field(alias="from")
     last: date = Field(alias="to")
     days: int
+
+
+class ExtendedTotals(Span):
+    """延时服务 in the period: the days it happened, the times (次), the residents served."""
+
     sessions: int
     served: int
     text: str
@@ -142,12 +147,9 @@ class ExtendedTotals(Answer):
     anomalies: int
 
 
-class Report(Answer):
+class Report(Span):
     """The hall's figures of a period (server/stats.py says how each is computed)."""
 
-    first: date = Field(alias="from")
-    last: date = Field(alias="to")
-    days: int
     generated_at: datetime
     timezone: str
     formula: Formula
