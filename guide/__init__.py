@@ -6,11 +6,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, render_template
+from flask import Blueprint, render_template, request
 
 from server.appointments import day_text
 from server.auth import allowed
-from server.guide_api import day_arg
+from server.guide_api import day_of
 from server.queue import DomainError
 from server.register import COLUMNS, TITLE, rows
 from server.web import DESK, hall, principal, status_of
@@ -29,7 +29,7 @@ def register() -> Any:
     """?date=YYYY-MM-DD: the day's register laid out for an A4 landscape sheet; printed from the browser."""
     try:
         allowed(principal(), DESK)
-        day = day_arg()
+        day = day_of(request.args.get("date"))
     except DomainError as refusal:
         return render_template("guide-register.html", refusal=refusal.message, hall=hall().config), status_of(refusal)
     return render_template("guide-register.html", refusal=None, hall=hall().config, title=TITLE, columns=COLUMNS,

@@ -6,14 +6,24 @@ from collections.abc import Callable
 from datetime import date, datetime
 from typing import Any, Literal
 
-from flask import Blueprint, current_app, jsonify, session
+from flask import Blueprint, current_app, session
 from pydantic import Field
 
 from server.auth import Principal, StaffRole
 from server.events import TicketView
 from server.operations import Answer, Body, Count, operation
 from server.queue import DomainError, QueueEngine
-from server.schemas import Issued, OneTicket, Ticket, TicketOrNone, TrackedTicket, Window, WindowAnswer
+from server.schemas import (
+    Case,
+    CaseChoice,
+    Issued,
+    OneTicket,
+    Ticket,
+    TicketOrNone,
+    TrackedTicket,
+    Window,
+    WindowAnswer,
+)
 from server.web import (
     DESK,
     ISSUERS,
@@ -21,12 +31,10 @@ from server.web import (
     READERS,
     STAFF,
     address,
-    body,
     hall,
     limits,
     period_of,
     print_plan,
-    require,
     sign_session,
     spooler,
     tracked,
@@ -483,13 +491,20 @@ def transfer(window_id: int, who: Principal, data: Transfer) -> dict[str, Any]:
     return _ticket(engine().transfer(window_id, who.name, data.service, data.window))
 
 
-@bp.post("/windows/<int:window_id>/finish")
-def finish(window_id: int) -> Any:
-    """办结 with the case type the clerk chose (五件制; none: 即办件), checked before anything changes."""
-    who = require(*OPERATORS)
-    case = hall().cases.parse(body())
+class Finished(Answer):
+    ticket: Ticket
+    #: the case recorded at this 办结
+    case: Case
+
+
+@operation(bp, "post", "/windows/<int:window_id>/finish", summary="Finish the current ticket (办结), recording its "
+           "case type (五件制; no body: 即办件)", tag="windows", roles=OPERATORS, body=CaseChoice, body_required=False,
+           answer=Finished, errors=(404, 409))
+def finish(window_id: int, who: Principal, data: CaseChoice) -> dict[str, Any]:
+    """办结 with the case type the clerk chose, checked before anything changes."""
+    case = hall().cases.parse(data.model_dump(exclude_unset=True))
     view = engine().finish(window_id, who.name, case)
-    return jsonify({"ticket": view.to_json(), "case": hall().cases.of_ticket(view.id)})
+    return {"ticket": view.to_json(), "case": hall().cases.of_ticket(view.id)}
 
 
 def engine() -> QueueEngine:

@@ -23,8 +23,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from server.auth import display_names
-from server.calendar import wall_time
-from server.clock import Clock, business_date
+from server.clock import Clock, business_date, wall_time
 from server.config import AppointmentSlot, HallConfig, Service
 from server.db import Storage
 from server.events import EventBus, HallEvent, TicketView

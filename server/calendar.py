@@ -7,7 +7,6 @@ UTC, so a zone with daylight saving time works too (Asia/Shanghai has none).
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
@@ -30,23 +29,6 @@ from server.config_types import (
     refuse,
 )
 from server.vocabulary import WEEKDAY_NAMES
-
-#: A time of day "HH:MM", 00:00-23:59, as staff type it (a slot, a duty log entry's time)
-HH_MM = re.compile(r"([01]\d|2[0-3]):[0-5]\d")
-
-
-def wall_time(text: str) -> time | None:
-    """``text`` as a time of day when it is exactly "HH:MM", else None: the one parser of the times staff type."""
-    return time.fromisoformat(text) if HH_MM.fullmatch(text) else None
-
-
-def calendar_day(text: str) -> date | None:
-    """``text`` as a date (YYYY-MM-DD, or another ISO form Python reads), else None: the one parser of the dates
-    the API is given."""
-    try:
-        return date.fromisoformat(text)
-    except ValueError:
-        return None
 
 #: How far next_open looks ahead before deciding the calendar never opens.
 SEARCH_DAYS = 400

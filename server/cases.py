@@ -17,8 +17,8 @@ from sqlalchemy import ColumnElement, Connection, false, insert, select, true
 from sqlalchemy.orm import Session
 
 from server.auth import Principal, clerk_cards
-from server.calendar import HallCalendar, calendar_day
-from server.clock import Clock, business_date
+from server.calendar import HallCalendar
+from server.clock import Clock, business_date, calendar_day
 from server.config import HallConfig
 from server.db import Storage
 from server.events import EventBus, HallEvent
@@ -94,8 +94,9 @@ class Cases:
     # ------------------------------------------------------------------ at 办结
 
     def parse(self, data: dict[str, Any]) -> CaseInput:
-        """The case part of a finish request: ``{"case": "promised", "due": "2026-12-07"}`` and so on; an empty
-        body is the default 即办件. Checked before the 办结 starts, so a wrong case finishes nothing."""
+        """The fields given in a finish request (server.schemas.CaseChoice, which checked their JSON types):
+        ``{"case": "promised", "due": "2026-12-07"}`` and so on; none is the default 即办件. Checked before the 办结
+        starts, so a wrong case finishes nothing."""
         kind = data.get("case")
         if kind is None:
             if data:

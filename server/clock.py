@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import re
 import threading
-from datetime import UTC, date, datetime, timedelta, tzinfo
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from typing import Protocol
 
 
@@ -44,3 +45,21 @@ class ManualClock:
 def business_date(instant: datetime, zone: tzinfo) -> date:
     """The hall's business date is the local calendar date where the hall is."""
     return instant.astimezone(zone).date()
+
+
+#: A time of day "HH:MM", 00:00-23:59, as staff type it (a slot, a duty log entry's time)
+HH_MM = re.compile(r"([01]\d|2[0-3]):[0-5]\d")
+
+
+def wall_time(text: str) -> time | None:
+    """``text`` as a time of day when it is exactly "HH:MM", else None: the one parser of the times staff type."""
+    return time.fromisoformat(text) if HH_MM.fullmatch(text) else None
+
+
+def calendar_day(text: str) -> date | None:
+    """``text`` as a date (YYYY-MM-DD, or another ISO form Python reads), else None: the one parser of the dates
+    the API is given."""
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        return None

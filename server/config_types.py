@@ -22,6 +22,8 @@ from typing import Annotated, Any, Literal, TypeVar
 from pydantic import BeforeValidator, ConfigDict, Field, StrictBool, StrictFloat, StrictInt, StrictStr
 from pydantic_core import PydanticCustomError
 
+from server.clock import calendar_day, wall_time
+
 #: Every table of config.toml: an unknown key is refused (a typo must not load silently), settings are frozen.
 TABLE = ConfigDict(extra="forbid", frozen=True, arbitrary_types_allowed=True)
 
@@ -112,22 +114,18 @@ def shown(value: Any) -> str:
 
 # ---------------------------------------------------------------- times of day, weekdays, dates, lists of text
 
-_HH_MM = re.compile(r"(\d{1,2}):(\d{2})")
-
-
 def _time_of_day(value: Any, end: bool) -> time | None:
-    """ "08:30" or a TOML time 08:30:00; an end may be "24:00" (None: the end of the day)."""
+    """ "08:30" (or "8:30") or a TOML time 08:30:00; an end may be "24:00" (None: the end of the day)."""
     if value is None and end:
         return None
     if isinstance(value, time) and not value.second and not value.microsecond:
         return value
-    match = _HH_MM.fullmatch(value.strip()) if isinstance(value, str) else None
-    if match:
-        hour, minute = int(match.group(1)), int(match.group(2))
-        if end and (hour, minute) == (24, 0):
-            return None
-        if hour <= 23 and minute <= 59:
-            return time(hour, minute)
+    text = value.strip() if isinstance(value, str) else None
+    if end and text == "24:00":
+        return None
+    at = wall_time(text.zfill(5)) if text is not None else None
+    if at is not None:
+        return at
     raise refuse(f"{shown(value)}: a time of day \"HH:MM\" such as \"08:30\"" + (" or \"24:00\"" if end else ""))
 
 
@@ -158,10 +156,7 @@ def dates_of(values: list[Any] | tuple[Any, ...]) -> list[date]:
     for k, value in enumerate(values):
         day = value if isinstance(value, date) and not isinstance(value, datetime) else None
         if isinstance(value, str) and re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
-            try:
-                day = date.fromisoformat(value)
-            except ValueError:  # 2026-02-30
-                day = None
+            day = calendar_day(value)  # None for 2026-02-30
         if day is None:
             raise refuse(f"{shown(value)}: a date such as 2026-10-01 or \"2026-10-01\"", k)
         days.append(day)

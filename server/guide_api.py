@@ -7,47 +7,40 @@ masked, a kiosk only the masked appointment it has just checked in, a display no
 
 from __future__ import annotations
 
-from datetime import date, time
+import datetime as dt
 from io import BytesIO
-from typing import Any
+from typing import Any, Literal
 
-from flask import Blueprint, jsonify, request, send_file
+from flask import Blueprint, Response, send_file
 
 from server.appointments import Booking
-from server.calendar import wall_time
+from server.auth import Principal
+from server.clock import wall_time
+from server.operations import Answer, Body, File, operation
 from server.queue import DomainError
 from server.register import xlsx
+from server.schemas import PrintPlan, TrackedTicket, one_of
 from server.vocabulary import APPOINTMENT_CHANNELS, APPOINTMENT_KINDS, DUTY_KINDS, ENQUIRY_CHANNELS
-from server.web import (
-    DESK,
-    ISSUERS,
-    STAFF,
-    body,
-    field,
-    hall,
-    limits,
-    parse_day,
-    print_plan,
-    require,
-    spooler,
-    tracked,
-)
+from server.web import DESK, ISSUERS, STAFF, hall, limits, parse_day, print_plan, require, spooler, tracked
 
 bp = Blueprint("guide_api", __name__, url_prefix="/api")
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
-def day_arg(name: str = "date") -> date:
-    """?date=YYYY-MM-DD, today when absent."""
-    value = request.args.get(name)
+class Day(Body):
+    #: YYYY-MM-DD; today when absent
+    date: str | None = None
+
+
+def day_of(value: str | None) -> dt.date:
+    """?date=YYYY-MM-DD, today when absent (the desk's pages read it so too)."""
     if not value:
         return hall().appointments.today()
-    return parse_day(value, name)
+    return parse_day(value, "date")
 
 
-def _time_field(data: dict[str, Any], name: str) -> time | None:
-    value = field(data, name, str, required=False)
+def _time(value: str | None, name: str) -> dt.time | None:
     if value is None:
         return None
     at = wall_time(value.strip())
@@ -58,36 +51,157 @@ def _time_field(data: dict[str, Any], name: str) -> time | None:
 
 # ---------------------------------------------------------------- appointments
 
-@bp.post("/appointments")
-def book() -> Any:
+AppointmentStatus = Literal["booked", "checked_in", "forfeited", "cancelled", "rejected", "done", "not_done"]
+
+
+class AppointmentTicket(Answer):
+    """The ticket the check-in gave."""
+
+    id: int
+    number: str
+
+
+class Appointment(Answer):
+    """An appointment. In full (code, name, phone, id_last6, notes, reason, booked_by…) only for guide/admin;
+    others get name 张*三, phone 138****1234, id_last6 ****5X, and no code, notes, reason or booked_*."""
+
+    id: int
+    service: str
+    service_name: str
+    date: dt.date
+    #: HH:MM: the slot's start (kind window), the agreed time (home, holiday)
+    slot: str
+    slot_end: str | None
+    kind: Literal["window", "home", "holiday"]
+    kind_text: str
+    channel: Literal["phone", "letter", "desk", "online"]
+    channel_text: str
+    status: AppointmentStatus
+    status_text: str
+    #: the staff member (username) serving a home or holiday visit
+    assigned_to: str | None
+    assigned_name: str | None
+    ticket: AppointmentTicket | None
+    check_in_from: dt.datetime | None
+    forfeit_at: dt.datetime | None
+    name: str
+    phone: str
+    id_last6: str | None
+    #: the 6-digit code the resident checks in with (guide/admin only)
+    code: str | None = None
+    notes: str | None = None
+    #: why it was cancelled or rejected
+    reason: str | None = None
+    booked_by: str | None = None
+    booked_by_name: str | None = None
+    booked_at: dt.datetime | None = None
+
+
+class OneAppointment(Answer):
+    appointment: Appointment
+
+
+class DayAppointments(Answer):
+    date: dt.date
+    appointments: list[Appointment]
+
+
+class Appointments(Answer):
+    appointments: list[Appointment]
+
+
+class BookingRequest(Body):
+    """An appointment taken by phone, letter, at the desk (or, later, online). The codes, the day, the slot, the
+    phone and the ID digits are checked by the hall's rules, with their own error codes."""
+
+    #: the item's code
+    service: str
+    #: YYYY-MM-DD: today to [appointments] days_ahead
+    date: str
+    #: HH:MM: a slot's start for kind window; the agreed time for home and holiday
+    slot: str
+    kind: one_of(APPOINTMENT_KINDS) | None = None  # type: ignore[valid-type]
+    channel: one_of(APPOINTMENT_CHANNELS)  # type: ignore[valid-type]
+    name: str
+    #: an 11-digit mobile, or a landline with its area code
+    phone: str
+    #: 身份证后六位 (the last may be X)
+    id_last6: str | None = None
+    notes: str | None = None
+    #: the staff member's username; required for home and holiday
+    assigned_to: str | None = None
+
+
+@operation(bp, "post", "/appointments", summary="Register an appointment (guide/admin; phone, letter, desk, a future "
+           "online channel); 409 slot_full, duplicate_appointment, no_such_slot, slot_started, hall_open_that_day, "
+           "bad_date", tag="appointments", roles=DESK, body=BookingRequest, answer=OneAppointment, status=201,
+           errors=(404, 409))
+def book(who: Principal, data: BookingRequest) -> dict[str, Any]:
     """Register an appointment taken by phone, letter, at the desk (or, later, online)."""
-    who = require(*DESK)
-    data = body()
-    booking = Booking(service=field(data, "service", str), day=parse_day(field(data, "date", str), "date"),
-                      slot=field(data, "slot", str),
-                      kind=field(data, "kind", str, required=False) or "window", channel=field(data, "channel", str),
-                      name=field(data, "name", str), phone=field(data, "phone", str),
-                      id_last6=field(data, "id_last6", str, required=False),
-                      notes=field(data, "notes", str, required=False) or "",
-                      assigned_to=field(data, "assigned_to", str, required=False))
-    return jsonify({"appointment": hall().appointments.book(booking, who.actor).to_json(full=True)}), 201
+    booking = Booking(service=data.service, day=parse_day(data.date, "date"), slot=data.slot,
+                      kind=data.kind or "window", channel=data.channel, name=data.name, phone=data.phone,
+                      id_last6=data.id_last6, notes=data.notes or "", assigned_to=data.assigned_to)
+    return {"appointment": hall().appointments.book(booking, who.actor).to_json(full=True)}
 
 
-@bp.get("/appointments")
-def day_list() -> Any:
-    require(*DESK)
-    day = day_arg()
-    return jsonify({"date": day.isoformat(),
-                    "appointments": [a.to_json(full=True) for a in hall().appointments.on(day)]})
+@operation(bp, "get", "/appointments", summary="The day's appointments in full (guide/admin; anyone else 403)",
+           tag="appointments", roles=DESK, query=Day, answer=DayAppointments)
+def day_list(query: Day) -> dict[str, Any]:
+    day = day_of(query.date)
+    return {"date": day.isoformat(), "appointments": [a.to_json(full=True) for a in hall().appointments.on(day)]}
 
 
-@bp.get("/appointments/setup")
-def setup() -> Any:
-    """What the desk's form offers: kinds, channels, reasons, staff, each item's 办事指南 (一次性告知), the rules."""
-    require(*DESK)
+class Choice(Answer):
+    code: str
+    name: str
+
+
+class ServiceGuide(Answer):
+    """办事指南, read to a resident booking by phone (一次性告知)."""
+
+    materials: str
+    steps: str
+    time_limit: str
+    fees: str
+
+
+class BookableService(Answer):
+    code: str
+    name: str
+    category: str
+    guide: ServiceGuide
+
+
+class StaffCard(Answer):
+    username: str
+    name: str
+    role: Literal["admin", "guide", "clerk"]
+
+
+class DeskSetup(Answer):
+    """What the desk's form offers."""
+
+    today: dt.date
+    kinds: list[Choice]
+    channels: list[Choice]
+    reject_reasons: list[str]
+    days_ahead: int
+    check_in_before_minutes: int
+    forfeit_after_minutes: int
+    services: list[BookableService]
+    #: who a home or holiday visit may be assigned to
+    staff: list[StaffCard]
+    duty_kinds: list[Choice]
+    enquiry_channels: list[Choice]
+
+
+@operation(bp, "get", "/appointments/setup", summary="What the desk's form offers: kinds, channels, reject reasons, "
+           "staff, each item's 办事指南", tag="appointments", roles=DESK, answer=DeskSetup)
+def setup() -> dict[str, Any]:
+    """Kinds, channels, reasons, staff, each item's 办事指南 (一次性告知), the rules."""
     config = hall().config
     rules = config.appointments
-    return jsonify({
+    return {
         "today": hall().appointments.today().isoformat(),
         "kinds": [{"code": code, "name": name} for code, name in APPOINTMENT_KINDS.items()],
         "channels": [{"code": code, "name": name} for code, name in APPOINTMENT_CHANNELS.items()],
@@ -99,142 +213,274 @@ def setup() -> Any:
         "staff": [{"username": p.name, "name": p.display_name, "role": p.role} for p in hall().accounts.members()],
         "duty_kinds": [{"code": code, "name": name} for code, name in DUTY_KINDS.items()],
         "enquiry_channels": [{"code": code, "name": name} for code, name in ENQUIRY_CHANNELS.items()],
-    })
+    }
 
 
-@bp.get("/appointments/slots")
-def slots() -> Any:
-    require(*DESK)
-    service = request.args.get("service")
-    if not service:
+class SlotsQuery(Day):
+    #: the item's code
+    service: str
+
+
+class Slot(Answer):
+    start: str
+    end: str
+    capacity: int
+    booked: int
+    left: int
+    #: already begun: no longer bookable
+    started: bool
+
+
+class DaySlots(Answer):
+    date: dt.date
+    service: str
+    #: a working day of the hall
+    open: bool
+    #: why there are no slots, when there are none
+    message: str
+    slots: list[Slot]
+
+
+@operation(bp, "get", "/appointments/slots", summary="The slots of a day for an item, with places left",
+           tag="appointments", roles=DESK, query=SlotsQuery, answer=DaySlots, errors=(404,))
+def slots(query: SlotsQuery) -> dict[str, Any]:
+    if not query.service:
         raise DomainError("invalid", "missing_field", "缺少参数 service")
-    return jsonify(hall().appointments.slots(day_arg(), service))
+    return hall().appointments.slots(day_of(query.date), query.service)
 
 
-@bp.get("/appointments/assigned")
-def assigned() -> Any:
-    """Home-visit and holiday appointments: one's own (any staff), or everyone's (?all=1, guide and admin)."""
-    who = require(*STAFF)
-    everyone = request.args.get("all") == "1"
+class Everyone(Body):
+    #: 1: everyone's (guide/admin only); absent: one's own
+    all: str | None = None
+
+
+@operation(bp, "get", "/appointments/assigned", summary="Home-visit and holiday appointments: one's own (any staff; "
+           "masked for clerks), or everyone's with ?all=1 (guide/admin)", tag="appointments", roles=STAFF,
+           query=Everyone, answer=Appointments)
+def assigned(who: Principal, query: Everyone) -> dict[str, Any]:
+    everyone = query.all == "1"
     if everyone:
         require(*DESK)
     visits = hall().appointments.visits(None if everyone else who.name)
-    return jsonify({"appointments": [a.to_json(full=who.role in DESK) for a in visits]})
+    return {"appointments": [a.to_json(full=who.role in DESK) for a in visits]}
 
 
-@bp.get("/appointments/register.xlsx")
-def register_xlsx() -> Any:
-    """《中心预约服务登记表》 of a day as an XLSX file."""
-    require(*DESK)
-    day = day_arg()
+@operation(bp, "get", "/appointments/register.xlsx", summary="《中心预约服务登记表》 of a day as an XLSX file "
+           "(guide/admin)", tag="appointments", roles=DESK, query=Day, answer=File(XLSX))
+def register_xlsx(query: Day) -> Response:
+    day = day_of(query.date)
     data = xlsx(hall().config.name, day, hall().appointments.on(day))
     return send_file(BytesIO(data), mimetype=XLSX, as_attachment=True,
                      download_name=f"中心预约服务登记表-{day.isoformat()}.xlsx", max_age=0)
 
 
-@bp.post("/appointments/<int:appointment_id>/cancel")
-def cancel(appointment_id: int) -> Any:
-    who = require(*DESK)
-    reason = field(body(), "reason", str, required=False)
-    return jsonify({"appointment": hall().appointments.cancel(appointment_id, who.actor, reason).to_json(full=True)})
+class Cancelling(Body):
+    #: why (optional)
+    reason: str | None = None
 
 
-@bp.post("/appointments/<int:appointment_id>/reject")
-def reject(appointment_id: int) -> Any:
-    who = require(*DESK)
-    reason = field(body(), "reason", str)
-    return jsonify({"appointment": hall().appointments.reject(appointment_id, who.actor, reason).to_json(full=True)})
+class Rejecting(Body):
+    #: why the hall will not serve it, told to the resident
+    reason: str
 
 
-@bp.post("/appointments/<int:appointment_id>/outcome")
-def outcome(appointment_id: int) -> Any:
-    """A home or holiday visit done or not done: by the staff member assigned, or the guide desk or admin."""
-    who = require(*STAFF)
-    data = body()
-    done = data.get("done")
-    if not isinstance(done, bool):
-        raise DomainError("invalid", "bad_field", "字段 done 应为 true 或 false")
-    view = hall().appointments.record_outcome(appointment_id, who.name, who.role in DESK, done,
-                                              field(data, "note", str, required=False) or "")
-    return jsonify({"appointment": view.to_json(full=who.role in DESK)})
+@operation(bp, "post", "/appointments/<int:appointment_id>/cancel", summary="Cancel a booked appointment "
+           "(guide/admin)", tag="appointments", roles=DESK, body=Cancelling, answer=OneAppointment, errors=(404, 409))
+def cancel(appointment_id: int, who: Principal, data: Cancelling) -> dict[str, Any]:
+    return {"appointment": hall().appointments.cancel(appointment_id, who.actor, data.reason).to_json(full=True)}
 
 
-@bp.post("/appointments/check-in")
-def check_in() -> Any:
+@operation(bp, "post", "/appointments/<int:appointment_id>/reject", summary="不予预约, with the reason told to the "
+           "resident (guide/admin)", tag="appointments", roles=DESK, body=Rejecting, answer=OneAppointment,
+           errors=(404, 409))
+def reject(appointment_id: int, who: Principal, data: Rejecting) -> dict[str, Any]:
+    return {"appointment": hall().appointments.reject(appointment_id, who.actor, data.reason).to_json(full=True)}
+
+
+class Outcome(Body):
+    #: true: done; false: not done
+    done: bool
+    note: str | None = None
+
+
+@operation(bp, "post", "/appointments/<int:appointment_id>/outcome", summary="A home or holiday visit done or not "
+           "done (the staff assigned, or guide/admin)", tag="appointments", roles=STAFF, body=Outcome,
+           answer=OneAppointment, errors=(404, 409))
+def outcome(appointment_id: int, who: Principal, data: Outcome) -> dict[str, Any]:
+    """By the staff member assigned, or the guide desk or admin."""
+    view = hall().appointments.record_outcome(appointment_id, who.name, who.role in DESK, data.done, data.note or "")
+    return {"appointment": view.to_json(full=who.role in DESK)}
+
+
+class CheckIn(Body):
+    """One of the two (code_or_phone); their form is checked by the hall's rules (bad_code, bad_phone)."""
+
+    #: the 6-digit appointment code
+    code: str | None = None
+    #: the 11-digit mobile the appointment was booked with
+    phone: str | None = None
+
+
+class CheckedIn(Answer):
+    ticket: TrackedTicket
+    print: PrintPlan
+    #: masked for the kiosk, in full for guide/admin
+    appointment: Appointment
+
+
+@operation(bp, "post", "/appointments/check-in", summary="Check in with the 6-digit code or the 11-digit phone "
+           "(kiosk; guide/admin at the desk): a ticket tagged 预约", tag="appointments", roles=ISSUERS, body=CheckIn,
+           answer=CheckedIn, status=201, errors=(404, 409, 429), description="404 appointment_not_found; 409 "
+           "appointment_not_today, appointment_too_early, appointment_checked_in, appointment_forfeited, "
+           "appointment_cancelled, appointment_rejected, appointment_not_in_hall (error.detail: number, service, "
+           "date, from); 422 code_or_phone, bad_code, bad_phone; a kiosk checking in by phone gets only 404 "
+           "appointment_not_found; 429 too_many_requests (kiosk)")
+def check_in(who: Principal, data: CheckIn) -> dict[str, Any]:
     """The resident's code or phone number: a ticket tagged 预约, printed like any other, or the reason why not.
     A kiosk is throttled (codes cannot be tried one after another), and by phone it learns nothing of whether
     or when the number has an appointment: anyone can type a phone number, only the resident knows the code."""
-    who = require(*ISSUERS)
-    data = body()
     kiosk = who.kind == "device"
-    code, phone = field(data, "code", str, False), field(data, "phone", str, False)
     if kiosk:
         limits().check_in(who.name)
     try:
-        ticket, appointment = hall().appointments.check_in(who.actor, "kiosk" if kiosk else "desk", code=code,
-                                                           phone=phone)
+        ticket, appointment = hall().appointments.check_in(who.actor, "kiosk" if kiosk else "desk", code=data.code,
+                                                           phone=data.phone)
     except DomainError as refusal:
         if not kiosk or not refusal.code.startswith("appointment_"):
             raise
         limits().missed(who.name)
-        if phone is None:
+        if data.phone is None:
             raise
         raise DomainError("not_found", "appointment_not_found",
                           "没有找到这个手机号现在可以签到的预约。请输入预约码，或到导询台咨询") from None
-    return jsonify({"ticket": tracked(ticket), "print": print_plan(spooler().printer_for(who.actor)),
-                    "appointment": appointment.to_json(full=who.role in DESK)}), 201
+    return {"ticket": tracked(ticket), "print": print_plan(spooler().printer_for(who.actor)),
+            "appointment": appointment.to_json(full=who.role in DESK)}
 
 
 # ---------------------------------------------------------------- tickets at the desk
 
-@bp.get("/tickets")
-def by_number() -> Any:
+class PaperNumber(Body):
+    #: the number on the paper, A012 (today's)
+    number: str
+
+
+class OneTrackedTicket(Answer):
+    ticket: TrackedTicket
+
+
+@operation(bp, "get", "/tickets", summary="Today's ticket of a paper number, for the guide desk (guide/admin)",
+           tag="queue", roles=DESK, query=PaperNumber, answer=OneTrackedTicket, errors=(404,))
+def by_number(query: PaperNumber) -> dict[str, Any]:
     """Today's ticket of a paper number (?number=A012): its state, for a resident asking at the desk."""
-    require(*DESK)
-    number = request.args.get("number", "").strip()
+    number = query.number.strip()
     if not number:
         raise DomainError("invalid", "missing_field", "缺少参数 number，例如 A012")
-    return jsonify({"ticket": tracked(hall().engine.by_number(number))})
+    return {"ticket": tracked(hall().engine.by_number(number))}
 
 
-@bp.get("/tickets/<int:ticket_id>/appointment")
-def ticket_appointment(ticket_id: int) -> Any:
-    """The appointment behind a 预约 ticket: in full for the desk, masked for the clerk calling it."""
-    who = require(*STAFF)
-    return jsonify({"appointment": hall().appointments.of_ticket(ticket_id).to_json(full=who.role in DESK)})
+@operation(bp, "get", "/tickets/<int:ticket_id>/appointment", summary="The appointment behind a 预约 ticket: in full "
+           "for guide/admin, masked for clerks", tag="appointments", roles=STAFF, answer=OneAppointment,
+           errors=(404,))
+def ticket_appointment(ticket_id: int, who: Principal) -> dict[str, Any]:
+    return {"appointment": hall().appointments.of_ticket(ticket_id).to_json(full=who.role in DESK)}
 
 
 # ---------------------------------------------------------------- 值班记录 and 来电来访登记
 
-@bp.get("/duty-log")
-def duty_log() -> Any:
-    require(*DESK)
-    day = day_arg()
-    return jsonify({"date": day.isoformat(), "entries": hall().desk.duty_log(day)})
+class DutyEntry(Answer):
+    id: int
+    date: dt.date
+    #: when it happened
+    at: dt.datetime
+    kind: Literal["general", "emergency", "major"]
+    kind_text: str
+    text: str
+    author: str
+    author_name: str
+    logged_at: dt.datetime
 
 
-@bp.post("/duty-log")
-def log_duty() -> Any:
-    who = require(*DESK)
-    data = body()
-    entry = hall().desk.log_duty(field(data, "kind", str, required=False) or "general", field(data, "text", str),
-                                 who.actor, _time_field(data, "at"))
-    return jsonify({"entry": entry}), 201
+class DutyLog(Answer):
+    date: dt.date
+    entries: list[DutyEntry]
 
 
-@bp.get("/enquiries")
-def enquiries() -> Any:
-    require(*DESK)
-    day = day_arg()
-    return jsonify({"date": day.isoformat(), "entries": hall().desk.enquiries(day)})
+class OneDutyEntry(Answer):
+    entry: DutyEntry
 
 
-@bp.post("/enquiries")
-def register_enquiry() -> Any:
-    who = require(*DESK)
-    data = body()
-    text = {name: field(data, name, str, required=False) or ""
-            for name in ("answer", "who", "contact", "referred_to")}
-    entry = hall().desk.register_enquiry(field(data, "channel", str), field(data, "subject", str), who.actor,
-                                         at=_time_field(data, "at"), **text)
-    return jsonify({"entry": entry}), 201
+class DutyNote(Body):
+    #: general (default), emergency (突发事件) or major (重大事件)
+    kind: one_of(DUTY_KINDS) | None = None  # type: ignore[valid-type]
+    #: what happened, at most 1000 characters
+    text: str
+    #: HH:MM today, when it happened; now when absent
+    at: str | None = None
+
+
+@operation(bp, "get", "/duty-log", summary="The day's 值班记录 (guide/admin)", tag="desk", roles=DESK, query=Day,
+           answer=DutyLog)
+def duty_log(query: Day) -> dict[str, Any]:
+    day = day_of(query.date)
+    return {"date": day.isoformat(), "entries": hall().desk.duty_log(day)}
+
+
+@operation(bp, "post", "/duty-log", summary="Add to today's 值班记录 (guide/admin)", tag="desk", roles=DESK,
+           body=DutyNote, answer=OneDutyEntry, status=201)
+def log_duty(who: Principal, data: DutyNote) -> dict[str, Any]:
+    return {"entry": hall().desk.log_duty(data.kind or "general", data.text, who.actor, _time(data.at, "at"))}
+
+
+class EnquiryEntry(Answer):
+    id: int
+    date: dt.date
+    at: dt.datetime
+    channel: Literal["phone", "visit", "letter"]
+    channel_text: str
+    who: str
+    contact: str
+    subject: str
+    answer: str
+    referred_to: str
+    author: str
+    author_name: str
+
+
+class Enquiries(Answer):
+    date: dt.date
+    entries: list[EnquiryEntry]
+
+
+class OneEnquiry(Answer):
+    entry: EnquiryEntry
+
+
+class EnquiryNote(Body):
+    #: phone (来电), visit (来访) or letter (来信)
+    channel: one_of(ENQUIRY_CHANNELS)  # type: ignore[valid-type]
+    #: what was asked, at most 500 characters
+    subject: str
+    answer: str | None = None
+    #: who called or came, at most 32 characters
+    who: str | None = None
+    contact: str | None = None
+    #: the window or office it was referred to (转办)
+    referred_to: str | None = None
+    #: HH:MM today, when it happened; now when absent
+    at: str | None = None
+
+
+@operation(bp, "get", "/enquiries", summary="The day's 来电来访登记 (guide/admin)", tag="desk", roles=DESK, query=Day,
+           answer=Enquiries)
+def enquiries(query: Day) -> dict[str, Any]:
+    day = day_of(query.date)
+    return {"date": day.isoformat(), "entries": hall().desk.enquiries(day)}
+
+
+@operation(bp, "post", "/enquiries", summary="Register a call, letter or walk-in enquiry (guide/admin)", tag="desk",
+           roles=DESK, body=EnquiryNote, answer=OneEnquiry, status=201)
+def register_enquiry(who: Principal, data: EnquiryNote) -> dict[str, Any]:
+    entry = hall().desk.register_enquiry(data.channel, data.subject, who.actor, answer=data.answer or "",
+                                         who=data.who or "", contact=data.contact or "",
+                                         referred_to=data.referred_to or "", at=_time(data.at, "at"))
+    return {"entry": entry}

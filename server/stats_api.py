@@ -2,35 +2,171 @@
 
 from __future__ import annotations
 
-from datetime import date
-from typing import Any
+from datetime import date, datetime
+from typing import Any, Literal
 
-from flask import Blueprint, Response, jsonify, request
+from flask import Blueprint, Response
+from pydantic import Field
 
 from server import stats_export
-from server.web import hall, parse_day, period_of, require
+from server.operations import Answer, Body, File, operation
+from server.web import hall, parse_day, period_of
 
 bp = Blueprint("stats_api", __name__, url_prefix="/api")
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+CSV = "text/csv; charset=utf-8"
 
 
-def period() -> tuple[date, date]:
+class Period(Body):
+    """One day (date), a month (month), or from and to (at most a year); the period is checked by the view
+    (bad_period), not here."""
+
+    #: YYYY-MM-DD: that day alone
+    date: str | None = None
+    #: YYYY-MM
+    month: str | None = None
+    #: YYYY-MM-DD, with to
+    first: str | None = Field(None, alias="from")
+    #: YYYY-MM-DD, with from
+    last: str | None = Field(None, alias="to")
+
+
+def period(query: Period) -> tuple[date, date]:
     """?date=YYYY-MM-DD (one day), ?month=YYYY-MM, or ?from=&to= (at most a year)."""
-    if "date" in request.args:
-        day = parse_day(request.args["date"], "date", "bad_period")
+    if query.date is not None:
+        day = parse_day(query.date, "date", "bad_period")
         return day, day
-    return period_of(request.args)
+    return period_of(query.model_dump(by_alias=True, exclude_none=True))
 
 
-def _report() -> dict[str, Any]:
-    require("admin")
-    return hall().stats.report(*period())
+class Times(Answer):
+    """Seconds: how many, mean, median and p90 (nearest rank); none when there were none."""
+
+    n: int
+    mean: float | None
+    median: float | None
+    p90: float | None
 
 
-@bp.get("/stats")
-def figures() -> Any:
-    return jsonify(_report())
+class Ratings(Answer):
+    very_satisfied: int
+    satisfied: int
+    basic: int
+    dissatisfied: int
+    very_dissatisfied: int
+    #: 未评价
+    unrated: int
+
+
+class CaseCounts(Answer):
+    immediate: int
+    promised: int
+    supplement: int
+    returned: int
+    approval: int
+
+
+class Promised(Answer):
+    """承诺件 by outcome; the on-time rate over those whose outcome is known (on time + late + overdue)."""
+
+    total: int
+    on_time: int
+    late: int
+    overdue: int
+    pending: int
+    on_time_rate: float | None
+
+
+class Approval(Answer):
+    total: int
+    replied: int
+    overdue: int
+    pending: int
+
+
+class Kept(Answer):
+    """Appointments dated in the period: checked in / (checked in + forfeited)."""
+
+    checked_in: int
+    forfeited: int
+    kept_rate: float | None
+
+
+class Figures(Answer):
+    """The figures of one scope: the whole period, a day, an item, a window or a staff member."""
+
+    #: "total", the day, the item's code, the window's id or the staff member's username
+    key: str | int
+    name: str
+    #: none for a window and a staff member (a ticket is issued to an item, not a window)
+    issued: int | None
+    served: int
+    no_show: int
+    transferred: int
+    waiting: Times
+    service_time: Times
+    ratings: Ratings
+    #: the five levels' ratings (未评价 not among them)
+    rated: int
+    satisfaction_rate: float | None
+    cases: CaseCounts
+    immediate_share: float | None
+    promised: Promised
+    approval: Approval
+    #: none for a window and a staff member
+    appointments: Kept | None
+    #: the staff member's 工号 (by_clerk only)
+    staff_no: str | None = None
+
+
+class Formula(Answer):
+    basic_counts_satisfied: bool
+    unrated: Literal["exclude", "satisfied", "basic"]
+    unrated_name: str
+    target_rate: float
+    #: the formula in words: 满意率 = （非常满意+满意）÷（五级评价总数）…
+    text: str
+
+
+class Span(Answer):
+    """A period, and its days: all of them (the report) or those 延时服务 happened on (its totals)."""
+
+    first: date = Field(alias="from")
+    last: date = Field(alias="to")
+    days: int
+
+
+class ExtendedTotals(Span):
+    """延时服务 in the period: the days it happened, the times (次), the residents served."""
+
+    sessions: int
+    served: int
+    text: str
+    minutes: float
+    anomalies: int
+
+
+class Report(Span):
+    """The hall's figures of a period (server/stats.py says how each is computed)."""
+
+    generated_at: datetime
+    timezone: str
+    formula: Formula
+    total: Figures
+    by_day: list[Figures]
+    by_service: list[Figures]
+    by_window: list[Figures]
+    by_clerk: list[Figures]
+    #: issued tickets by the local hour, 0 to 23
+    arrivals_by_hour: list[int]
+    extended: ExtendedTotals
+
+
+@operation(bp, "get", "/stats", summary="Statistics for ?date=, ?month= or ?from=&to= (admin)", tag="statistics",
+           roles=("admin",), query=Period, answer=Report)
+def figures(query: Period) -> dict[str, Any]:
+    return hall().stats.report(*period(query))
 
 
 def _download(content: bytes, mimetype: str, report: dict[str, Any], suffix: str) -> Response:
@@ -39,13 +175,15 @@ def _download(content: bytes, mimetype: str, report: dict[str, Any], suffix: str
                                                          "Cache-Control": "no-store"})
 
 
-@bp.get("/stats.csv")
-def figures_csv() -> Response:
-    report = _report()
-    return _download(stats_export.to_csv(report), "text/csv; charset=utf-8", report, "csv")
+@operation(bp, "get", "/stats.csv", summary="The same figures as CSV (UTF-8 with BOM)", tag="statistics",
+           roles=("admin",), query=Period, answer=File(CSV))
+def figures_csv(query: Period) -> Response:
+    report = hall().stats.report(*period(query))
+    return _download(stats_export.to_csv(report), CSV, report, "csv")
 
 
-@bp.get("/stats.xlsx")
-def figures_xlsx() -> Response:
-    report = _report()
+@operation(bp, "get", "/stats.xlsx", summary="The same figures as XLSX", tag="statistics", roles=("admin",),
+           query=Period, answer=File(XLSX))
+def figures_xlsx(query: Period) -> Response:
+    report = hall().stats.report(*period(query))
     return _download(stats_export.to_xlsx(report), XLSX, report, "xlsx")

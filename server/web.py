@@ -11,7 +11,7 @@ from socketio.exceptions import ConnectionRefusedError as SocketRefused
 from werkzeug.exceptions import HTTPException
 
 from server.auth import Principal, allowed
-from server.calendar import calendar_day
+from server.clock import calendar_day
 from server.events import TicketView
 from server.hall import Hall
 from server.printing.settings import PrinterConfig
@@ -127,19 +127,6 @@ def _check_json(value: Any, depth: int) -> None:
     elif isinstance(value, list):
         for item in value:
             _check_json(item, depth + 1)
-
-
-def field(data: dict[str, Any], name: str, kind: type, required: bool = True) -> Any:
-    value = data.get(name)
-    if value is None:
-        if required:
-            raise DomainError("invalid", "missing_field", f"缺少字段 {name}")
-        return None
-    if not isinstance(value, kind) or isinstance(value, bool):
-        raise DomainError("invalid", "bad_field", f"字段 {name} 应为 {kind.__name__}")
-    if kind is int and not -INT_MAX <= value <= INT_MAX:
-        raise DomainError("invalid", "bad_field", f"字段 {name} 超出范围")
-    return value
 
 
 def parse_day(value: str, name: str, code: str = "bad_date", form: str = "YYYY-MM-DD，例如 2026-11-30") -> date:

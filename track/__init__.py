@@ -4,7 +4,7 @@ and nothing on it says who the resident is."""
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 from flask import Blueprint, current_app, jsonify, render_template
 
@@ -12,9 +12,11 @@ from server.clock import business_date
 from server.events import TicketView
 from server.hall import Hall
 from server.models import TicketStatus as S
+from server.operations import Answer, operation
 from server.queue import DomainError
+from server.schemas import Level, Rated, RatingChoice, RatingLevel
 from server.vocabulary import EXPIRED, RESIDENT_TICKET_STATUS
-from server.web import body, principal
+from server.web import principal, storable
 
 bp = Blueprint("track", __name__, template_folder="templates", static_folder="static",
                static_url_path="/track/static")
@@ -26,6 +28,12 @@ REFRESH = 5
 
 def _hall() -> Hall:
     return current_app.extensions["hallq"]
+
+
+def _ticket(hall: Hall, token: str) -> TicketView | None:
+    """The ticket of a token; none for one no database could hold (a NUL, say: PostgreSQL would refuse the query),
+    which names no ticket either."""
+    return hall.engine.tracked(token) if storable(token) else None
 
 
 def state(hall: Hall, view: TicketView, now: datetime) -> dict[str, Any]:
@@ -61,16 +69,54 @@ def state(hall: Hall, view: TicketView, now: datetime) -> dict[str, Any]:
 @bp.get("/t/<token>")
 def page(token: str) -> Any:
     hall = _hall()
-    view = hall.engine.tracked(token)
+    view = _ticket(hall, token)
     if view is None:
         return render_template("track.html", hall=hall.config, ticket=None), 404
     return render_template("track.html", hall=hall.config, ticket=state(hall, view, hall.settings.clock.now()))
 
 
-@bp.get("/t/<token>/state")
+class ResidentRating(Answer):
+    """The page's rating part: whether the resident may rate now, or what they said."""
+
+    open: bool
+    #: the label of the level given (满意), once rated
+    level: str | None
+    levels: list[Level]
+    reasons: list[str]
+    poor: list[RatingLevel]
+
+
+class TrackState(Answer):
+    """What the tracking page shows; nothing on it says who the resident is."""
+
+    hall: str
+    number: str
+    service_name: str
+    status: Literal["waiting", "called", "serving", "done", "no_show", "transferred"]
+    #: 等候中, 正在呼叫您 … ; 已过期 for a waiting ticket of an earlier day
+    status_text: str
+    #: the figures of a ticket still waiting today; none otherwise
+    waiting_ahead: int | None
+    estimated_wait_minutes: int | None
+    #: 即将到号: this many or fewer ahead (SOON)
+    soon: bool
+    window_name: str | None
+    #: what to do now, in Chinese
+    hint: str
+    windows_text: str | None
+    notice: str | None
+    issued_at: datetime
+    updated_at: datetime
+    #: seconds until the page asks again
+    refresh: int
+    rating: ResidentRating
+
+
+@operation(bp, "get", "/t/<token>/state", summary="The resident's tracking page, refreshed (no login: the token "
+           "of the ticket's QR code is the key)", tag="tracking", roles=None, answer=TrackState, errors=(404,))
 def current(token: str) -> Any:
     hall = _hall()
-    view = hall.engine.tracked(token)
+    view = _ticket(hall, token)
     if view is None:
         return jsonify({"error": {"code": "ticket_not_found", "message": "没有这张号票，请核对二维码"}}), 404
     response = jsonify(state(hall, view, hall.settings.clock.now()))
@@ -78,15 +124,16 @@ def current(token: str) -> Any:
     return response
 
 
-@bp.post("/t/<token>/rate")
-def rate(token: str) -> Any:
-    """一次一评 from the phone, once per ticket; never on a resident's behalf by staff or a device."""
+@operation(bp, "post", "/t/<token>/rate", summary="一次一评 from the resident's phone, once per ticket (no login: the "
+           "token is the key; 403 staff_cannot_rate for staff and devices)", tag="tracking", roles=None,
+           body=RatingChoice, answer=Rated, errors=(401, 404, 409))
+def rate(token: str, data: RatingChoice) -> dict[str, Any]:
+    """Never on a resident's behalf by staff or a device."""
     if principal() is not None:
         raise DomainError("forbidden", "staff_cannot_rate", "工作人员和设备不能代替群众评价")
     hall = _hall()
-    view = hall.engine.tracked(token)
+    view = _ticket(hall, token)
     if view is None:
         raise DomainError("not_found", "ticket_not_found", "没有这张号票，请核对二维码")
-    data = body()
-    rating = hall.evaluation.check(data.get("level"), data.get("reason"), data.get("comment"))
-    return jsonify({"rating": hall.evaluation.rate_ticket(view, rating)})
+    rating = hall.evaluation.check(data.level, data.reason, data.comment)
+    return {"rating": hall.evaluation.rate_ticket(view, rating)}

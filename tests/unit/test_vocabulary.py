@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from server import vocabulary
-from server.calendar import calendar_day, wall_time
+from server.clock import calendar_day, wall_time
 
 ROOT = Path(__file__).resolve().parents[2]
 SCREENS = ("admin", "caller", "display", "evaluator", "guide", "kiosk", "track", "windowscreen", "static")
