@@ -104,7 +104,7 @@ class Calls:
 
 
 async def post(session: aiohttp.ClientSession, url: str, payload: dict[str, Any] | None = None) -> dict[str, Any]:
-    async with session.post(url, json=payload, timeout=aiohttp.ClientTimeout(total=common.HTTP_TIMEOUT)) as answer:
+    async with session.post(url, json=payload or {}, timeout=aiohttp.ClientTimeout(total=common.HTTP_TIMEOUT)) as answer:
         answer.raise_for_status()
         return await answer.json()
 
