@@ -104,7 +104,8 @@ class Calls:
 
 
 async def post(session: aiohttp.ClientSession, url: str, payload: dict[str, Any] | None = None) -> dict[str, Any]:
-    async with session.post(url, json=payload or {}, timeout=aiohttp.ClientTimeout(total=common.HTTP_TIMEOUT)) as answer:
+    timeout = aiohttp.ClientTimeout(total=common.HTTP_TIMEOUT)
+    async with session.post(url, json=payload or {}, timeout=timeout) as answer:  # a JSON body, even an empty one
         answer.raise_for_status()
         return await answer.json()
 
