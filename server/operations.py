@@ -9,16 +9,18 @@ models that refuse undocumented fields; tests check every real answer against th
 from __future__ import annotations
 
 import ast
+import dataclasses
 import functools
 import inspect
 import re
 import sys
+import typing
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Annotated, Any, TypeVar
 
 from flask import Blueprint, Flask, Response, current_app, jsonify, request
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, create_model
 from pydantic.json_schema import models_json_schema
 
 from server.auth import Principal
@@ -63,7 +65,8 @@ def _describe(schema: dict[str, Any], cls: type[BaseModel]) -> None:
     properties = schema.get("properties", {})
     for klass in reversed(cls.__mro__):  # a subclass's comment wins over its parent's
         if isinstance(klass, type) and issubclass(klass, BaseModel) and klass is not BaseModel:
-            for name, comment in _comments(klass.__module__).get(klass.__name__, {}).items():
+            source = klass.__dict__.get("__described_by__", klass)  # answer_of: the dataclass it mirrors
+            for name, comment in _comments(source.__module__).get(source.__name__, {}).items():
                 info = cls.model_fields.get(name)
                 key = (info.alias or name) if info is not None else name
                 if key in properties and info is not None and info.description is None:
@@ -81,6 +84,16 @@ class Answer(BaseModel):
     """A response body: every field it may carry is declared, none other (``additionalProperties: false``)."""
 
     model_config = ConfigDict(extra="forbid", json_schema_extra=_describe)
+
+
+def answer_of(shape: type, name: str, doc: str, leave_out: tuple[str, ...] = ()) -> type[Answer]:
+    """The answer model of a dataclass the domain returns as JSON (its fields, all present, less ``leave_out``), so
+    the shape is written once, in the domain; the dataclass's ``#:`` comments describe the fields in the document."""
+    hints = typing.get_type_hints(shape)
+    fields_ = {item.name: (hints[item.name], ...) for item in dataclasses.fields(shape) if item.name not in leave_out}
+    model = create_model(name, __base__=Answer, __doc__=doc, **fields_)  # type: ignore[call-overload]
+    model.__described_by__ = shape  # type: ignore[attr-defined]
+    return model
 
 
 class ErrorBody(Answer):

@@ -9,7 +9,8 @@ from typing import Annotated, Any, Literal
 from pydantic import ConfigDict, WithJsonSchema
 
 from server.cases import MAX_MATERIALS
-from server.operations import Answer, Body, Count
+from server.events import TicketView
+from server.operations import Answer, Body, Count, answer_of
 from server.vocabulary import CASE_TYPES, RATING_LEVELS
 
 
@@ -19,27 +20,8 @@ def one_of(codes: Any) -> Any:
     return Annotated[str, WithJsonSchema({"type": "string", "enum": list(codes)})]
 
 
-class Ticket(Answer):
-    """A ticket as the API shows it (server.events.TicketView.to_json): never the track token."""
-
-    id: int
-    number: str
-    service: str
-    service_name: str
-    status: str
-    priority: str | None
-    waiting_ahead: int
-    issued_at: datetime
-    called_at: datetime | None
-    window: int | None
-    recalls: int
-    channel: str
-    appointment: bool
-    estimated_wait_minutes: int | None
-    windows_text: str
-    no_open_window: bool
-    window_notice: str | None
-    transferred_from_window: int | None
+Ticket = answer_of(TicketView, "Ticket", "A ticket as the API shows it (server.events.TicketView.to_json): never "
+                   "the track token.", leave_out=("track_token",))
 
 
 class TrackedTicket(Ticket):

@@ -81,6 +81,9 @@ def test_the_fields_comments_are_their_descriptions() -> None:
     schemas = document["components"]["schemas"]
     assert schemas["IssueRequest"]["properties"]["service"]["description"].startswith("the item's code")
     assert schemas["Window"]["properties"]["served_today"]["description"].startswith("今日已办")
+    # a model made from the domain's dataclass (operations.answer_of) is described by the dataclass's comments
+    assert schemas["Ticket"]["properties"]["waiting_ahead"]["description"].startswith("residents who will be called")
+    assert schemas["TrackedTicket"]["properties"]["windows_text"]["description"].startswith("办理窗口")
     parameters = {p["name"]: p for p in document["paths"]["/api/extended-service"]["get"]["parameters"]}
     assert parameters["from"]["schema"]["description"].startswith("YYYY-MM-DD")
     assert schemas["ExtendedRecord"]["properties"]["windows"]["description"].startswith("the windows that called")
