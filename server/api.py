@@ -12,6 +12,7 @@ from pydantic import Field
 from server.auth import Principal, StaffRole
 from server.events import TicketView
 from server.operations import Answer, Body, Count, operation
+from server.printing.settings import MODES
 from server.queue import DomainError, QueueEngine
 from server.schemas import (
     Case,
@@ -290,7 +291,7 @@ class Printer(Answer):
     #: the last job that failed
     last_error: PrintFault | None
     checked_at: datetime | None
-    mode: Literal["text", "image"]
+    mode: Literal[MODES]  # type: ignore[valid-type]
     paper_width: int
     #: the kiosks it prints for
     kiosks: list[str]

@@ -30,12 +30,10 @@ from server.events import EventBus, HallEvent, TicketView
 from server.models import Appointment, Staff, Ticket, TicketEvent
 from server.privacy import mask_id_digits, mask_name, mask_phone
 from server.queue import AppointmentClaim, DomainError, QueueEngine
-from server.vocabulary import APPOINTMENT_CHANNELS, APPOINTMENT_KINDS, WEEKDAY_NAMES
+from server.vocabulary import APPOINTMENT_CHANNELS, APPOINTMENT_KINDS, APPOINTMENT_STATUS, WEEKDAY_NAMES
 
 log = logging.getLogger(__name__)
 
-STATUS_NAMES = {"booked": "已预约", "checked_in": "已签到取号", "forfeited": "已失效（超时未到）",
-                "cancelled": "已取消", "rejected": "不予预约", "done": "已办理", "not_done": "未办理"}
 #: one of these per phone, item and day (the unique index ux_appointments_active says so too)
 ACTIVE = ("booked", "checked_in")
 #: kinds served away from the kiosk: marked done or not done by the staff assigned
@@ -104,7 +102,7 @@ class AppointmentView:
 
     @property
     def status_text(self) -> str:
-        return STATUS_NAMES[self.status]
+        return APPOINTMENT_STATUS[self.status]
 
     @property
     def kind_text(self) -> str:
@@ -350,7 +348,7 @@ class Appointments:
             # the desk's reason is its own words, for staff: the kiosk and the display are told only this
             return DomainError("conflict", "appointment_rejected", "该预约未被受理，请到导询台咨询")
         if a.status != "booked":
-            return DomainError("conflict", "appointment_closed", f"该预约已结束（{STATUS_NAMES[a.status]}）")
+            return DomainError("conflict", "appointment_closed", f"该预约已结束（{APPOINTMENT_STATUS[a.status]}）")
         assert a.check_in_from is not None
         opens = a.check_in_from.astimezone(self.config.timezone)
         if a.day != today:
@@ -515,7 +513,7 @@ class Appointments:
     @staticmethod
     def _require_booked(row: Appointment) -> None:
         if row.status != "booked":
-            raise DomainError("conflict", "not_booked", f"该预约当前为「{STATUS_NAMES[row.status]}」，不能再更改")
+            raise DomainError("conflict", "not_booked", f"该预约当前为「{APPOINTMENT_STATUS[row.status]}」，不能再更改")
 
     @staticmethod
     def _row(session: Session, appointment_id: int, lock: bool = False) -> Appointment:

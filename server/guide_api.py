@@ -14,13 +14,13 @@ from typing import Any, Literal
 from flask import Blueprint, Response, send_file
 
 from server.appointments import Booking
-from server.auth import Principal
+from server.auth import Principal, StaffRole
 from server.clock import wall_time
 from server.operations import Answer, Body, File, operation
 from server.queue import DomainError
 from server.register import xlsx
 from server.schemas import PrintPlan, TrackedTicket, one_of
-from server.vocabulary import APPOINTMENT_CHANNELS, APPOINTMENT_KINDS, DUTY_KINDS, ENQUIRY_CHANNELS
+from server.vocabulary import APPOINTMENT_CHANNELS, APPOINTMENT_KINDS, APPOINTMENT_STATUS, DUTY_KINDS, ENQUIRY_CHANNELS
 from server.web import DESK, ISSUERS, STAFF, hall, limits, parse_day, print_plan, require, spooler, tracked
 
 bp = Blueprint("guide_api", __name__, url_prefix="/api")
@@ -51,7 +51,7 @@ def _time(value: str | None, name: str) -> dt.time | None:
 
 # ---------------------------------------------------------------- appointments
 
-AppointmentStatus = Literal["booked", "checked_in", "forfeited", "cancelled", "rejected", "done", "not_done"]
+AppointmentStatus = Literal[tuple(APPOINTMENT_STATUS)]  # type: ignore[valid-type]
 
 
 class AppointmentTicket(Answer):
@@ -72,9 +72,9 @@ class Appointment(Answer):
     #: HH:MM: the slot's start (kind window), the agreed time (home, holiday)
     slot: str
     slot_end: str | None
-    kind: Literal["window", "home", "holiday"]
+    kind: Literal[tuple(APPOINTMENT_KINDS)]  # type: ignore[valid-type]
     kind_text: str
-    channel: Literal["phone", "letter", "desk", "online"]
+    channel: Literal[tuple(APPOINTMENT_CHANNELS)]  # type: ignore[valid-type]
     channel_text: str
     status: AppointmentStatus
     status_text: str
@@ -175,7 +175,7 @@ class BookableService(Answer):
 class StaffCard(Answer):
     username: str
     name: str
-    role: Literal["admin", "guide", "clerk"]
+    role: StaffRole
 
 
 class DeskSetup(Answer):
@@ -392,7 +392,7 @@ class DutyEntry(Answer):
     date: dt.date
     #: when it happened
     at: dt.datetime
-    kind: Literal["general", "emergency", "major"]
+    kind: Literal[tuple(DUTY_KINDS)]  # type: ignore[valid-type]
     kind_text: str
     text: str
     author: str
@@ -435,7 +435,7 @@ class EnquiryEntry(Answer):
     id: int
     date: dt.date
     at: dt.datetime
-    channel: Literal["phone", "visit", "letter"]
+    channel: Literal[tuple(ENQUIRY_CHANNELS)]  # type: ignore[valid-type]
     channel_text: str
     who: str
     contact: str

@@ -208,7 +208,7 @@ def validated(model: type[M], data: dict[str, Any]) -> M:
 
 # ---------------------------------------------------------------- the document
 
-def openapi_document(extra_paths: dict[str, Any] | None = None) -> dict[str, Any]:
+def openapi_document() -> dict[str, Any]:
     """The OpenAPI 3.1 document of every declared operation."""
     models: list[tuple[type[BaseModel], Any]] = [(Error, "serialization")]
     for op in OPERATIONS:
@@ -219,8 +219,6 @@ def openapi_document(extra_paths: dict[str, Any] | None = None) -> dict[str, Any
     paths: dict[str, Any] = {}
     for op in OPERATIONS:
         paths.setdefault(op.path, {})[op.method] = _operation_object(op, refs, definitions.get("$defs", {}))
-    for path, item in (extra_paths or {}).items():
-        paths.setdefault(path, {}).update(item)
     return {
         "openapi": "3.1.0",
         "info": {"title": "hallq API", "version": "1", "description": "Queue and kiosk system for service halls. "

@@ -95,7 +95,7 @@ class ClerkCard(Answer):
 
 # ---------------------------------------------------------------- 五件制
 
-CaseType = Literal["immediate", "promised", "supplement", "returned", "approval"]
+CaseType = Literal[tuple(CASE_TYPES)]  # type: ignore[valid-type]
 
 
 class Served(Answer):
@@ -163,7 +163,7 @@ class CaseChoice(Body):
 
 # ---------------------------------------------------------------- 一次一评
 
-RatingLevel = Literal["very_satisfied", "satisfied", "basic", "dissatisfied", "very_dissatisfied"]
+RatingLevel = Literal[tuple(RATING_LEVELS)]  # type: ignore[valid-type]
 
 
 class Level(Answer):

@@ -10,6 +10,7 @@ from pydantic import Field
 
 from server import stats_export
 from server.operations import Answer, Body, File, operation
+from server.vocabulary import UNRATED_RULES
 from server.web import hall, parse_day, period_of
 
 bp = Blueprint("stats_api", __name__, url_prefix="/api")
@@ -122,7 +123,7 @@ class Figures(Answer):
 
 class Formula(Answer):
     basic_counts_satisfied: bool
-    unrated: Literal["exclude", "satisfied", "basic"]
+    unrated: Literal[tuple(UNRATED_RULES)]  # type: ignore[valid-type]
     unrated_name: str
     target_rate: float
     #: the formula in words: 满意率 = （非常满意+满意）÷（五级评价总数）…

@@ -38,6 +38,10 @@ PRIORITIES: tuple[str, ...] = tuple(PRIORITY_NAMES)
 APPOINTMENT_KINDS: dict[str, str] = {"window": "窗口", "home": "上门", "holiday": "节假日"}
 #: how the request reached the hall (seed 6.1: phone or letter; at the guide desk; a future online channel)
 APPOINTMENT_CHANNELS: dict[str, str] = {"phone": "电话", "letter": "信函", "desk": "现场", "online": "网上"}
+#: what became of a 预约, in the guide desk's and the resident's words
+APPOINTMENT_STATUS: dict[str, str] = {"booked": "已预约", "checked_in": "已签到取号",
+                                      "forfeited": "已失效（超时未到）", "cancelled": "已取消", "rejected": "不予预约",
+                                      "done": "已办理", "not_done": "未办理"}
 
 # ---------------------------------------------------------------- 一次一评 and 五件制
 

@@ -15,7 +15,7 @@ from server.models import TicketStatus as S
 from server.operations import Answer, operation
 from server.queue import DomainError
 from server.schemas import Level, Rated, RatingChoice, RatingLevel
-from server.vocabulary import EXPIRED, RESIDENT_TICKET_STATUS
+from server.vocabulary import EXPIRED, RESIDENT_TICKET_STATUS, TICKET_STATUS
 from server.web import principal, storable
 
 bp = Blueprint("track", __name__, template_folder="templates", static_folder="static",
@@ -92,7 +92,7 @@ class TrackState(Answer):
     hall: str
     number: str
     service_name: str
-    status: Literal["waiting", "called", "serving", "done", "no_show", "transferred"]
+    status: Literal[tuple(TICKET_STATUS)]  # type: ignore[valid-type]
     #: 等候中, 正在呼叫您 … ; 已过期 for a waiting ticket of an earlier day
     status_text: str
     #: the figures of a ticket still waiting today; none otherwise
