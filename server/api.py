@@ -19,6 +19,7 @@ from server.schemas import (
     CaseChoice,
     Issued,
     OneTicket,
+    Period,
     Ticket,
     TicketOrNone,
     TrackedTicket,
@@ -180,17 +181,6 @@ def move(ticket_id: int, who: Principal, data: Move) -> dict[str, Any]:
     return {"ticket": hall().engine.move(ticket_id, data.window, who.actor).to_json()}
 
 
-class Period(Body):
-    """A month, or a span of days (at most a year); anything else is 422 bad_period."""
-
-    #: YYYY-MM; wins over from and to
-    month: str | None = None
-    #: YYYY-MM-DD, the first day, with to
-    first: str | None = Field(None, alias="from")
-    #: YYYY-MM-DD, the last day, with from
-    to: str | None = None
-
-
 class ExtendedRecord(Answer):
     """One 延时服务: after the session it followed, until the last waiting resident was served."""
 
@@ -228,7 +218,7 @@ class ExtendedRecords(Answer):
            "(admin)", tag="admin", roles=("admin",), query=Period, answer=ExtendedRecords)
 def extended_service(query: Period) -> dict[str, Any]:
     """延时服务 records and totals: ?month=2026-11, or ?from=2026-11-01&to=2026-11-30."""
-    first, last = period_of(query.model_dump(by_alias=True, exclude_none=True))
+    first, last = period_of(query)
     return hall().engine.extended_records(first, last)
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import ConfigDict, WithJsonSchema
+from pydantic import ConfigDict, Field, WithJsonSchema
 
 from server.cases import MAX_MATERIALS
 from server.events import TicketView
@@ -138,6 +138,17 @@ class Case(Served):
 
 class OneCase(Answer):
     case: Case
+
+
+class Period(Body):
+    """?month= or ?from=&to= (at most a year); checked by server.web.period_of (422 bad_period), not here."""
+
+    #: YYYY-MM; wins over from and to
+    month: str | None = None
+    #: YYYY-MM-DD, the first day, with to
+    first: str | None = Field(None, alias="from")
+    #: YYYY-MM-DD, the last day, with from
+    last: str | None = Field(None, alias="to")
 
 
 class CaseChoice(Body):

@@ -9,7 +9,8 @@ from flask import Blueprint, Response
 from pydantic import Field
 
 from server import stats_export
-from server.operations import Answer, Body, File, operation
+from server.operations import Answer, File, operation
+from server.schemas import Period
 from server.vocabulary import UNRATED_RULES
 from server.web import hall, parse_day, period_of
 
@@ -19,26 +20,19 @@ XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 CSV = "text/csv; charset=utf-8"
 
 
-class Period(Body):
-    """One day (date), a month (month), or from and to (at most a year); the period is checked by the view
-    (bad_period), not here."""
+class DayOrPeriod(Period):
+    """One day (date), or a month, or from and to (at most a year); checked by the view (bad_period)."""
 
-    #: YYYY-MM-DD: that day alone
+    #: YYYY-MM-DD: that day alone; wins over the others
     date: str | None = None
-    #: YYYY-MM
-    month: str | None = None
-    #: YYYY-MM-DD, with to
-    first: str | None = Field(None, alias="from")
-    #: YYYY-MM-DD, with from
-    last: str | None = Field(None, alias="to")
 
 
-def period(query: Period) -> tuple[date, date]:
+def period(query: DayOrPeriod) -> tuple[date, date]:
     """?date=YYYY-MM-DD (one day), ?month=YYYY-MM, or ?from=&to= (at most a year)."""
     if query.date is not None:
         day = parse_day(query.date, "date", "bad_period")
         return day, day
-    return period_of(query.model_dump(by_alias=True, exclude_none=True))
+    return period_of(query)
 
 
 class Times(Answer):
@@ -165,8 +159,8 @@ class Report(Span):
 
 
 @operation(bp, "get", "/stats", summary="Statistics for ?date=, ?month= or ?from=&to= (admin)", tag="statistics",
-           roles=("admin",), query=Period, answer=Report)
-def figures(query: Period) -> dict[str, Any]:
+           roles=("admin",), query=DayOrPeriod, answer=Report)
+def figures(query: DayOrPeriod) -> dict[str, Any]:
     return hall().stats.report(*period(query))
 
 
@@ -177,14 +171,14 @@ def _download(content: bytes, mimetype: str, report: dict[str, Any], suffix: str
 
 
 @operation(bp, "get", "/stats.csv", summary="The same figures as CSV (UTF-8 with BOM)", tag="statistics",
-           roles=("admin",), query=Period, answer=File(CSV))
-def figures_csv(query: Period) -> Response:
+           roles=("admin",), query=DayOrPeriod, answer=File(CSV))
+def figures_csv(query: DayOrPeriod) -> Response:
     report = hall().stats.report(*period(query))
     return _download(stats_export.to_csv(report), CSV, report, "csv")
 
 
 @operation(bp, "get", "/stats.xlsx", summary="The same figures as XLSX", tag="statistics", roles=("admin",),
-           query=Period, answer=File(XLSX))
-def figures_xlsx(query: Period) -> Response:
+           query=DayOrPeriod, answer=File(XLSX))
+def figures_xlsx(query: DayOrPeriod) -> Response:
     report = hall().stats.report(*period(query))
     return _download(stats_export.to_xlsx(report), XLSX, report, "xlsx")

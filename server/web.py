@@ -4,7 +4,7 @@ the one map from a domain error's kind to its HTTP status. Views import from her
 from __future__ import annotations
 
 from datetime import date, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from flask import Flask, Response, current_app, jsonify, request, session
 from socketio.exceptions import ConnectionRefusedError as SocketRefused
@@ -18,6 +18,9 @@ from server.printing.settings import PrinterConfig
 from server.printing.spooler import Spooler
 from server.queue import DomainError
 from server.throttle import DeviceLimits, Throttled
+
+if TYPE_CHECKING:  # server.schemas imports this module (through server.operations)
+    from server.schemas import Period
 
 #: the one map from a refusal's kind to its HTTP status: the API's answers, the printable pages, refused sockets
 STATUS = {"bad_request": 400, "unauthorized": 401, "forbidden": 403, "not_found": 404, "conflict": 409,
@@ -150,14 +153,15 @@ def sign_session(username: str, epoch: int) -> None:
     session.permanent = True
 
 
-def period_of(args: Any) -> tuple[date, date]:
-    if "month" in args:
-        first = parse_day(f"{args['month']}-01", "month", "bad_period", "YYYY-MM，例如 2026-11")
+def period_of(asked: Period) -> tuple[date, date]:
+    """The days of ?month= or ?from=&to=, else 422 bad_period."""
+    if asked.month is not None:
+        first = parse_day(f"{asked.month}-01", "month", "bad_period", "YYYY-MM，例如 2026-11")
         following = date(first.year + first.month // 12, first.month % 12 + 1, 1)
         return first, following - timedelta(days=1)
-    if "from" not in args or "to" not in args:
+    if asked.first is None or asked.last is None:
         raise DomainError("invalid", "bad_period", "请用 month=YYYY-MM，或 from=YYYY-MM-DD&to=YYYY-MM-DD")
-    first, last = parse_day(args["from"], "from", "bad_period"), parse_day(args["to"], "to", "bad_period")
+    first, last = parse_day(asked.first, "from", "bad_period"), parse_day(asked.last, "to", "bad_period")
     if last < first or (last - first).days > 366:
         raise DomainError("invalid", "bad_period", "to 不能早于 from，且跨度不超过一年")
     return first, last
