@@ -76,6 +76,17 @@ class ConfigError(Exception):
         super().__init__(f"{where}: {key}: {message}")
 
 
+def _promised_days(value: Any) -> Any:
+    if value == "即办" or (type(value) is int and 1 <= value <= 365):
+        return value
+    raise refuse(f'{shown(value)}: a number of working days (1 to 365) or "即办"')
+
+
+#: 承诺时限: working days, or 即办 (on the spot)
+PromisedDays = Annotated[int | str, BeforeValidator(_promised_days), WithJsonSchema(
+    {"anyOf": [{"type": "integer", "minimum": 1, "maximum": 365}, {"const": "即办"}]})]
+
+
 @config_table
 class Service:
     """config.toml ``[[services]]``: one service item (事项) residents take a ticket for."""
@@ -94,6 +105,9 @@ class Service:
     steps: Text = ""
     time_limit: Text = ""
     fees: Text = ""
+    #: 承诺时限 (事项办理标准 3.4.2.2): a 承诺件 of this item is due so many working days after 受理, or "即办"
+    #: (finished on the spot: any later date is an extension). Unset: [cases] promised_working_days
+    promised_working_days: PromisedDays | None = None
 
 
 @config_table
@@ -212,8 +226,8 @@ POOR_LEVELS: tuple[str, ...] = ("dissatisfied", "very_dissatisfied")
 DEFAULT_REASONS: tuple[str, ...] = ("等候时间过长", "服务态度不好", "办事效率低", "业务不熟练", "一次性告知不清楚",
                                     "环境设施不便", "其他")
 #: 退回件: the grounds of the manual (事项办理标准 3.2.1), offered to the clerk first.
-DEFAULT_RETURN_REASONS: tuple[str, ...] = ("申报材料主件缺少", "不符合国家、省、市有关政策及技术规范要求",
-                                           "经现场踏勘、调查核实不具备批准条件")
+DEFAULT_RETURN_REASONS: tuple[str, ...] = ("申报材料主件缺少", "明显不符合国家、省、市有关产业政策及技术规范要求",
+                                           "经现场踏勘、调查核实不具备有关批准条件")
 
 
 @config_table
@@ -264,6 +278,18 @@ class CasesConfig:
     #: the reply due date proposed for a 报批件 (the manual: 上报时限 3 个工作日)
     approval_working_days: between(1, 120, "working days") = 3
     return_reasons: Reasons = DEFAULT_RETURN_REASONS
+    #: 报批件: after the 批复 arrived the resident is answered within so many working days (2.4 says 2, 3.5.2.2 三日)
+    answer_working_days: between(1, 30, "working days") = 2
+    #: 退回件: a resident's request for 复核 is answered within so many working days (3.2.2.1: 最长不超过 3 个工作日)
+    review_working_days: between(1, 30, "working days") = 3
+
+
+@config_table
+class ComplaintsConfig:
+    """config.toml ``[complaints]``: the complaint register (投诉, 机构建设 4.3)."""
+
+    #: the answer to the resident is due so many working days after the complaint was received
+    answer_working_days: between(1, 60, "working days") = 5
 
 
 # ---------------------------------------------------------------- [server]
@@ -299,6 +325,13 @@ def _zone(name: Any) -> Any:
         raise refuse(f"unknown time zone {name!r}") from None
 
 
+def _phone_number(value: Any) -> Any:
+    if isinstance(value, str) and (not value or re.fullmatch(r"[0-9][0-9 ()（）-]{2,23}", value)):
+        return value
+    raise refuse(f"{shown(value)}: a phone number (digits, spaces, - and brackets) or empty")
+
+
+PhoneNumber = Annotated[str, BeforeValidator(_phone_number)]
 #: an IANA time zone, written as its name (Asia/Shanghai)
 Zone = Annotated[ZoneInfo, BeforeValidator(_zone), WithJsonSchema({"type": "string"})]
 
@@ -313,6 +346,8 @@ class HallTable:
     announcement: Text = "请{number}号到{window}办理"
     #: the hall's address as residents' phones reach it (the ticket's QR code); empty: the address it runs on
     public_url: Text = ""
+    #: 投诉电话, printed on the ticket, the notices and the tracking page; empty: not printed
+    complaint_phone: PhoneNumber = ""
 
     @field_validator("announcement")
     @classmethod
@@ -336,7 +371,8 @@ class HallConfig:
 
     #: config.toml's top level: its tables (``[[printers]]`` are kept in ``printing``)
     KEYS: ClassVar[tuple[str, ...]] = ("hall", "queue", "services", "windows", "printing", "printers", "displays",
-                                       "voice", "calendar", "appointments", "evaluation", "cases", "server")
+                                       "voice", "calendar", "appointments", "evaluation", "cases", "complaints",
+                                       "server")
 
     hall: HallTable
     services: tuple[Service, ...]
@@ -349,6 +385,7 @@ class HallConfig:
     appointments: AppointmentRules = AppointmentRules()
     evaluation: EvaluationConfig = EvaluationConfig()
     cases: CasesConfig = CasesConfig()
+    complaints: ComplaintsConfig = ComplaintsConfig()
     server: ServerConfig = ServerConfig()
     #: the file read, for messages (not a key of config.toml)
     source: str = field(default="config.toml", init=False)

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Date, DateTime, ForeignKey, Index, Integer, String, text
+from sqlalchemy import JSON, Boolean, Date, DateTime, ForeignKey, Index, Integer, String, text, true
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
 
@@ -214,8 +214,12 @@ class Evaluation(Base):
 class CaseRecord(Base):
     """五件制: how a finished ticket's case was handled (即办件, 承诺件, 补办件, 退回件, 报批件).
 
-    ``due`` is a 承诺件's promised completion date or a 报批件's reply due date; ``closed_at`` when the 承诺件 was
-    completed or the 报批件's reply came back.
+    受理 is ``recorded_at`` by ``clerk`` (the 办结 at the window); the other time points of 2.2 (审核, 决定, 送达)
+    are marked by the clerk as the case goes on. ``due`` is the date the case must be finished by: a 承诺件's
+    promised date, a 补办件's from the day its materials were complete (补齐, 3.3.2.2). ``limit_due`` is the date
+    the item's 承诺时限 gives: a later ``due`` is an extension, with its reason. A 报批件 has two stages (2.4,
+    3.5.2.2): 上报 by ``forward_due``, then the resident answered by ``answer_due`` after the 批复 arrived.
+    A 退回件's resident may ask for 复核, answered by ``review_due`` (3.2.2.1). ``closed_at``: nothing is left to do.
     """
 
     __tablename__ = "cases"
@@ -231,8 +235,79 @@ class CaseRecord(Base):
     reason: Mapped[str | None] = mapped_column(String(200))
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     closed_by: Mapped[str | None] = mapped_column(String(64))
+    #: False: nobody chose, the default 即办件 was recorded (call-next finishing the resident before)
+    chosen: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
+    #: the date the item's 承诺时限 gives; ``due`` later than it is an extension
+    limit_due: Mapped[date | None] = mapped_column(Date)
+    #: how many times the date was set later than the 承诺时限 allows, and the latest reason
+    extensions: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    extension_reason: Mapped[str | None] = mapped_column(String(200))
+    # the time points of 2.2 after 受理: 审核, 决定, 送达, each by whom
+    checked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    checked_by: Mapped[str | None] = mapped_column(String(64))
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    decided_by: Mapped[str | None] = mapped_column(String(64))
+    delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    delivered_by: Mapped[str | None] = mapped_column(String(64))
+    #: 补办件: the materials were complete (补齐); the 承诺时限 counts from that day
+    supplemented_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    supplemented_by: Mapped[str | None] = mapped_column(String(64))
+    #: 报批件, stage 1: 上报 to the higher office, due within [cases] approval_working_days of 受理
+    forward_due: Mapped[date | None] = mapped_column(Date)
+    forwarded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    forwarded_by: Mapped[str | None] = mapped_column(String(64))
+    #: 报批件, stage 2: the 批复 arrived; the resident is answered by ``answer_due`` (送达 is the answer)
+    approved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    approved_by: Mapped[str | None] = mapped_column(String(64))
+    answer_due: Mapped[date | None] = mapped_column(Date)
+    #: 退回件: the resident asked for 复核; answered by ``review_due`` with ``review_result``
+    review_requested_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    review_due: Mapped[date | None] = mapped_column(Date)
+    reviewed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    reviewed_by: Mapped[str | None] = mapped_column(String(64))
+    review_result: Mapped[str | None] = mapped_column(String(200))
 
     __table_args__ = (Index("ix_cases_open", "type", "closed_at"),)
+
+
+class Complaint(Base):
+    """投诉 (服务质量反馈和投诉制度, 4.3; 3.4.2.4): one complaint, from whichever channel, its handler, the answer due
+    to the resident and whether they accepted it. ``name`` and ``contact`` are personal: the guide desk and the
+    admin see them, `hallq purge` blanks them after the retention period."""
+
+    __tablename__ = "complaints"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    business_date: Mapped[date] = mapped_column(Date)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    #: phone 来电, letter 来信, visit 来访, evaluator 评价器, online 网上
+    channel: Mapped[str] = mapped_column(String(16))
+    #: the window and the clerk complained about, when known
+    window_id: Mapped[int | None] = mapped_column(Integer)
+    clerk: Mapped[str | None] = mapped_column(String(64))
+    #: the 不满意 rating it was opened from (at most one complaint a rating)
+    ticket_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id"), unique=True)
+    name: Mapped[str] = mapped_column(String(32), default="", server_default="")
+    contact: Mapped[str] = mapped_column(String(32), default="", server_default="")
+    #: what the resident complains of and asks for
+    request: Mapped[str] = mapped_column(String(1000))
+    #: the staff member who investigates and answers
+    handler: Mapped[str | None] = mapped_column(String(64))
+    #: the answer to the resident is due by then ([complaints] answer_working_days)
+    due: Mapped[date] = mapped_column(Date)
+    answer: Mapped[str | None] = mapped_column(String(1000))
+    answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    answered_by: Mapped[str | None] = mapped_column(String(64))
+    #: 投诉属实: counts against the clerk and the window in the assessment
+    upheld: Mapped[bool | None] = mapped_column(Boolean)
+    #: the resident accepted the answer (None: not yet asked)
+    accepted: Mapped[bool | None] = mapped_column(Boolean)
+    registered_by: Mapped[str] = mapped_column(String(64))
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    __table_args__ = (Index("ix_complaints_day", "business_date"), Index("ix_complaints_open", "closed_at", "due"))
+
+
 class Appointment(Base):
     """预约: one line of the 《中心预约服务登记表》. Holds a resident's name, phone and ID digits: only the guide desk
     and the admin see them in full, and `hallq purge` deletes the record after the retention period."""

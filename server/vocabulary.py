@@ -65,6 +65,9 @@ DEVICE_KINDS: dict[str, str] = {"kiosk": "取号机", "display": "显示屏", "e
 DUTY_KINDS: dict[str, str] = {"general": "一般事项", "emergency": "突发事件", "major": "重大事件"}
 #: 来电来访: how an enquiry reached the guide desk
 ENQUIRY_CHANNELS: dict[str, str] = {"phone": "来电", "visit": "来访", "letter": "来信"}
+#: 投诉: how a complaint reached the hall (机构建设 4.3: 电话投诉、征求意见卡 …; the rating tablet; online)
+COMPLAINT_CHANNELS: dict[str, str] = {"phone": "来电", "letter": "来信", "visit": "来访", "evaluator": "评价器",
+                                      "online": "网上"}
 
 # ---------------------------------------------------------------- days and times
 
@@ -78,5 +81,5 @@ def words() -> dict[str, Any]:
     return {"ticket_status": TICKET_STATUS, "window_status": WINDOW_STATUS, "window_state_public": WINDOW_STATE_PUBLIC,
             "window_now": WINDOW_NOW, "priority_names": PRIORITY_NAMES, "appointment_kinds": APPOINTMENT_KINDS,
             "appointment_channels": APPOINTMENT_CHANNELS, "rating_levels": RATING_LEVELS, "unrated": UNRATED,
-            "case_types": CASE_TYPES, "staff_roles": STAFF_ROLES, "device_kinds": DEVICE_KINDS,
+            "case_types": CASE_TYPES, "complaint_channels": COMPLAINT_CHANNELS, "staff_roles": STAFF_ROLES, "device_kinds": DEVICE_KINDS,
             "weekdays": {str(day): char for day, char in WEEKDAYS.items()}}

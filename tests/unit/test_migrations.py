@@ -123,3 +123,39 @@ def test_a_database_a_newer_hallq_upgraded_is_refused_in_chinese(tmp_path: Path,
     config.write_text(SMALL_HALL, encoding="utf-8")
     assert main(["init", "--config", str(config), "--instance", str(tmp_path)]) == 2
     assert "数据库已由更新版本的 hallq 升级（结构版本 0099）" in capsys.readouterr().err
+
+
+def test_0004_reads_back_the_default_cases_and_splits_the_old_approval_date(database_url: str) -> None:
+    """A default 即办件 said so only in its event; an old 报批件's date was the 上报 limit (now ``forward_due``), its
+    closing the reply received (now ``approved_at``, still closed)."""
+    make_old_database(database_url)
+    engine = create_engine(database_url)
+    with engine.begin() as connection:  # as 0003 left it
+        command.stamp(alembic_config(connection), "0001")
+        command.upgrade(alembic_config(connection), "0003")
+        replied = datetime(2026, 12, 2, 2, 0)
+        connection.execute(text("INSERT INTO tickets (id, number, service, business_date, status, queue_at, issued_at, "
+                                "recalls, channel, track_token) VALUES (3, 'A002', 'id-card', :day, 'done', :at, "
+                                ":at, 0, 'kiosk', :token), (4, 'A003', 'id-card', :day, 'done', :at, :at, 0, "
+                                "'kiosk', :token)"), {"day": DAY, "at": replied, "token": "u" * 32})
+        connection.execute(text("INSERT INTO cases (id, ticket_id, window_id, clerk, type, recorded_at, due, "
+                                "closed_at, closed_by) VALUES (2, 3, 1, 'clerk1', 'immediate', :at, NULL, NULL, NULL), "
+                                "(3, 4, 1, 'clerk1', 'approval', :at, :due, :at, 'clerk1')"),
+                           {"at": replied, "due": DAY})
+        connection.execute(text("INSERT INTO ticket_events (id, ticket_id, action, actor, at, detail) VALUES "
+                                "(3, 3, 'case_recorded', 'clerk1', :at, :detail)"),
+                           {"at": replied, "detail": json.dumps({"type": "immediate", "default": True})})
+    engine.dispose()
+    storage = Storage(database_url)
+    storage.create_schema()
+    try:
+        with storage.read() as session:
+            rows = {row.id: row for row in session.execute(text(
+                "SELECT id, chosen, due, forward_due, approved_at, closed_at, extensions FROM cases ORDER BY id"))}
+        assert [bool(rows[i].chosen) for i in (1, 2, 3)] == [True, False, True]
+        assert str(rows[3].forward_due) == str(DAY) and rows[3].due is None
+        assert rows[3].approved_at == rows[3].closed_at is not None
+        assert rows[1].due is not None and rows[1].forward_due is None and rows[1].extensions == 0
+        assert stored_rows(database_url)["cases"][0]["due"] == ROWS["cases"][0]["due"]
+    finally:
+        storage.dispose()
