@@ -71,6 +71,11 @@ def test_bad_toml_gives_the_line() -> None:
     (('daily_cap = 5', 'daily_cap = 5000'), "services[2].daily_cap", "between"),
     (('[hall]', '[hall]\ntimezone = "Mars/Olympus"'), "hall.timezone", "unknown time zone"),
     (('prefix = "L"', 'prefix = "l1"'), "services[2].prefix", "capital letters"),
+    (('daily_cap = 5', 'daily_cap = 5\npromised_working_days = 0'), "services[2].promised_working_days",
+     'working days (1 to 365) or "即办"'),
+    (('daily_cap = 5', 'daily_cap = 5\npromised_working_days = "即时"'), "services[2].promised_working_days",
+     "'即时'"),
+    (('[hall]', '[hall]\ncomplaint_phone = "投诉"'), "hall.complaint_phone", "a phone number"),
 ])
 def test_other_mistakes_name_their_key(change: tuple[str, str], key: str, fragment: str) -> None:
     error = error_of(SMALL_HALL.replace(*change))
@@ -520,3 +525,16 @@ def test_the_realistic_hall_example_parses_with_the_2026_calendar() -> None:
     assert calendar.describe_next_open(datetime(2026, 10, 9, 18, 0, tzinfo=zone)) == "明天 08:30"  # 调休 Saturday
     capped = {s.code: (s.daily_cap, s.session_cap) for s in hall.services if s.daily_cap or s.session_cap}
     assert capped["hukou-id"] == (50, 30) and hall.service("hukou-id").name == "居民身份证核发"
+
+
+def test_an_item_promises_working_days_or_on_the_spot_and_the_hall_a_complaint_phone() -> None:
+    text = SMALL_HALL.replace("daily_cap = 5", 'daily_cap = 5\npromised_working_days = 30', 1)
+    text = text.replace("[hall]", '[hall]\ncomplaint_phone = "0371-12345678"', 1)
+    hall = parse_config(text)
+    assert [s.promised_working_days for s in hall.services].count(30) == 1
+    assert hall.hall.complaint_phone == "0371-12345678"
+    on_the_spot = parse_config(SMALL_HALL.replace("daily_cap = 5", 'daily_cap = 5\npromised_working_days = "即办"'))
+    assert "即办" in [s.promised_working_days for s in on_the_spot.services]
+    assert parse_config(SMALL_HALL).complaints.answer_working_days == 5
+    error = error_of(SMALL_HALL + "\n[cases]\nanswer_working_days = 0\n")
+    assert error.key == "cases.answer_working_days" and "between 1 and 30" in str(error)

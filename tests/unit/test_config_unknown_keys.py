@@ -56,6 +56,9 @@ window = 1
 [cases]
 promised_working_days = 5
 
+[complaints]
+answer_working_days = 5
+
 [server]
 trusted_proxies = 0
 """
@@ -84,6 +87,7 @@ def test_the_hall_of_every_table_loads() -> None:
     ("[evaluation]", "prompt_second = 45", "evaluation.prompt_second"),
     ('device = "rate-1"', "windows = 1", "evaluation.evaluators[0].windows"),
     ("[cases]", "approval_days = 2", "cases.approval_days"),
+    ("[complaints]", "answer_days = 2", "complaints.answer_days"),
     ("[server]", "proxies = 1", "server.proxies"),
 ])
 def test_an_unknown_key_is_refused_in_every_table(after: str | None, typo: str, key: str) -> None:
