@@ -81,5 +81,6 @@ def words() -> dict[str, Any]:
     return {"ticket_status": TICKET_STATUS, "window_status": WINDOW_STATUS, "window_state_public": WINDOW_STATE_PUBLIC,
             "window_now": WINDOW_NOW, "priority_names": PRIORITY_NAMES, "appointment_kinds": APPOINTMENT_KINDS,
             "appointment_channels": APPOINTMENT_CHANNELS, "rating_levels": RATING_LEVELS, "unrated": UNRATED,
-            "case_types": CASE_TYPES, "complaint_channels": COMPLAINT_CHANNELS, "staff_roles": STAFF_ROLES, "device_kinds": DEVICE_KINDS,
+            "case_types": CASE_TYPES, "complaint_channels": COMPLAINT_CHANNELS, "staff_roles": STAFF_ROLES,
+            "device_kinds": DEVICE_KINDS,
             "weekdays": {str(day): char for day, char in WEEKDAYS.items()}}
