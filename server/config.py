@@ -219,7 +219,7 @@ class AppointmentRules:
         return tuple(s for s in self.slots if weekday in s.days)
 
 
-# ---------------------------------------------------------------- 一次一评 and 五件制
+# ---------------------------------------------------------------- 一事一评 and 五件制
 
 #: The levels that need a reason and open a follow-up (整改).
 POOR_LEVELS: tuple[str, ...] = ("dissatisfied", "very_dissatisfied")

@@ -178,7 +178,7 @@ class ExtendedService(Base):
 
 
 class Evaluation(Base):
-    """一次一评: the rating of one finished ticket, at most one whichever channel (the tablet or the phone).
+    """一事一评: the rating of one finished ticket, at most one whichever channel (the tablet or the phone).
 
     Created at 办结 as ``pending`` (the window's tablet asks until ``due_at``), then ``rated`` or ``unrated``
     (未评价: the phone may still rate). A poor rating carries its follow-up (整改). The ticket_events rows
