@@ -1,5 +1,6 @@
 """What the hall stores. Nothing here is ever deleted at day change: history is the audit trail. Only the records that
-hold personal data (appointments, the duty log, enquiries) are deleted, by `hallq purge`, after their retention."""
+hold personal data change, by `hallq purge`, after their retention: appointments are deleted; the duty log, enquiries
+and closed complaints have their personal fields blanked, once their month is archived (server/archives.py)."""
 
 from __future__ import annotations
 
