@@ -16,7 +16,7 @@ from __future__ import annotations
 import io
 import os
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 from pathlib import Path
@@ -162,7 +162,7 @@ class Archives:
     def missing(self) -> list[date]:
         """The months that are over, have records and no file: what `hallq archive` without --month writes."""
         with self.storage.read() as session:
-            months = record_months(session, self.config, date.min, self.this_month())
+            months = record_months(session, self.config, self.this_month())
         return [month for month in months if not self.kept(month)]
 
     def downloaded(self, name: str, actor: str) -> None:
@@ -214,20 +214,14 @@ def closed_complaints(session: Session, config: HallConfig, start: date, end: da
         .order_by(Complaint.closed_at, Complaint.id)).all())
 
 
-def record_months(session: Session, config: HallConfig, start: date, end: date,
-                  keep: Callable[[Any], bool] = lambda _: True) -> list[date]:
-    """The months with a duty log entry, an enquiry (by their day) or a closed complaint (by the day it was closed)
-    in [start, end) that ``keep`` accepts, in order."""
-    start = max(start, date(2000, 1, 1))
-    months: set[date] = set()
-    for model in (DutyLogEntry, Enquiry):
-        for record in session.scalars(select(model).where(model.business_date >= start, model.business_date < end)):
-            if keep(record):
-                months.add(record.business_date.replace(day=1))
-    for complaint in closed_complaints(session, config, start, end):
-        if keep(complaint):
-            months.add(closing_day(complaint, config).replace(day=1))
-    return sorted(months)
+def record_months(session: Session, config: HallConfig, end: date) -> list[date]:
+    """The months before ``end`` with a duty log entry, an enquiry (by their day) or a closed complaint (by the day
+    it was closed), in order. Reads the days only."""
+    days = {day for model in (DutyLogEntry, Enquiry)
+            for day in session.scalars(select(model.business_date).where(model.business_date < end).distinct())}
+    days |= {business_date(closed, config.timezone) for closed in session.scalars(
+        select(Complaint.closed_at).where(Complaint.closed_at < _start_of(end, config)))}
+    return sorted({day.replace(day=1) for day in days})
 
 
 def closing_day(complaint: Complaint, config: HallConfig) -> date:
@@ -235,10 +229,22 @@ def closing_day(complaint: Complaint, config: HallConfig) -> date:
     return business_date(complaint.closed_at, config.timezone)
 
 
+def _purges(session: Session) -> list[dict[str, Any]]:
+    return [event.detail or {} for event in session.scalars(
+        select(TicketEvent).where(TicketEvent.action == "records_purged"))]
+
+
 def purged_months(session: Session) -> set[str]:
     """Months (YYYY-MM) of which `hallq purge` has blanked records."""
-    return {month for event in session.scalars(select(TicketEvent).where(TicketEvent.action == "records_purged"))
-            for month in (event.detail or {}).get("months", [])}
+    return {month for detail in _purges(session) for month in detail.get("months", [])}
+
+
+def purged_before(session: Session) -> date:
+    """Every record of a day before this one was purged already (by the purge that reached furthest): a new purge
+    need not read them again. The desk writes only today's entries and a complaint closes today, so none appear
+    there later."""
+    return max((date.fromisoformat(detail["before"]) for detail in _purges(session) if "before" in detail),
+               default=date(2000, 1, 1))
 
 
 def _start_of(day: date, config: HallConfig) -> datetime:

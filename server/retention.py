@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from server.archives import Archives, closed_complaints, closing_day, month_text, next_month
+from server.archives import Archives, closed_complaints, closing_day, month_text, next_month, purged_before
 from server.clock import Clock, business_date
 from server.config import HallConfig
 from server.db import Storage
@@ -85,11 +85,13 @@ def purge(storage: Storage, config: HallConfig, clock: Clock, archives: Archives
 
 def _changes(session: Session, config: HallConfig, before: date) -> list[tuple[Any, dict[str, Any], date]]:
     """(record, its blanked fields, its month) of every record before ``before`` that still holds personal data:
-    duty log entries and enquiries by their day, complaints by the day they were closed (open ones stay whole)."""
+    duty log entries and enquiries by their day, complaints by the day they were closed (open ones stay whole).
+    Those an earlier purge reached are not read again."""
+    since = purged_before(session)
     records: list[tuple[Any, date]] = [
         (record, record.business_date) for model in (DutyLogEntry, Enquiry)
-        for record in session.scalars(select(model).where(model.business_date < before))]
-    records += [(c, closing_day(c, config)) for c in closed_complaints(session, config, date(2000, 1, 1), before)]
+        for record in session.scalars(select(model).where(model.business_date >= since, model.business_date < before))]
+    records += [(c, closing_day(c, config)) for c in closed_complaints(session, config, since, before)]
     changes = []
     for record, day in records:
         fields = _BLANKED[type(record)](record)
