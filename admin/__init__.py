@@ -1,6 +1,7 @@
 """The admin's pages (中心负责人): the hall's statistics with charts and exports, the follow-ups —
-整改 of poor ratings, overdue 承诺件 and 报批件 — and the staff accounts and devices. Staff login with the admin
-role; the data come from the API. /account: every staff member changes their own password."""
+整改 of poor ratings, overdue 承诺件 and 报批件 — the staff accounts and devices, and the month archives of the
+guide desk's registers (档案). Staff login with the admin role; the data come from the API. /account: every staff
+member changes their own password."""
 
 from collections.abc import Callable
 
@@ -18,5 +19,5 @@ def _page(template: str) -> Callable[[], str]:
 
 
 for _path, _name in (("/admin/stats", "stats"), ("/admin/followups", "followups"), ("/admin/staff", "staff"),
-                     ("/admin/devices", "devices"), ("/account", "account")):
+                     ("/admin/devices", "devices"), ("/admin/archives", "archives"), ("/account", "account")):
     bp.add_url_rule(_path, _name, _page(f"{_name}.html"))

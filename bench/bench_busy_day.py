@@ -1,6 +1,6 @@
 """A busy day in the demo hall, simulated: how long each item's residents wait, and how true 「前面还有 N 人」 was.
 
-600 residents (by default) come to the demo hall's 24 items between 08:30-12:00 and 14:00-17:30, most in the
+600 residents (by default) come to the demo hall's 25 items between 08:30-12:00 and 14:00-17:30, most in the
 morning peak and the last hour; six clerks at the six windows press call-next whenever they are free, serve each
 resident for a time typical of the item, and mark the few who do not come as 过号. The queue engine runs
 in-process over a real database, its clock moved event by event (no sleeping), and is used only through its
@@ -53,7 +53,8 @@ from server.vocabulary import PRIORITIES
 #: queues build in the peaks and clear over the midday break.
 ITEMS: dict[str, tuple[float, float]] = {
     "hukou-id": (14, 3.5), "hukou-book": (4, 3.0), "hukou-birth": (4, 4.5), "hukou-move": (4, 5.0),
-    "birth-reg": (3, 3.0), "elder-card": (4, 2.5), "dibao": (3, 8.0), "disability": (2, 6.0), "relief": (1.5, 6.0),
+    "birth-first": (2, 3.0), "birth-second": (1, 3.0), "elder-card": (4, 2.5), "dibao": (3, 8.0),
+    "disability": (2, 6.0), "relief": (1.5, 6.0),
     "employment": (3, 3.0), "pension-enrol": (5, 3.0), "pension-pay": (12, 2.0), "medical-enrol": (5, 3.0),
     "medical-pay": (14, 2.0), "yulu": (1.5, 5.0), "grain-subsidy": (4, 3.0), "land-transfer": (2, 6.0),
     "homestead": (1.5, 8.0), "house-repair": (1.5, 6.0), "business": (3, 5.0), "food-licence": (1.5, 6.0),

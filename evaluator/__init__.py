@@ -1,4 +1,4 @@
-"""The rating tablet (评价器) facing the resident at a window: after 办结 it asks 一次一评."""
+"""The rating tablet (评价器) facing the resident at a window: after 办结 it asks 一事一评."""
 
 from flask import Blueprint, current_app, render_template
 

@@ -68,9 +68,13 @@ def _parser() -> argparse.ArgumentParser:
     commands.add_parser("printers", parents=[common], help="list the configured printers and read their status")
     print_test = commands.add_parser("print-test", parents=[common], help="print a test page")
     print_test.add_argument("--printer", required=True, help="the printer's name in config.toml")
-    purge = commands.add_parser("purge", parents=[common], help="delete appointments, duty log and enquiries older "
-                                "than the retention period ([appointments] retention_days)")
+    purge = commands.add_parser("purge", parents=[common], help="past the retention period ([appointments] "
+                                "retention_days): delete appointments; blank the personal fields of the duty log, "
+                                "the enquiries and closed complaints, refused for a month without its archive")
     purge.add_argument("--days", type=int, default=None, help="keep this many days instead of retention_days")
+    archive = commands.add_parser("archive", parents=[common], help="keep a finished month's duty log, enquiries "
+                                  "and closed complaints as INSTANCE/archives/archive-YYYY-MM.xlsx (before purge)")
+    archive.add_argument("--month", help="YYYY-MM; without it, every finished month with records and no archive")
     backup = commands.add_parser("backup", parents=[common], help="write one consistent backup of the database, "
                                  "also while the hall serves; keeps the newest --keep")
     backup.add_argument("--to", help="folder for the backups (default: INSTANCE/backups)")
@@ -246,7 +250,20 @@ def _purge(args: argparse.Namespace) -> int:
     from server.retention import purge
 
     hall = _hall(args)
-    print(purge(hall.storage, hall.config, hall.settings.clock, args.days).text())
+    print(purge(hall.storage, hall.config, hall.settings.clock, hall.archives, args.days).text())
+    return 0
+
+
+def _archive(args: argparse.Namespace) -> int:
+    """Run before purge (deploy/hallq-backup.service does, nightly): a month is written once it is over."""
+    from server.archives import month_of
+
+    archives = _hall(args).archives
+    months = [month_of(args.month)] if args.month else archives.missing()
+    if not months:
+        print(f"every finished month with records has its archive in {archives.folder}")
+    for month in months:
+        print(archives.make(month).text())
     return 0
 
 
@@ -358,8 +375,8 @@ def _lan_address() -> str:
 
 
 _COMMANDS = {"init": _init, "run": _run, "user": _user, "device": _device, "demo": _demo, "printers": _printers,
-             "print-test": _print_test, "printer-agent": _printer_agent, "purge": _purge, "backup": _backup,
-             "restore": _restore}
+             "print-test": _print_test, "printer-agent": _printer_agent, "purge": _purge, "archive": _archive,
+             "backup": _backup, "restore": _restore}
 
 if __name__ == "__main__":
     sys.exit(main())

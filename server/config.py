@@ -205,7 +205,8 @@ class AppointmentRules:
     forfeit_after_minutes: between(0, 240, "minutes") = 30
     #: bookings up to this many days ahead
     days_ahead: between(0, 366, "days") = 14
-    #: `hallq purge` deletes appointments, duty log and enquiries older than this many days
+    #: `hallq purge` deletes appointments older than this many days and blanks the personal fields of the duty log,
+    #: enquiries and closed complaints (server/retention.py)
     retention_days: between(1, 3650, "days") = 180
     reject_reasons: Annotated[tuple[str, ...], BeforeValidator(_reject_reasons)] = DEFAULT_REJECT_REASONS
 
@@ -219,7 +220,7 @@ class AppointmentRules:
         return tuple(s for s in self.slots if weekday in s.days)
 
 
-# ---------------------------------------------------------------- 一次一评 and 五件制
+# ---------------------------------------------------------------- 一事一评 and 五件制
 
 #: The levels that need a reason and open a follow-up (整改).
 POOR_LEVELS: tuple[str, ...] = ("dissatisfied", "very_dissatisfied")

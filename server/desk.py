@@ -2,9 +2,9 @@
 emergencies, with the time and who wrote it — and the register of calls, letters and walk-in enquiries 来电来访登记
 (who asked, what, the answer, where it was referred).
 
-Both may hold personal data, so only the guide desk and the admin read them and `hallq purge` deletes them after
-the retention period. Each entry also writes an event row without any of it, so the hall's statistics (enquiries a
-day, emergencies a month) outlive the records.
+Both may hold personal data, so only the guide desk and the admin read them; after the retention period `hallq purge`
+blanks it, once the month is archived (server/archives.py, server/retention.py). Each entry also writes an event row
+without any of it, so the hall's statistics (enquiries a day, emergencies a month) outlive it.
 """
 
 from __future__ import annotations

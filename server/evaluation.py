@@ -1,4 +1,4 @@
-"""一次一评: the rating a resident gives after 办结, on the window's tablet or from the ticket's tracking page.
+"""一事一评: the rating a resident gives after 办结, on the window's tablet or from the ticket's tracking page.
 
 Plain Python over a Storage and a Clock, no Flask. Every 办结 opens a prompt inside the engine's own transaction
 (a finish hook). The window's tablet asks until ``prompt_seconds`` have passed; then the server's tick records

@@ -1,4 +1,4 @@
-"""REST for 一次一评 (the rating tablet at a window) and 整改 (the admin's follow-ups of poor ratings)."""
+"""REST for 一事一评 (the rating tablet at a window) and 整改 (the admin's follow-ups of poor ratings)."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
 """Where the parts of one hall are put together: config, storage, clock, engine, accounts, event bus,
-appointments and the guide desk's records.
+appointments, the guide desk's records and their archives.
 
 Used by the web app and by the CLI alike, so both see the same hall.
 """
@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from server.appointments import Appointments
+from server.archives import Archives
 from server.auth import Accounts
 from server.cases import Cases
 from server.clock import Clock, SystemClock
@@ -77,6 +78,11 @@ class Hall:
                    Statistics(storage, config, settings.clock, engine.extended_records),
                    Appointments(storage, config, settings.clock, bus, engine),
                    DeskRecords(storage, config, settings.clock, bus))
+
+    @property
+    def archives(self) -> Archives:
+        """The month files of the guide desk's registers, in the instance folder."""
+        return Archives(self.storage, self.config, self.settings.clock, self.settings.instance)
 
     @property
     def public_url(self) -> str:

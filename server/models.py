@@ -1,5 +1,6 @@
 """What the hall stores. Nothing here is ever deleted at day change: history is the audit trail. Only the records that
-hold personal data (appointments, the duty log, enquiries) are deleted, by `hallq purge`, after their retention."""
+hold personal data change, by `hallq purge`, after their retention: appointments are deleted; the duty log, enquiries
+and closed complaints have their personal fields blanked, once their month is archived (server/archives.py)."""
 
 from __future__ import annotations
 
@@ -178,7 +179,7 @@ class ExtendedService(Base):
 
 
 class Evaluation(Base):
-    """一次一评: the rating of one finished ticket, at most one whichever channel (the tablet or the phone).
+    """一事一评: the rating of one finished ticket, at most one whichever channel (the tablet or the phone).
 
     Created at 办结 as ``pending`` (the window's tablet asks until ``due_at``), then ``rated`` or ``unrated``
     (未评价: the phone may still rate). A poor rating carries its follow-up (整改). The ticket_events rows

@@ -71,7 +71,7 @@ class QueueEngine:
         self.config = config
         self.clock = clock
         self.bus = bus
-        self.finish_hooks: list[FinishHook] = []  # the case record (五件制) and the rating prompt (一次一评)
+        self.finish_hooks: list[FinishHook] = []  # the case record (五件制) and the rating prompt (一事一评)
         self.hours = Hours(HallCalendar(config.calendar, config.timezone))
         self.wayfinding = Wayfinding(config)
         self._waiting_at = {window.id: sql.window_waiting(window) for window in config.windows}

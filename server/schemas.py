@@ -172,7 +172,7 @@ class CaseChoice(Body):
     reason: str | None = None
 
 
-# ---------------------------------------------------------------- 一次一评
+# ---------------------------------------------------------------- 一事一评
 
 RatingLevel = Literal[tuple(RATING_LEVELS)]  # type: ignore[valid-type]
 

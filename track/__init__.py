@@ -124,7 +124,7 @@ def current(token: str) -> Any:
     return response
 
 
-@operation(bp, "post", "/t/<token>/rate", summary="一次一评 from the resident's phone, once per ticket (no login: the "
+@operation(bp, "post", "/t/<token>/rate", summary="一事一评 from the resident's phone, once per ticket (no login: the "
            "token is the key; 403 staff_cannot_rate for staff and devices)", tag="tracking", roles=None,
            body=RatingChoice, answer=Rated, errors=(401, 404, 409))
 def rate(token: str, data: RatingChoice) -> dict[str, Any]:

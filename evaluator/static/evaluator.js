@@ -1,4 +1,4 @@
-/* The rating tablet at a window (/rate/<id>): after each 办结 it asks 一次一评 with the five national levels, a
+/* The rating tablet at a window (/rate/<id>): after each 办结 it asks 一事一评 with the five national levels, a
  * reason for the two poor ones, and counts down; the server records 未评价 when the time is up, whether or not this
  * page is on. A 1280×800 stage scaled to the tablet. */
 (() => {

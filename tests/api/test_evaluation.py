@@ -1,4 +1,4 @@
-"""一次一评: the tablet at a window, the tracking page, 未评价 by the server's own timeout, 整改 follow-ups."""
+"""一事一评: the tablet at a window, the tracking page, 未评价 by the server's own timeout, 整改 follow-ups."""
 
 from __future__ import annotations
 

@@ -1,7 +1,8 @@
 """End to end: the admin's account screens in headless Chromium against a real `hallq run`. The admin adds a clerk
 on /admin/staff, the clerk logs in at /caller, the admin disables them and their open caller falls back to the login;
 the admin revokes the hall display and its screen says the token is no longer valid; a new device's token is shown
-once with its address and QR code; a clerk changes their own password on /account.
+once with its address and QR code; a clerk changes their own password on /account; the admin downloads last month's
+archive of the guide desk's registers on /admin/archives.
 
 Run as a script to refresh the screenshots in docs/screenshots/:
 
@@ -13,12 +14,16 @@ from __future__ import annotations
 import sys
 import tempfile
 from collections.abc import Iterator
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
 import requests
 from playwright.sync_api import Browser, BrowserContext, Page, expect, sync_playwright
 
+from server.clock import ManualClock
+from server.hall import Hall, Settings
+from tests.conftest import SHANGHAI
 from tests.e2e import test_browser
 from tests.e2e.test_browser import CALLER, CHROMIUM, DISPLAY, SHOTS, launch, new_page
 from tests.live import LiveHall
@@ -165,6 +170,32 @@ def change_the_own_password(browser: Browser, hall: LiveHall, contexts: list[Bro
     assert hall.staff("clerk2").get(f"{hall.url}/api/auth/me").ok
 
 
+def download_last_months_archive(browser: Browser, hall: LiveHall, contexts: list[BrowserContext], out: Path) -> None:
+    """An enquiry of last month, archived as the nightly `hallq archive` would: listed, and downloaded whole."""
+    now = datetime.now(SHANGHAI)
+    last_month = (now.replace(day=1) - timedelta(days=1)).replace(day=10, hour=10)
+    clock = ManualClock(last_month)
+    desk = Hall.open(Settings.resolve(hall.config, hall.instance, hall.database_url, clock=clock))
+    try:
+        desk.desk.register_enquiry("phone", "低保怎么申请", "guide", answer="带户口本到2号窗口", who="李四",
+                                   contact="13900000000")
+        clock.set(now)
+        made = desk.archives.make(last_month.date().replace(day=1))
+    finally:
+        desk.storage.dispose()
+    admin = admin_page(browser, hall, "/admin/archives", contexts)
+    row = admin.locator("#archives tbody tr").first
+    expect(row).to_contain_text(f"{last_month:%Y-%m}")
+    admin.screenshot(path=out / "admin-archives.png", full_page=True, animations="disabled")
+    with admin.expect_download() as download:
+        row.get_by_role("link", name="下载 XLSX").click()
+    assert download.value.suggested_filename == f"登记档案-{last_month:%Y-%m}.xlsx"
+    saved = out / "archive-download.xlsx"
+    download.value.save_as(saved)
+    assert saved.read_bytes() == made.path.read_bytes()
+    saved.unlink()
+
+
 # ---------------------------------------------------------------- tests
 
 def test_the_admin_adds_a_clerk_and_disabling_logs_them_out(browser: Browser, hall: LiveHall,
@@ -181,6 +212,11 @@ def test_a_clerk_changes_their_own_password(browser: Browser, hall: LiveHall, co
     change_the_own_password(browser, hall, contexts)
 
 
+def test_the_admin_downloads_last_months_archive(browser: Browser, hall: LiveHall, contexts: list[BrowserContext],
+                                                 tmp_path: Path) -> None:
+    download_last_months_archive(browser, hall, contexts, tmp_path)
+
+
 def take_screenshots(out: Path = SHOTS) -> None:
     out.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as folder:
@@ -192,6 +228,7 @@ def take_screenshots(out: Path = SHOTS) -> None:
                 try:
                     add_a_clerk_who_logs_in_then_disable_them(browser_, live, opened, out)
                     add_revoke_and_replace_devices(browser_, live, opened, out)
+                    download_last_months_archive(browser_, live, opened, out)
                 finally:
                     browser_.close()
         finally:

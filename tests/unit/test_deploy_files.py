@@ -66,13 +66,16 @@ def test_the_server_writes_only_its_instance_and_listens_only_for_nginx() -> Non
     assert re.search(rf"server 127\.0\.0\.1:{port};", (DEPLOY / "nginx-hallq.conf").read_text())
 
 
-def test_the_timer_backs_up_then_purges_every_night() -> None:
+def test_the_timer_backs_up_archives_then_purges_every_night() -> None:
     assert value("hallq-backup.timer", "OnCalendar") == "*-*-* 01:15:00"
     assert value("hallq-backup.timer", "Persistent") == "true"
     steps = [shlex.split(command)[1] for command in values("hallq-backup.service", "ExecStart")]
-    assert steps == ["backup", "purge"]  # a failed backup stops the unit before anything is purged
+    # a failed backup or archive stops the unit before anything is purged
+    assert steps == ["backup", "archive", "purge"]
     backup = shlex.split(values("hallq-backup.service", "ExecStart")[0])
     assert backup[backup.index("--to") + 1] in value("hallq-backup.service", "ReadWritePaths").split()
+    archive = shlex.split(values("hallq-backup.service", "ExecStart")[1])  # writes INSTANCE/archives
+    assert archive[archive.index("--instance") + 1] in value("hallq-backup.service", "ReadWritePaths").split()
 
 
 def exec_starts() -> list[tuple[str, str]]:

@@ -1,5 +1,6 @@
-"""`hallq purge`: personal records older than the retention period go, the event rows stay; running it again is
-harmless. Run through the command itself (in-process), on SQLite and PostgreSQL."""
+"""`hallq purge`: appointments older than the retention period go, the enquiries' personal fields are blanked (once
+their month is archived: tests/unit/test_archives.py), the event rows stay; running it again is harmless. Run
+through the command itself (in-process), on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
@@ -34,6 +35,7 @@ def counts(hall: Hall) -> dict[str, int]:
     with hall.storage.read() as session:
         result = {model.__tablename__: session.scalar(select(func.count()).select_from(model)) or 0
                   for model in (Appointment, DutyLogEntry, Enquiry)}
+        result["enquirers"] = session.scalar(select(func.count()).select_from(Enquiry).where(Enquiry.who != "")) or 0
         result["events"] = session.scalar(select(func.count()).select_from(TicketEvent).where(
             TicketEvent.action != "records_purged")) or 0
         result["purges"] = session.scalar(select(func.count()).select_from(TicketEvent).where(
@@ -63,7 +65,7 @@ def records_on(config: Path, folder: Path, day: date, phone: str) -> None:
         hall.storage.dispose()
 
 
-def test_purge_deletes_old_personal_records_keeps_the_rest_and_can_run_again(
+def test_purge_deletes_old_appointments_blanks_old_enquirers_keeps_the_rest_and_can_run_again(
         instance: tuple[Path, Path], capsys: pytest.CaptureFixture[str]) -> None:
     config, folder = instance
     today = datetime.now(SHANGHAI).date()
@@ -72,23 +74,27 @@ def test_purge_deletes_old_personal_records_keeps_the_rest_and_can_run_again(
     hall = Hall.open(Settings.resolve(config, folder))
     try:
         before = counts(hall)
-        assert before == {"appointments": 3, "duty_log": 3, "enquiries": 3, "events": 9, "purges": 0}
+        assert before == {"appointments": 3, "duty_log": 3, "enquiries": 3, "enquirers": 3, "events": 9,
+                          "purges": 0}
         args = ["purge", "--config", str(config), "--instance", str(folder)]
+        assert main(["archive", "--config", str(config), "--instance", str(folder)]) == 0
         assert main(args) == 0
         cutoff = today - timedelta(days=30)
-        assert capsys.readouterr().out.strip() == (
-            f"purged records older than 30 days (before {cutoff}): 2 appointments, 2 duty log entries, 2 enquiries")
-        assert counts(hall) == {"appointments": 1, "duty_log": 1, "enquiries": 1, "events": 9, "purges": 1}
+        assert capsys.readouterr().out.strip().splitlines()[-1] == (
+            f"purged records older than 30 days (before {cutoff}): 2 appointments deleted; personal fields blanked "
+            "in 0 duty log entries, 2 enquiries, 0 complaints")  # the duty log entry holds no number to mask
+        archived = len({(today - timedelta(days=age)).replace(day=1) for age in (200, 31, 5)} - {today.replace(day=1)})
+        assert counts(hall) == {"appointments": 1, "duty_log": 3, "enquiries": 3, "enquirers": 1,
+                                "events": 9 + archived, "purges": 1}  # and one archive_made a finished month
         assert main(args) == 0  # again: nothing more to delete
-        assert "0 appointments, 0 duty log entries, 0 enquiries" in capsys.readouterr().out
+        assert "0 appointments deleted; personal fields blanked in 0 duty log entries, 0 enquiries" in (
+            capsys.readouterr().out)
         assert counts(hall)["purges"] == 1
-        assert main([*args, "--days", "3"]) == 0
-        assert "1 appointments, 1 duty log entries, 1 enquiries" in capsys.readouterr().out
-        assert counts(hall) == {"appointments": 0, "duty_log": 0, "enquiries": 0, "events": 9, "purges": 2}
         with hall.storage.read() as session:
             purge = session.scalars(select(TicketEvent).where(TicketEvent.action == "records_purged")).first()
-        assert purge is not None and purge.detail == {"before": cutoff.isoformat(), "appointments": 2,
-                                                      "duty_log": 2, "enquiries": 2}
+        assert purge is not None and purge.detail == {
+            "before": cutoff.isoformat(), "appointments": 2, "duty_log": 0, "enquiries": 2, "complaints": 0,
+            "months": sorted({(today - timedelta(days=age)).strftime("%Y-%m") for age in (200, 31)})}
         assert main([*args, "--days", "-1"]) == 2
         assert "--days must be 0 or more" in capsys.readouterr().err
     finally:

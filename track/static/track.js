@@ -27,7 +27,7 @@
     showRating(t.rating);
   }
 
-  // 一次一评 from the phone: once per ticket, after 办结 (the tablet at the window may have asked already)
+  // 一事一评 from the phone: once per ticket, after 办结 (the tablet at the window may have asked already)
   const rating = { level: null, reason: null, built: false, busy: false };
 
   function choice(container, items, isChosen, pick) {
