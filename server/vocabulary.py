@@ -43,7 +43,7 @@ APPOINTMENT_STATUS: dict[str, str] = {"booked": "已预约", "checked_in": "已�
                                       "forfeited": "已失效（超时未到）", "cancelled": "已取消", "rejected": "不予预约",
                                       "done": "已办理", "not_done": "未办理"}
 
-# ---------------------------------------------------------------- 一次一评 and 五件制
+# ---------------------------------------------------------------- 一事一评 and 五件制
 
 #: The national five levels (好差评, GB/T 39734-2020) with their exact labels, best first.
 RATING_LEVELS: dict[str, str] = {"very_satisfied": "非常满意", "satisfied": "满意", "basic": "基本满意",
