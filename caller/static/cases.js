@@ -168,7 +168,9 @@
   }
 
   function stepList(c) {
-    return h("ol", { class: "case-steps" }, c.steps.map((s) => h("li", {
+    const review = c.review_requested_at ? [{ step: "review_requested", at: c.review_requested_at, by: "" },
+      { step: "reviewed", at: c.reviewed_at, by: c.reviewed_by }] : [];
+    return h("ol", { class: "case-steps" }, [...c.steps, ...review].map((s) => h("li", {
       class: s.at ? "case-step done" : "case-step", dataset: { step: s.step },
     }, h("span", { class: "case-step-name" }, steps[s.step]),
     h("span", { class: "case-step-at" }, s.at ? `${when(s.at)} ${s.by}` : "—"))));
@@ -222,6 +224,7 @@
   function render() {
     $("cases-empty").hidden = state.cases.length > 0;
     $("cases-list").replaceChildren(...state.cases.map(caseCard));
+    $("cases-returned-title").hidden = !state.returned?.length;
     $("cases-returned").replaceChildren(...(state.returned || []).map((c) => h("li", { dataset: { case: c.id } },
       `${c.number} ${c.service_name} ${when(c.recorded_at)} ${c.reason || ""}`,
       h("button", { class: "btn case-review-request", type: "button", onclick: () => act(c, "review-request",
@@ -247,6 +250,7 @@
   document.addEventListener("DOMContentLoaded", () => {
     $("case-form").addEventListener("submit", submit);
     $("case-promised-due").addEventListener("input", extensionField);
+    $("case-extension-reason").addEventListener("input", () => { $("case-error").textContent = ""; });
     $("case-dialog").addEventListener("keydown", (event) => {
       const k = Number(event.key);
       if (k >= 1 && k <= TYPES.length && !["INPUT", "TEXTAREA"].includes(event.target.tagName)) {

@@ -55,7 +55,16 @@ def call(live: LiveHall, caller: Page, service: str = "hukou-id") -> str:
     live.kiosk().post(f"{live.url}/api/tickets", json={"service": service}).raise_for_status()
     caller.keyboard.press("F1")
     expect(caller.locator("#current-status")).to_have_text("已呼叫")
+    expect(caller.locator("[data-action='finish-case']")).to_be_enabled()  # F9 does nothing while a call is busy
     return caller.locator("#current-number").inner_text()
+
+
+def choose(caller: Page, key: str, kind: str) -> None:
+    """F9, then the case type's key once the dialog is there."""
+    caller.keyboard.press("F9")
+    expect(caller.locator("section[data-type='promised']")).to_be_visible()
+    caller.keyboard.press(key)
+    expect(caller.locator(f"section[data-type='{kind}']")).to_be_visible()
 
 
 def handle_cases_in_the_caller(browser: Browser, live: LiveHall, contexts: list[BrowserContext], out: Path) -> None:
@@ -91,8 +100,7 @@ def handle_cases_in_the_caller(browser: Browser, live: LiveHall, contexts: list[
     notice.close()
 
     approval = call(live, caller, "hukou-move")
-    caller.keyboard.press("F9")
-    caller.keyboard.press("4")  # 报批件
+    choose(caller, "4", "approval")  # 报批件
     expect(dialog.locator("#case-approval-hint")).to_contain_text("上报时限")
     expect(dialog.locator("#case-approval-hint")).to_contain_text("收到上级批复后 2 个工作日内答复服务对象")
     dialog.get_by_role("button", name="确认办结").click()
@@ -129,6 +137,38 @@ def handle_cases_in_the_caller(browser: Browser, live: LiveHall, contexts: list[
     assert (done["open"], done["extensions"], [s["by"] for s in done["steps"]]) == (
         False, 1, ["clerk1"] * 4)
     assert re.fullmatch(r"\d{4}-\d\d-\d\d", done["limit_due"]) and done["due"] == later
+    cases.get_by_role("button", name="关闭").click()
+
+    # a 补办件 waits for 补齐; a 退回件's resident asks for 复核, and is answered
+    supplement = call(live, caller, "hukou-birth")
+    choose(caller, "2", "supplement")
+    dialog.get_by_label("出生医学证明").check()
+    dialog.get_by_role("button", name="确认办结").click()
+    expect(caller.locator("#result")).to_contain_text(f"{supplement} 已办结（补办件）")
+    returned = call(live, caller, "hukou-birth")
+    choose(caller, "3", "returned")
+    dialog.locator("#case-reasons input").first.check()
+    dialog.get_by_role("button", name="确认办结").click()
+    expect(caller.locator("#result")).to_contain_text(f"{returned} 已办结（退回件）")
+    caller.get_by_role("button", name="我的办件").click()
+    waiting = cases.locator(".case-card").filter(has_text=supplement)
+    expect(waiting.locator(".case-step-name")).to_have_text(["受理", "补齐", "审核", "决定", "送达"])
+    waiting.get_by_role("button", name="标记补齐").click()
+    expect(waiting).to_contain_text("承诺办结")  # the 承诺时限 counts from 补齐
+    expect(waiting.get_by_role("button", name="标记审核")).to_be_visible()
+    row = cases.locator("#cases-returned li").filter(has_text=returned)
+    row.get_by_role("button", name="申请复核").click()
+    review = cases.locator(".case-card").filter(has_text=returned)
+    expect(review).to_contain_text("复核答复期限")
+    expect(review.locator(".case-step-name")).to_have_text(["受理", "审核", "决定", "送达", "申请复核", "复核答复"])
+    review.get_by_label("撤销").check()
+    review.get_by_label("复核意见").fill("主件已补交，撤销退回")
+    cases.screenshot(path=out / "caller-case-review.png", animations="disabled")
+    review.get_by_role("button", name="复核答复").click()
+    expect(review).to_have_count(0)
+    answered = [c for c in clerk.get(f"{live.url}/api/cases/period?month={done['recorded_at'][:7]}").json()["cases"]
+                if c["number"] == returned]
+    assert [(c["review_result"], c["reviewed_by"]) for c in answered] == [("撤销：主件已补交，撤销退回", "clerk1")]
 
 
 def test_the_caller_handles_a_cases_time_points_and_prints_the_four_copy_notice(
