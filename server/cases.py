@@ -1,10 +1,14 @@
-"""五件制: every 办结 is recorded as one of the five case types of the manual (办件管理 3.1-3.5).
+"""五件制: every 办结 is recorded as one of the five case types of the manual (办件管理 3.1-3.5),
+and what is left to do is followed to the end.
 
-即办件 is finished on the spot; 承诺件 carries the promised completion date; 补办件 the complete list of missing
-materials (the 补正通知书 tells them all at once: 一次性告知); 退回件 the reason (退回件通知书); 报批件 is forwarded
-upward with a reply due date. 承诺件 and 报批件 stay open until the clerk or an admin marks them completed or the
-reply received; past their date they are overdue. Plain Python over a Storage and a Clock; the case is written
-inside the engine's 办结 transaction (a finish hook), each change with its ticket_events row.
+即办件 is finished on the spot. 承诺件 carries the date the item's 承诺时限 gives; a later one is
+an extension, with its reason (3.4.2.2 不得随意延长). 补办件 lists every missing material
+(一次性告知); its 承诺时限 counts from 补齐 (3.3.2.2). 退回件 carries the reason; the resident may
+ask for 复核 (3.2.2.3). 报批件 is forwarded (上报) within the configured days, and after the 批复
+the resident is answered (2.4, 3.5.2.2). The time points of 2.2 (受理、审核、决定、送达) are
+marked in the order of STEPS; 送达 closes the case. Each pending stage past its date is overdue.
+Plain Python over a Storage and a Clock; the case is written inside the engine's 办结 transaction
+(a finish hook), each later change with its ticket_events row and a HallEvent.
 """
 
 from __future__ import annotations
@@ -244,11 +248,7 @@ class Cases:
         return {"today": today.isoformat(),
                 "types": [{"code": code, "name": name} for code, name in CASE_TYPES.items()],
                 "promised_due": self.calendar.add_working_days(today, settings.promised_working_days).isoformat(),
-                "promised": {service.code: {"working_days": days if days != ON_THE_SPOT else None,
-                                            "immediate": days == ON_THE_SPOT,
-                                            "due": self.limit_from(service.code, today).isoformat()}
-                             for service in self.config.services
-                             for days in [self.promised_days(service.code)]},
+                "promised": {service.code: self._limit_json(service.code, today) for service in self.config.services},
                 "approval_due": self.calendar.add_working_days(today, settings.approval_working_days).isoformat(),
                 "promised_working_days": settings.promised_working_days,
                 "approval_working_days": settings.approval_working_days,
@@ -256,6 +256,13 @@ class Cases:
                 "review_working_days": settings.review_working_days,
                 "return_reasons": list(settings.return_reasons),
                 "materials": {service.code: split_materials(service.materials) for service in self.config.services}}
+
+    def _limit_json(self, service_code: str, today: date) -> dict[str, Any]:
+        """An item's 承诺时限 as the caller shows it, and the date it gives from today."""
+        days = self.promised_days(service_code)
+        on_the_spot = days == ON_THE_SPOT
+        return {"working_days": None if on_the_spot else days, "immediate": on_the_spot,
+                "due": self.limit_from(service_code, today).isoformat()}
 
     def of_ticket(self, ticket_id: int) -> dict[str, Any] | None:
         with self.storage.read() as session:
@@ -323,14 +330,10 @@ class Cases:
             is_open = record.type in OPEN_TYPES and record.closed_at is None
             notice = NOTICES.get(record.type)
             deadline = self.deadline(record)
-
-            def late(pending: bool, due: date | None) -> bool:
-                return bool(pending and due and today > due)
-
-            flags = {"forward_overdue": late(is_open and record.forwarded_at is None, record.forward_due),
-                     "answer_overdue": late(is_open and record.approved_at is not None, record.answer_due),
-                     "review_overdue": late(record.reviewed_at is None, record.review_due),
-                     "due_overdue": late(is_open and record.type != "approval", record.due)}
+            flags = {"forward_overdue": _late(is_open and record.forwarded_at is None, record.forward_due, today),
+                     "answer_overdue": _late(is_open and record.approved_at is not None, record.answer_due, today),
+                     "review_overdue": _late(record.reviewed_at is None, record.review_due, today),
+                     "due_overdue": _late(is_open and record.type != "approval", record.due, today)}
             answer.append({
                 "id": record.id, "ticket": ticket.id, "number": ticket.number, "service": ticket.service,
                 "service_name": service.name if service else ticket.service, "window": record.window_id,
@@ -502,6 +505,11 @@ def record_service(record: CaseRecord) -> str:
     session = Session.object_session(record)
     assert session is not None
     return session.execute(select(Ticket.service).where(Ticket.id == record.ticket_id)).scalar_one()
+
+
+def _late(pending: bool, due: date | None, today: date) -> bool:
+    """A stage still pending whose date has passed (the day after it, working or not)."""
+    return bool(pending and due and today > due)
 
 
 def _day(value: date | None) -> str | None:
