@@ -81,6 +81,8 @@ def test_call_next_finishing_the_resident_before_records_the_default_immediate_c
     assert clerk.post("/api/windows/1/call-next").json["ticket"]["id"] == second["id"]
     [event] = case_events(rh)
     assert (event.ticket_id, event.detail) == (first["id"], {"type": "immediate", "default": True})
+    [case] = rh.h.staff("admin").get("/api/cases/period?month=2026-11").json["cases"]
+    assert (case["ticket"], case["type"], case["chosen"]) == (first["id"], "immediate", False)  # not a clerk's choice
 
 
 def test_a_wrong_case_finishes_nothing(rating_hall: RatingHall) -> None:
