@@ -11,7 +11,7 @@ from pydantic import ConfigDict, Field, WithJsonSchema
 from server.cases import MAX_MATERIALS
 from server.events import TicketView
 from server.operations import Answer, Body, Count, answer_of
-from server.vocabulary import CASE_TYPES, RATING_LEVELS
+from server.vocabulary import CASE_STEPS, CASE_TYPES, RATING_LEVELS
 
 
 def one_of(codes: Any) -> Any:
@@ -110,28 +110,69 @@ class Served(Answer):
     clerk: ClerkCard
 
 
+CaseStepCode = Literal[tuple(CASE_STEPS)]  # type: ignore[valid-type]
+
+
+class CaseStep(Answer):
+    """One time point of a case (办理质量 2.2: 受理、审核、决定、送达; 补齐, 上报, 批复到达), in the order marked."""
+
+    step: CaseStepCode
+    #: null: not marked yet
+    at: datetime | None
+    #: the staff member's username
+    by: str | None
+
+
 class Case(Served):
-    """A case record (五件制): what was recorded at 办结, and for 承诺件 and 报批件 whether it is still open."""
+    """A case record (五件制): what was recorded at 办结, its time points, what is left to do and by when."""
 
     id: int
     #: the ticket finished
     ticket: int
     type: CaseType
     type_name: str
-    #: 承诺件: the promised date; 报批件: the reply's due date
+    #: false: nobody chose, call-next or F5 recorded the default 即办件
+    chosen: bool
+    #: 承诺件 (补办件 after 补齐): the promised completion date
     due: date | None
+    #: the date the item's 承诺时限 gives (承诺件 from 受理, 补办件 from 补齐); a later due is an extension
+    limit_due: date | None
+    extensions: int
+    #: the latest extension's reason
+    extension_reason: str | None
     #: 补办件: every material to bring (一次性告知)
     materials: list[str]
     #: 退回件: why
     reason: str | None
     recorded_at: datetime
+    #: nothing left to do (送达 of a 承诺件, 补办件 or 报批件); null for 即办件 and 退回件, finished at 办结
     closed_at: datetime | None
     closed_by: str | None
-    #: a 承诺件 or 报批件 not yet completed (replied)
+    #: a 承诺件, 补办件 or 报批件 not yet delivered
     open: bool
+    #: 受理 then the type's time points in their order (即办件 and 退回件: all at 办结)
+    steps: list[CaseStep]
+    #: the time point to mark next (POST /api/cases/{id}/step); null when none is left
+    next_step: CaseStepCode | None
+    #: 报批件: 上报 due by (approval_working_days after 受理); the resident answered by (after the 批复)
+    forward_due: date | None
+    answer_due: date | None
+    #: 退回件: the resident asked for 复核; answered by review_due, with its result (维持/撤销：意见)
+    review_requested_at: datetime | None
+    review_due: date | None
+    reviewed_at: datetime | None
+    reviewed_by: str | None
+    review_result: str | None
+    #: 报批件 not forwarded in time; 报批件 answered late after the 批复; 复核 not answered in time
+    forward_overdue: bool
+    answer_overdue: bool
+    review_overdue: bool
+    #: any stage overdue (a 承诺件 or 补办件 past its due, or one of the three above)
     overdue: bool
+    #: the date the pending stage is due by, and the working days left to it (negative: overdue)
+    deadline: date | None
     working_days_left: int | None
-    #: the printable notice's page (补办件, 退回件, 承诺件); none for the others
+    #: the printable notice's page (补办件, 退回件, 承诺件, 报批件); none for 即办件
     notice: str | None
     notice_name: str | None
 
@@ -154,16 +195,19 @@ class Period(Body):
 class CaseChoice(Body):
     """The case type the clerk chose at 办结 (五件制) with what that type needs; an empty body is 即办件. Which fields
     a type takes, the dates and the materials are checked by server.cases.Cases.parse with its own error codes
-    (case_required, bad_case, case_field, bad_due, materials_required, bad_materials, reason_required), so fields
+    (case_required, bad_case, case_field, bad_due, materials_required, bad_materials, reason_required,
+    extension_reason_required, no_extension), so fields
     the model does not know are kept for parse to refuse by name."""
 
     model_config = ConfigDict(extra="allow")
 
     case: one_of(CASE_TYPES) | None = None  # type: ignore[valid-type]
-    #: 承诺件 / 报批件: the date, YYYY-MM-DD (today to a year ahead); absent: the configured working days
+    #: 承诺件: the date, YYYY-MM-DD (today to a year ahead); absent: the item's 承诺时限
     due: str | None = None
-    #: 承诺件 / 报批件: so many working days from today (1 to 120), instead of due
+    #: 承诺件: so many working days from today (1 to 120), instead of due
     working_days: int | None = None
+    #: 承诺件: required when the date is later than the item's 承诺时限 (an extension), refused otherwise
+    extension_reason: str | None = None
     #: 补办件: all the materials to bring, each 1 to 100 characters (the items are checked by parse: bad_materials)
     materials: Annotated[list[Any], WithJsonSchema({"type": "array", "minItems": 1, "maxItems": MAX_MATERIALS,
                                                     "items": {"type": "string", "minLength": 1,

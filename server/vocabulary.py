@@ -55,6 +55,13 @@ UNRATED_RULES: dict[str, str] = {"exclude": "不计入", "satisfied": "按满意
 #: 五件制 (事项办理标准 3): how a finished ticket's case was handled.
 CASE_TYPES: dict[str, str] = {"immediate": "即办件", "promised": "承诺件", "supplement": "补办件",
                               "returned": "退回件", "approval": "报批件"}
+#: The time points of a case (办理质量 2.2: 受理、审核、决定、送达), with the 补办件's 补齐 (3.3.2.2) and the 报批件's
+#: 上报 and 批复 (2.4, 3.5.2.2); 复核: a 退回件's resident asked for a review (3.2.2.3), and its answer.
+CASE_STEPS: dict[str, str] = {"accepted": "受理", "supplemented": "补齐", "checked": "审核", "forwarded": "上报",
+                              "approved": "批复到达", "decided": "决定", "delivered": "送达",
+                              "review_requested": "申请复核", "reviewed": "复核答复"}
+#: A 复核's outcome: the 退回 stands, or it is withdrawn and the application taken in again.
+REVIEW_RESULTS: dict[str, str] = {"upheld": "维持", "revoked": "撤销"}
 
 # ---------------------------------------------------------------- staff, devices, the guide desk
 
@@ -81,5 +88,6 @@ def words() -> dict[str, Any]:
     return {"ticket_status": TICKET_STATUS, "window_status": WINDOW_STATUS, "window_state_public": WINDOW_STATE_PUBLIC,
             "window_now": WINDOW_NOW, "priority_names": PRIORITY_NAMES, "appointment_kinds": APPOINTMENT_KINDS,
             "appointment_channels": APPOINTMENT_CHANNELS, "rating_levels": RATING_LEVELS, "unrated": UNRATED,
-            "case_types": CASE_TYPES, "complaint_channels": COMPLAINT_CHANNELS, "staff_roles": STAFF_ROLES,
-            "device_kinds": DEVICE_KINDS, "weekdays": {str(day): char for day, char in WEEKDAYS.items()}}
+            "case_types": CASE_TYPES, "case_steps": CASE_STEPS, "review_results": REVIEW_RESULTS,
+            "complaint_channels": COMPLAINT_CHANNELS, "staff_roles": STAFF_ROLES, "device_kinds": DEVICE_KINDS,
+            "weekdays": {str(day): char for day, char in WEEKDAYS.items()}}

@@ -228,6 +228,7 @@
       "toggle-pause": w.status === "open" || w.status === "paused",
       "sign-out": !status,
       "visits": true,
+      "cases": true,
       "logout": true,
     };
     for (const button of document.querySelectorAll("#operate [data-action]")) {
@@ -286,6 +287,7 @@
     "finish-case": () => callerCases.choose(state.window, (body, describe) => act("finish", body, describe)
       .then(callerCases.finished)),
     "transfer": openTransfer,
+    "cases": () => callerCases.openList(),
     "special": () => { $("special-number").value = ""; $("special-dialog").showModal(); },
     "toggle-pause": () => (state.window.status === "paused"
       ? act("resume", undefined, () => ["已恢复服务"])

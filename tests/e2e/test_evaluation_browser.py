@@ -149,7 +149,7 @@ def finish_as_a_supplement_and_print_the_notice(browser: Browser, hall: Hall, co
         caller.get_by_role("button", name="打印申请材料补正通知书").click()
     notice = popup.value
     notice.set_viewport_size(A4)
-    expect(notice.locator("h1")).to_have_text("申请材料补正通知书")
+    expect(notice.locator("h1")).to_have_text("城关镇便民服务中心1号窗口申请材料补正通知书")
     expect(notice.locator("#materials li")).to_have_text(["出生医学证明", "结婚证", "出生登记申请表"])
     expect(notice.locator("#notice")).to_contain_text(number)
     notice.screenshot(path=out / "notice-supplement.png", full_page=True, animations="disabled")
