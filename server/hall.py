@@ -1,5 +1,5 @@
 """Where the parts of one hall are put together: config, storage, clock, engine, accounts, event bus,
-appointments and the guide desk's records.
+appointments, the guide desk's records and the complaint register.
 
 Used by the web app and by the CLI alike, so both see the same hall.
 """
@@ -15,6 +15,7 @@ from server.appointments import Appointments
 from server.auth import Accounts
 from server.cases import Cases
 from server.clock import Clock, SystemClock
+from server.complaints import Complaints
 from server.config import HallConfig, load_config
 from server.db import Storage
 from server.desk import DeskRecords
@@ -58,6 +59,7 @@ class Hall:
     stats: Statistics
     appointments: Appointments
     desk: DeskRecords
+    complaints: Complaints
 
     @classmethod
     def open(cls, settings: Settings) -> Hall:
@@ -76,7 +78,8 @@ class Hall:
         return cls(settings, config, storage, bus, engine, Accounts(storage, settings.clock, bus), cases, evaluation,
                    Statistics(storage, config, settings.clock, engine.extended_records),
                    Appointments(storage, config, settings.clock, bus, engine),
-                   DeskRecords(storage, config, settings.clock, bus))
+                   DeskRecords(storage, config, settings.clock, bus),
+                   Complaints(storage, config, settings.clock, bus, calendar))
 
     @property
     def public_url(self) -> str:

@@ -11,12 +11,22 @@ from typing import Any
 from flask import Blueprint, current_app
 
 import track
-from server import accounts_api, announcer, api, cases_api, evaluation_api, guide_api, operations, stats_api
+from server import (
+    accounts_api,
+    announcer,
+    api,
+    cases_api,
+    complaints_api,
+    evaluation_api,
+    guide_api,
+    operations,
+    stats_api,
+)
 
 #: the document's own route: it imports every module that declares operations, so the document has them all
 bp = Blueprint("openapi", __name__, url_prefix="/api")
 #: the modules whose operations the document describes
-DECLARING = (api, accounts_api, announcer, cases_api, evaluation_api, guide_api, stats_api, track)
+DECLARING = (api, accounts_api, announcer, cases_api, complaints_api, evaluation_api, guide_api, stats_api, track)
 
 
 @bp.get("/openapi.json")
