@@ -1,6 +1,7 @@
 """The admin's pages (中心负责人): the hall's statistics with charts and exports, the follow-ups —
-整改 of poor ratings, overdue 承诺件 and 报批件 — and the staff accounts and devices. Staff login with the admin
-role; the data come from the API. /account: every staff member changes their own password."""
+整改 of poor ratings, overdue 承诺件 and 报批件 — the complaint register (投诉: answered, upheld, closed), and the
+staff accounts and devices. Staff login with the admin role; the data come from the API. /account: every staff
+member changes their own password."""
 
 from collections.abc import Callable
 
@@ -17,6 +18,7 @@ def _page(template: str) -> Callable[[], str]:
     return view
 
 
-for _path, _name in (("/admin/stats", "stats"), ("/admin/followups", "followups"), ("/admin/staff", "staff"),
-                     ("/admin/devices", "devices"), ("/account", "account")):
+for _path, _name in (("/admin/stats", "stats"), ("/admin/followups", "followups"),
+                     ("/admin/complaints", "complaints"), ("/admin/staff", "staff"), ("/admin/devices", "devices"),
+                     ("/account", "account")):
     bp.add_url_rule(_path, _name, _page(f"{_name}.html"))
