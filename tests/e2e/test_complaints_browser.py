@@ -1,6 +1,7 @@
 """The complaint register (投诉, 机构建设 4.3) in headless Chromium against a real `hallq run`: the guide desk registers
 a resident's complaint from the keyboard (Alt+7), the admin answers it, says it was upheld, records that the
-resident accepted the answer and closes it; the resident's name and phone never reach the server's log.
+resident accepted the answer and closes it; a 不满意 rating becomes a complaint from the 整改 page; the resident's
+name and phone never reach the server's log.
 
 Run as a script to refresh the screenshots in docs/screenshots/:
 
@@ -16,6 +17,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import requests
 from playwright.sync_api import Browser, BrowserContext, Page, expect, sync_playwright
 
 from tests.e2e import test_browser
@@ -109,6 +111,28 @@ def answer_and_close_as_admin(browser: Browser, hall: LiveHall, contexts: list[B
     admin.screenshot(path=out / "admin-complaints-closed.png", animations="disabled")
 
 
+def turn_a_poor_rating_into_a_complaint(browser: Browser, hall: LiveHall, contexts: list[BrowserContext],
+                                        out: Path) -> None:
+    """A resident rates 不满意 from their phone; the admin turns it into a complaint on the 整改 page, once."""
+    ticket = hall.kiosk().post(f"{hall.url}/api/tickets", json={"service": "hukou-id"}).json()["ticket"]
+    clerk = hall.staff("clerk1", window=1)
+    clerk.post(f"{hall.url}/api/windows/1/call-next").raise_for_status()
+    clerk.post(f"{hall.url}/api/windows/1/finish").raise_for_status()
+    requests.post(f"{ticket['track_url']}/rate", json={"level": "dissatisfied", "reason": "服务态度不好",
+                                                       "comment": "问了两遍都不回答"}, timeout=10).raise_for_status()
+    followups = new_page(browser, f"{hall.url}/admin/followups", ADMIN, contexts)
+    log_in(followups, hall, "admin")
+    row = followups.locator("#followups tbody tr")
+    expect(row).to_have_count(1)
+    row.get_by_role("button", name="转为投诉").click()
+    expect(row.get_by_role("link", name=re.compile(r"第 \d+ 号投诉"))).to_be_visible()
+    followups.screenshot(path=out / "admin-followups-complaint.png", animations="disabled")
+    row.get_by_role("link").click()
+    expect(followups.locator("#complaints tbody tr")).to_have_count(1)
+    expect(followups.locator("#complaints tbody tr")).to_contain_text(f"评价器（{ticket['number']}）")
+    expect(followups.locator("#complaints tbody tr")).to_contain_text("评价不满意；服务态度不好；问了两遍都不回答")
+
+
 # ---------------------------------------------------------------- the test
 
 def test_the_guide_desk_registers_and_the_admin_answers_and_closes(browser: Browser, hall: LiveHall,
@@ -117,6 +141,7 @@ def test_the_guide_desk_registers_and_the_admin_answers_and_closes(browser: Brow
     try:
         register_at_the_guide_desk(browser, hall, contexts, tmp_path)
         answer_and_close_as_admin(browser, hall, contexts, tmp_path)
+        turn_a_poor_rating_into_a_complaint(browser, hall, contexts, tmp_path)
     finally:
         for context in contexts:
             context.close()
@@ -135,6 +160,7 @@ def take_screenshots(out: Path = SHOTS) -> None:
                 try:
                     register_at_the_guide_desk(browser_, live, opened, out)
                     answer_and_close_as_admin(browser_, live, opened, out)
+                    turn_a_poor_rating_into_a_complaint(browser_, live, opened, out)
                 finally:
                     browser_.close()
         finally:
