@@ -10,8 +10,12 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from server.models import TicketEvent
+from server.auth import Principal
+from server.complaints import Complaints
+from server.models import Complaint, TicketEvent
+from server.queue import DomainError
 from tests.api.quality import RatingHall, err
+from tests.api.test_realtime import received, socketio_of
 from tests.conftest import SHANGHAI
 
 COMPLAINT = {"channel": "phone", "request": "1号窗口态度生硬，要求说明情况", "window": 1, "clerk": "clerk1",
@@ -188,3 +192,36 @@ def test_the_register_filters_by_period_channel_window_and_clerk(rating_hall: Ra
     assert assigned.json["complaint"]["handler"]["username"] == "clerk2"
     err(guide.post(f"/api/complaints/{first['id']}/handler", json={"handler": "clerk1"}), 422, "handler_concerned")
     err(guide.post("/api/complaints/9999/handler", json={"handler": "clerk2"}), 404, "complaint_not_found")
+
+
+def test_the_guide_desk_hears_each_step_without_whom_it_concerns(rating_hall: RatingHall) -> None:
+    """The `guide` hint reaches every staff screen (clerks too): the complaint's number, nothing else."""
+    rh = rating_hall
+    desk = socketio_of(rh.h).test_client(rh.h.app, flask_test_client=rh.h.staff("guide"))
+    display = socketio_of(rh.h).test_client(rh.h.app, auth={"token": rh.h.display_token})
+    desk.get_received()
+    display.get_received()
+    made = register(rh)
+    rh.h.staff("admin").post(f"/api/complaints/{made['id']}/answer", json={"answer": "已答复", "upheld": False})
+    assert received(desk, "guide") == [{"event": "complaint_registered", "complaint": made["id"]},
+                                       {"event": "complaint_answered", "complaint": made["id"]}]
+    assert "guide" not in {m["name"] for m in display.get_received()}
+    desk.disconnect()
+    display.disconnect()
+
+
+def test_two_desks_opening_the_same_rating_at_once_make_one_complaint(rating_hall: RatingHall,
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """Both pass the check before either has written: the database's unique ticket_id refuses the second, a 409."""
+    rh = rating_hall
+    poor, _ = rh.serve(rh.h.staff("clerk1", window=1), 1)
+    rh.tablet().post("/api/rate/1", json={"ticket": poor["id"], "level": "very_dissatisfied", "reason": "其他"})
+    monkeypatch.setattr(Complaints, "_no_complaint_yet", staticmethod(lambda _session, _ticket: None))
+    complaints, admin = rh.h.hall.complaints, Principal("staff", "admin", "admin")
+    complaints.from_rating(poor["id"], admin)
+    with pytest.raises(DomainError) as refused:
+        complaints.from_rating(poor["id"], admin)
+    assert (refused.value.kind, refused.value.code) == ("conflict", "complaint_exists")
+    with rh.h.hall.storage.read() as session:
+        assert len(session.scalars(select(Complaint)).all()) == 1
+    assert len(complaint_events(rh)) == 1
