@@ -92,7 +92,7 @@
   /** The yes/no radio ``name`` as a boolean; null (and a message) when neither is chosen. */
   function choice(name, error, message) {
     const picked = document.querySelector(`input[name="${name}"]:checked`)?.value;
-    if (!picked) $(error).textContent = message;
+    $(error).textContent = picked ? "" : message;
     return picked ? picked === "yes" : null;
   }
 

@@ -96,6 +96,7 @@ def answer_and_close_as_admin(browser: Browser, hall: LiveHall, contexts: list[B
     admin.get_by_role("button", name="确认答复").click()
     expect(admin.locator("#answer-error")).to_have_text("请选择投诉是否属实")
     admin.locator("#answer-upheld").get_by_label("属实", exact=True).check()
+    admin.screenshot(path=out / "admin-complaint-answer.png", animations="disabled")
     admin.get_by_role("button", name="确认答复").click()
     expect(admin.locator("#answer-dialog")).to_be_hidden()
     expect(row).to_contain_text("按期答复")
