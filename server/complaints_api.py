@@ -126,7 +126,7 @@ class Closing(Body):
     accepted: bool
 
 
-class Choice(Answer):
+class ChannelChoice(Answer):
     code: str
     name: str
 
@@ -150,7 +150,7 @@ class ComplaintSetup(Answer):
     answer_working_days: int
     #: the due date of a complaint received today
     due_today: date
-    channels: list[Choice]
+    channels: list[ChannelChoice]
     windows: list[WindowChoice]
     #: who may be complained about or handle a complaint (enabled accounts)
     staff: list[StaffChoice]
