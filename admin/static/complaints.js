@@ -7,7 +7,7 @@
   const { table } = hallqAdmin;
   const $ = (id) => document.getElementById(id);
   const STATUS = hallq.words.complaint_status;
-  const state = { status: "open", complaints: [], current: null, staff: [] };
+  const state = { status: "open", current: null, staff: [] };
 
   const when = (iso) => (iso ? `${hallq.dayOf(iso).slice(5)} ${hallq.time(iso)}` : "—");
   const yesNo = (value, yes, no) => (value === null || value === undefined ? "—" : value ? yes : no);
@@ -19,8 +19,7 @@
       return h("span", { class: c.answered_on_time ? "" : "is-overdue" },
         `${c.due} · ${c.answered_on_time ? "按期答复" : "超期答复"}`);
     }
-    const left = c.working_days_left;
-    const text = left < 0 ? `超期 ${-left} 个工作日` : left === 0 ? "今天到期" : `还剩 ${left} 个工作日`;
+    const text = hallq.workingDaysLeft(c.working_days_left);
     return h("span", { class: c.overdue ? "is-overdue" : "" }, `${c.due} · ${text}`);
   }
 
@@ -29,7 +28,8 @@
     const button = (label, primary, onclick) => h("button", { class: `btn${primary ? " btn-primary" : ""}`,
       type: "button", dataset: { complaint: c.id }, onclick }, label);
     return h("div", { class: "row-actions" },
-      c.answered_at ? button("办结", true, () => openDialog("finish", c)) : button("答复", true, () => openDialog("answer", c)),
+      c.answered_at ? button("办结", true, () => openDialog("finish", c))
+        : button("答复", true, () => openDialog("answer", c)),
       button("承办人", false, () => openDialog("handler", c)));
   }
 
@@ -37,16 +37,17 @@
     const month = $("complaint-month").value;
     let complaints;
     try {
-      ({ complaints } = await hallq.api("GET", `/api/complaints?status=${state.status}${month ? `&month=${month}` : ""}`));
+      const period = month ? `&month=${month}` : "";
+      ({ complaints } = await hallq.api("GET", `/api/complaints?status=${state.status}${period}`));
     } catch (err) {
       hallq.toast(err.message);
       return;
     }
-    state.complaints = complaints;
     $("complaints-empty").hidden = complaints.length > 0;
     table($("complaints"), ["编号", "受理时间", "方式", "被投诉窗口·人员", "投诉人", "联系方式", "投诉内容及诉求", "承办人",
       "答复期限", "答复", "属实", "接受", "操作"],
-    complaints.map((c) => [String(c.id), when(c.received_at), c.number ? `${c.channel_text}（${c.number}）` : c.channel_text,
+    complaints.map((c) => [String(c.id), when(c.received_at),
+      c.number ? `${c.channel_text}（${c.number}）` : c.channel_text,
       [c.window_name, c.clerk?.name].filter(Boolean).join(" · ") || "—", c.name || "—", c.contact || "—", c.request,
       c.handler?.name || "待定", deadline(c), c.answer ? `${c.answer}（${c.answered_by} ${when(c.answered_at)}）` : "—",
       yesNo(c.upheld, "属实", "不属实"), yesNo(c.accepted, "接受", "不接受"), actions(c)]));

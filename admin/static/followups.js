@@ -12,8 +12,7 @@
 
   function deadline(item) {
     if (item.closed) return h("span", {}, `${item.due}（已办结）`);
-    const left = item.working_days_left;
-    const text = left < 0 ? `超期 ${-left} 个工作日` : left === 0 ? "今天到期" : `还剩 ${left} 个工作日`;
+    const text = hallq.workingDaysLeft(item.working_days_left);
     return h("span", { class: item.overdue ? "is-overdue" : "" }, `${item.due} · ${text}`);
   }
 

@@ -1,6 +1,7 @@
 /* The guide desk (导询台): register appointments while reading out the item's 一次性告知, the day's list and its
  * 登记表, desk tickets (绿色通道), check-ins and lookups at the desk, home and holiday visits, the duty log and the
- * enquiry register, the complaint register (投诉登记). Alt+1 … Alt+7 switch tabs. Lists reload by themselves on the server's `guide` events. */
+ * enquiry register, the complaint register (投诉登记). Alt+1 … Alt+7 switch tabs. Lists reload by themselves on the
+ * server's `guide` events. */
 (() => {
   "use strict";
   const { h, dayText } = hallq;
@@ -399,7 +400,8 @@
     radios($("complaint-channel"), "complaint-channel", setup.channels, "visit");
     const none = (text) => h("option", { value: "" }, text);
     const person = (s) => h("option", { value: s.username }, `${s.name}（${s.username}）`);
-    $("complaint-window").replaceChildren(none("不确定"), ...setup.windows.map((w) => h("option", { value: w.id }, w.name)));
+    $("complaint-window").replaceChildren(none("不确定"),
+      ...setup.windows.map((w) => h("option", { value: w.id }, w.name)));
     $("complaint-clerk").replaceChildren(none("不确定"), ...setup.staff.map(person));
     $("complaint-handler").replaceChildren(none("待定（由管理员指定）"),
       ...setup.staff.filter((s) => s.role !== "clerk").map(person));
@@ -410,8 +412,7 @@
   /** "还剩 2 个工作日" / "超期 1 个工作日" of an unanswered complaint; "已答复" once answered. */
   function complaintDeadline(c) {
     if (c.answered_at) return h("span", {}, `${c.due}（已答复）`);
-    const left = c.working_days_left;
-    const text = left < 0 ? `超期 ${-left} 个工作日` : left === 0 ? "今天到期" : `还剩 ${left} 个工作日`;
+    const text = hallq.workingDaysLeft(c.working_days_left);
     return h("span", { class: c.overdue ? "is-overdue" : "" }, `${c.due} · ${text}`);
   }
 
