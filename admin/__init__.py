@@ -1,6 +1,7 @@
 """The admin's pages (中心负责人): the hall's statistics with charts and exports, the follow-ups —
-整改 of poor ratings, overdue 承诺件 and 报批件 — the staff accounts and devices, and the month archives of the
-guide desk's registers (档案). Staff login with the admin role; the data come from the API. /account: every staff
+整改 of poor ratings, overdue 承诺件 and 报批件 — the complaint register (投诉: answered, upheld, closed), the
+staff accounts and devices, and the month archives of the guide desk's registers (档案). Staff login with the admin
+role; the data come from the API. /account: every staff
 member changes their own password."""
 
 from collections.abc import Callable
@@ -18,6 +19,7 @@ def _page(template: str) -> Callable[[], str]:
     return view
 
 
-for _path, _name in (("/admin/stats", "stats"), ("/admin/followups", "followups"), ("/admin/staff", "staff"),
-                     ("/admin/devices", "devices"), ("/admin/archives", "archives"), ("/account", "account")):
+for _path, _name in (("/admin/stats", "stats"), ("/admin/followups", "followups"),
+                     ("/admin/complaints", "complaints"), ("/admin/staff", "staff"), ("/admin/devices", "devices"),
+                     ("/admin/archives", "archives"), ("/account", "account")):
     bp.add_url_rule(_path, _name, _page(f"{_name}.html"))

@@ -23,7 +23,7 @@ from server.clock import Clock, business_date
 from server.config import POOR_LEVELS, HallConfig, Window
 from server.db import Storage
 from server.events import EventBus, HallEvent, TicketView
-from server.models import Evaluation, Ticket, TicketEvent
+from server.models import Complaint, Evaluation, Ticket, TicketEvent
 from server.models import TicketStatus as S
 from server.privacy import mask_numbers
 from server.queue import DomainError
@@ -249,10 +249,12 @@ class Evaluations:
         with self.storage.read() as session:
             rows = session.execute(query).all()
             clerks = clerk_cards(session, {prompt.clerk for prompt, _, _ in rows})
-        return [self._followup_json(prompt, number, code, clerks[prompt.clerk], today) for prompt, number, code in rows]
+            complaints = _complaints(session, [prompt.ticket_id for prompt, _, _ in rows])
+        return [self._followup_json(prompt, number, code, clerks[prompt.clerk], today,
+                                    complaints.get(prompt.ticket_id)) for prompt, number, code in rows]
 
     def _followup_json(self, prompt: Evaluation, number: str, code: str, clerk: dict[str, str],
-                       today: Any) -> dict[str, Any]:
+                       today: Any, complaint: int | None) -> dict[str, Any]:
         assert prompt.followup_due is not None and prompt.level is not None
         service, window = self.config.service(code), self.config.window(prompt.window_id)
         closed = prompt.followup_closed_at is not None
@@ -265,7 +267,7 @@ class Evaluations:
                 "due": prompt.followup_due.isoformat(), "working_days_left": None if closed else left,
                 "overdue": not closed and today > prompt.followup_due, "closed": closed,
                 "closed_at": prompt.followup_closed_at.isoformat() if closed else None,  # type: ignore[union-attr]
-                "closed_by": prompt.followup_closed_by, "note": prompt.followup_note}
+                "closed_by": prompt.followup_closed_by, "note": prompt.followup_note, "complaint": complaint}
 
     def close_followup(self, ticket_id: int, admin: str, note: Any) -> dict[str, Any]:
         if not isinstance(note, str) or not note.strip():
@@ -290,5 +292,14 @@ class Evaluations:
             number, code = session.execute(select(Ticket.number, Ticket.service)
                                            .where(Ticket.id == ticket_id)).one()
             clerk = clerk_cards(session, [prompt.clerk])[prompt.clerk]
+            complaint = _complaints(session, [ticket_id]).get(ticket_id)
         self.bus.publish([HallEvent("followup_closed", now, window_id=prompt.window_id, actor=admin)])
-        return self._followup_json(prompt, number, code, clerk, today)
+        return self._followup_json(prompt, number, code, clerk, today, complaint)
+
+
+def _complaints(session: Session, tickets: list[int]) -> dict[int, int]:
+    """The complaint each rating was opened as (server/complaints.py), by ticket: the 整改 page links to it."""
+    if not tickets:
+        return {}
+    rows = session.execute(select(Complaint.ticket_id, Complaint.id).where(Complaint.ticket_id.in_(tickets)))
+    return {row.ticket_id: row.id for row in rows}

@@ -86,6 +86,8 @@ class FollowUp(Served):
     closed_by: str | None
     #: 整改情况: what was done about it
     note: str | None
+    #: the complaint the rating was opened as (POST /api/complaints/from-rating/{ticket}); null: none
+    complaint: int | None
 
 
 class FollowUps(Answer):

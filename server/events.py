@@ -58,7 +58,7 @@ class TicketView:
 class HallEvent:
     #: issued, called, recalled, no_show, started, finished, transferred, paused, resumed,
     #: signed_in, signed_out, reprint_requested, printed, print_failed, appointment_* (server/appointments.py),
-    #: duty_logged, enquiry_registered (server/desk.py)
+    #: duty_logged, enquiry_registered (server/desk.py), complaint_* (server/complaints.py)
     kind: str
     at: datetime
     ticket: TicketView | None = None

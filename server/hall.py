@@ -1,5 +1,5 @@
 """Where the parts of one hall are put together: config, storage, clock, engine, accounts, event bus,
-appointments, the guide desk's records and their archives.
+appointments, the guide desk's records and their archives, and the complaint register.
 
 Used by the web app and by the CLI alike, so both see the same hall.
 """
@@ -16,6 +16,7 @@ from server.archives import Archives
 from server.auth import Accounts
 from server.cases import Cases
 from server.clock import Clock, SystemClock
+from server.complaints import Complaints
 from server.config import HallConfig, load_config
 from server.db import Storage
 from server.desk import DeskRecords
@@ -59,6 +60,7 @@ class Hall:
     stats: Statistics
     appointments: Appointments
     desk: DeskRecords
+    complaints: Complaints
 
     @classmethod
     def open(cls, settings: Settings) -> Hall:
@@ -77,7 +79,8 @@ class Hall:
         return cls(settings, config, storage, bus, engine, Accounts(storage, settings.clock, bus), cases, evaluation,
                    Statistics(storage, config, settings.clock, engine.extended_records),
                    Appointments(storage, config, settings.clock, bus, engine),
-                   DeskRecords(storage, config, settings.clock, bus))
+                   DeskRecords(storage, config, settings.clock, bus),
+                   Complaints(storage, config, settings.clock, bus, calendar))
 
     @property
     def archives(self) -> Archives:

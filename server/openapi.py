@@ -17,6 +17,7 @@ from server import (
     api,
     archives_api,
     cases_api,
+    complaints_api,
     evaluation_api,
     guide_api,
     operations,
@@ -26,7 +27,8 @@ from server import (
 #: the document's own route: it imports every module that declares operations, so the document has them all
 bp = Blueprint("openapi", __name__, url_prefix="/api")
 #: the modules whose operations the document describes
-DECLARING = (api, accounts_api, announcer, archives_api, cases_api, evaluation_api, guide_api, stats_api, track)
+DECLARING = (api, accounts_api, announcer, archives_api, cases_api, complaints_api, evaluation_api, guide_api,
+             stats_api, track)
 
 
 @bp.get("/openapi.json")

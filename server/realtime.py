@@ -14,7 +14,7 @@ from typing import Any
 from flask import request, session
 from flask_socketio import SocketIO, emit, join_room
 
-from server import appointments, cases, desk, evaluation
+from server import appointments, cases, complaints, desk, evaluation
 from server.announcer import Announcer
 from server.auth import DEVICE_KINDS, DEVICE_REVOKED, SESSIONS_ENDED, STAFF_ROLES, Principal, allowed
 from server.events import HallEvent
@@ -32,7 +32,7 @@ STAFF_ROOM = "staff"  # printer faults and print outcomes for the desk
 SNAPSHOT_INTERVAL = 0.2  # seconds between two coalesced snapshots
 #: events that change nothing a snapshot shows (the rating tablet has its own feed)
 QUIET_KINDS = frozenset({"reprint_requested", *evaluation.EVENTS, *cases.EVENTS})
-GUIDE_EVENTS = frozenset(appointments.EVENTS + desk.EVENTS)
+GUIDE_EVENTS = frozenset(appointments.EVENTS + desk.EVENTS + complaints.EVENTS)
 
 
 def device_room(name: str) -> str:

@@ -75,6 +75,8 @@ ENQUIRY_CHANNELS: dict[str, str] = {"phone": "来电", "visit": "来访", "lette
 #: 投诉: how a complaint reached the hall (机构建设 4.3: 电话投诉、征求意见卡 …; the rating tablet; online)
 COMPLAINT_CHANNELS: dict[str, str] = {"phone": "来电", "letter": "来信", "visit": "来访", "evaluator": "评价器",
                                       "online": "网上"}
+#: what the complaint register lists (server/complaints.py STATUSES)
+COMPLAINT_STATUS: dict[str, str] = {"open": "未办结", "overdue": "超期未答复", "closed": "已办结", "all": "全部"}
 
 # ---------------------------------------------------------------- days and times
 
@@ -89,5 +91,6 @@ def words() -> dict[str, Any]:
             "window_now": WINDOW_NOW, "priority_names": PRIORITY_NAMES, "appointment_kinds": APPOINTMENT_KINDS,
             "appointment_channels": APPOINTMENT_CHANNELS, "rating_levels": RATING_LEVELS, "unrated": UNRATED,
             "case_types": CASE_TYPES, "case_steps": CASE_STEPS, "review_results": REVIEW_RESULTS,
-            "complaint_channels": COMPLAINT_CHANNELS, "staff_roles": STAFF_ROLES, "device_kinds": DEVICE_KINDS,
+            "complaint_channels": COMPLAINT_CHANNELS, "complaint_status": COMPLAINT_STATUS,
+            "staff_roles": STAFF_ROLES, "device_kinds": DEVICE_KINDS,
             "weekdays": {str(day): char for day, char in WEEKDAYS.items()}}

@@ -269,6 +269,11 @@
     return `${m}月${d}日（周${weekdayChar(day)}）`;
   }
 
+  /** A deadline's 「还剩 3 个工作日」, 「今天到期」 or 「超期 2 个工作日」 from its working days left (negative: past). */
+  function workingDaysLeft(left) {
+    return left < 0 ? `超期 ${-left} 个工作日` : left === 0 ? "今天到期" : `还剩 ${left} 个工作日`;
+  }
+
   /** "2026年3月5日 星期四" in the hall, from an ISO string or a Date. */
   function date(value) {
     const t = wallClock(value);
@@ -344,5 +349,5 @@
   }
 
   window.hallq = { token, api, login, connect, connectDevice, printerAlerts, words, clock, now, time, date, dayOf,
-    today, addDays, weekday, dayText, h, toast, fatal, fitStage };
+    today, addDays, weekday, dayText, workingDaysLeft, h, toast, fatal, fitStage };
 })();

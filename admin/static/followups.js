@@ -1,5 +1,5 @@
-/* /admin/followups: 整改 of poor ratings (closed by the admin with a note) and the open 承诺件 and 报批件, overdue
- * ones first in red, with how many working days are left or past. */
+/* /admin/followups: 整改 of poor ratings (closed by the admin with a note; turned into a complaint on request) and
+ * the open 承诺件 and 报批件, overdue ones first in red, with how many working days are left or past. */
 (() => {
   "use strict";
   const { h } = hallq;
@@ -12,8 +12,7 @@
 
   function deadline(item) {
     if (item.closed) return h("span", {}, `${item.due}（已办结）`);
-    const left = item.working_days_left;
-    const text = left < 0 ? `超期 ${-left} 个工作日` : left === 0 ? "今天到期" : `还剩 ${left} 个工作日`;
+    const text = hallq.workingDaysLeft(item.working_days_left);
     return h("span", { class: item.overdue ? "is-overdue" : "" }, `${item.due} · ${text}`);
   }
 
@@ -26,13 +25,28 @@
       return;
     }
     $("followups-empty").hidden = followups.length > 0;
-    table($("followups"), ["号码", "事项", "窗口", "工作人员", "评价", "原因", "意见", "评价时间", "整改期限", "整改情况"],
+    table($("followups"), ["号码", "事项", "窗口", "工作人员", "评价", "原因", "意见", "评价时间", "整改期限", "整改情况",
+      "投诉"],
       followups.map((f) => [f.number, f.service_name, f.window_name,
         `${f.clerk.name}${f.clerk.staff_no ? `（${f.clerk.staff_no}）` : ""}`,
         h("span", { class: "level-poor" }, f.level_name), f.reason || "—", f.comment || "—", when(f.rated_at),
         deadline(f), f.closed ? `${f.note}（${f.closed_by} ${when(f.closed_at)}）`
           : h("button", { class: "btn btn-primary", type: "button", dataset: { followup: f.id },
-            onclick: () => openClose(f) }, "办结整改")]));
+            onclick: () => openClose(f) }, "办结整改"), complaintCell(f)]));
+  }
+
+  /** A poor rating becomes a complaint on request (the resident wants an answer): once, then a link to it. */
+  function complaintCell(followup) {
+    if (followup.complaint) return h("a", { href: "/admin/complaints" }, `第 ${followup.complaint} 号投诉`);
+    return h("button", { class: "btn", type: "button", dataset: { complain: followup.id }, onclick: async () => {
+      try {
+        const { complaint } = await hallq.api("POST", `/api/complaints/from-rating/${followup.id}`);
+        hallq.toast(`${followup.number} 的评价已转为第 ${complaint.id} 号投诉，请到「投诉处理」答复`, "ok", 4000);
+      } catch (err) {
+        hallq.toast(err.message);
+      }
+      loadFollowups();
+    } }, "转为投诉");
   }
 
   function openClose(followup) {

@@ -1,17 +1,19 @@
 /* The guide desk (导询台): register appointments while reading out the item's 一次性告知, the day's list and its
  * 登记表, desk tickets (绿色通道), check-ins and lookups at the desk, home and holiday visits, the duty log and the
- * enquiry register. Alt+1 … Alt+6 switch tabs. Lists reload by themselves on the server's `guide` events. */
+ * enquiry register, the complaint register (投诉登记). Alt+1 … Alt+7 switch tabs. Lists reload by themselves on the
+ * server's `guide` events. */
 (() => {
   "use strict";
   const { h, dayText } = hallq;
   const $ = (id) => document.getElementById(id);
-  const TABS = ["book", "day", "tickets", "visits", "duty", "enquiries"];
+  const TABS = ["book", "day", "tickets", "visits", "duty", "enquiries", "complaints"];
   const DESK_ROLES = ["guide", "admin"];
   const TICKET_STATUS = hallq.words.ticket_status;
+  const COMPLAINT_STATUS = hallq.words.complaint_status;
   const RELOAD_MS = 250;  // a burst of desk events becomes one reload
 
   const state = { user: null, setup: null, tab: "book", slot: null, day: [], socket: null, reloadTimer: null,
-    closing: null, busy: false, windows: [] };
+    closing: null, busy: false, windows: [], complaintSetup: null };
 
   function show(view) {
     for (const id of ["loading", "login", "desk"]) $(id).hidden = id !== view;
@@ -57,8 +59,10 @@
   async function enter(user) {
     state.user = user;
     state.setup = await hallq.api("GET", "/api/appointments/setup");
+    state.complaintSetup = await hallq.api("GET", "/api/complaints/setup");
     $("desk-user").textContent = `${user.name}（${user.username}）`;
     fillForms(state.setup);
+    fillComplaintForm(state.complaintSetup);
     state.socket = hallq.connect({
       snapshot: (snapshot) => {
         $("hall-name").textContent = `${snapshot.hall.name} · 导询台`;
@@ -104,7 +108,8 @@
   }
 
   function reload() {
-    const loaders = { book: loadSlots, day: loadDay, visits: loadVisits, duty: loadDuty, enquiries: loadEnquiries };
+    const loaders = { book: loadSlots, day: loadDay, visits: loadVisits, duty: loadDuty, enquiries: loadEnquiries,
+      complaints: loadComplaints };
     loaders[state.tab]?.();
   }
 
@@ -389,6 +394,42 @@
       h("td", {}, e.subject), h("td", {}, e.answer), h("td", {}, e.referred_to), h("td", {}, e.author_name))));
   }
 
+  // ------------------------------------------------------------------ 投诉登记
+
+  function fillComplaintForm(setup) {
+    radios($("complaint-channel"), "complaint-channel", setup.channels, "visit");
+    const none = (text) => h("option", { value: "" }, text);
+    const person = (s) => h("option", { value: s.username }, `${s.name}（${s.username}）`);
+    $("complaint-window").replaceChildren(none("不确定"),
+      ...setup.windows.map((w) => h("option", { value: w.id }, w.name)));
+    $("complaint-clerk").replaceChildren(none("不确定"), ...setup.staff.map(person));
+    $("complaint-handler").replaceChildren(none("待定（由管理员指定）"),
+      ...setup.staff.filter((s) => s.role !== "clerk").map(person));
+    $("complaint-due").textContent = `今天登记的投诉，须在 ${setup.due_today} 前（${setup.answer_working_days} 个工作日内）`
+      + "将调查处理结果答复投诉人。";
+  }
+
+  /** "还剩 2 个工作日" / "超期 1 个工作日" of an unanswered complaint; "已答复" once answered. */
+  function complaintDeadline(c) {
+    if (c.answered_at) return h("span", {}, `${c.due}（已答复）`);
+    const text = hallq.workingDaysLeft(c.working_days_left);
+    return h("span", { class: c.overdue ? "is-overdue" : "" }, `${c.due} · ${text}`);
+  }
+
+  async function loadComplaints() {
+    const answer = await call("GET", "/api/complaints?status=open");
+    if (!answer) return;
+    $("complaint-empty").hidden = answer.complaints.length > 0;
+    $("complaint-rows").replaceChildren(...answer.complaints.map((c) => h("tr", { dataset: { complaint: c.id } },
+      h("td", { class: "nowrap" }, `${dayText(c.date)} ${hallq.time(c.received_at)}`),
+      h("td", { class: "nowrap" }, c.channel_text),
+      h("td", {}, [c.window_name, c.clerk?.name].filter(Boolean).join(" · ") || "—"),
+      h("td", { class: "nowrap" }, c.name || "—"), h("td", {}, c.contact || "—"), h("td", {}, c.request),
+      h("td", {}, c.handler?.name || "待定"), h("td", {}, complaintDeadline(c)),
+      h("td", { class: "nowrap" }, h("span", { class: "chip", dataset: { status: c.overdue ? "overdue" : "open" } },
+        c.overdue ? COMPLAINT_STATUS.overdue : COMPLAINT_STATUS.open)))));
+  }
+
   /** A form that posts to ``path``; on success it is cleared and its list reloads. */
   function postForm(form, error, path, body, clear) {
     form.addEventListener("submit", async (event) => {
@@ -442,6 +483,11 @@
       who: $("enquiry-who").value, contact: $("enquiry-contact").value, subject: $("enquiry-subject").value,
       answer: $("enquiry-answer").value, referred_to: $("enquiry-referred").value }),
     ["enquiry-who", "enquiry-contact", "enquiry-subject", "enquiry-answer", "enquiry-referred"]);
+    postForm($("complaint-form"), "complaint-error", "/api/complaints", () => ({
+      channel: chosen("complaint-channel"), window: Number($("complaint-window").value) || null,
+      clerk: $("complaint-clerk").value || null, name: $("complaint-name").value, contact: $("complaint-contact").value,
+      handler: $("complaint-handler").value || null, request: $("complaint-request").value }),
+    ["complaint-name", "complaint-contact", "complaint-request", "complaint-window", "complaint-clerk"]);
     document.addEventListener("keydown", onKey);
     checkSession();
   }

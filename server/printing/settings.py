@@ -15,7 +15,7 @@ from server.config_types import Flag, Integer, Text, between, choice, config_tab
 
 #: The fields a ticket can show, in the default order.
 TICKET_FIELDS: tuple[str, ...] = (
-    "hall", "number", "service", "waiting", "issued_at", "windows", "tag", "qr", "notice", "footer",
+    "hall", "number", "service", "waiting", "issued_at", "windows", "tag", "qr", "notice", "complaint", "footer",
 )
 
 #: Printable width in dots for each paper width in millimetres (203 dpi heads).

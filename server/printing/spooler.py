@@ -188,7 +188,8 @@ class Spooler:
             windows=ticket.windows_text,
             tag=PRIORITY_TAG if ticket.priority else APPOINTMENT_TAG if ticket.appointment else None,
             track_url=self.track_url(ticket.track_token) if ticket.track_token else None,
-            notice=f"请携带：{service.materials}" if service and service.materials else None, reprint=reprint)
+            notice=f"请携带：{service.materials}" if service and service.materials else None, reprint=reprint,
+            complaint_phone=self.config.hall.complaint_phone)
 
     # ------------------------------------------------------------------ the worker of one printer
 

@@ -54,6 +54,7 @@ class TicketPrint:
     track_url: str | None  # QR code payload (the resident's phone tracking page)
     notice: str | None  # one line of 一次性告知, e.g. "请携带：户口簿、原身份证" (wrapped)
     reprint: bool = False  # a reprint prints a clear "补打" mark near the top
+    complaint_phone: str = ""  # the hall's 投诉电话 (seed 2.2.4), printed "投诉电话：0571-1234567"; "" prints none
 
 
 # ---------------------------------------------------------------- the layout, shared by both modes
@@ -111,6 +112,9 @@ def _field(name: str, ticket: TicketPrint, layout: TicketLayout, columns: int) -
             return [_BLANK, _Qr(ticket.track_url), _Text(QR_CAPTION)] if ticket.track_url else []
         case "notice":
             return _paragraph(ticket.notice, align="left")
+        case "complaint":
+            phone = _clean(ticket.complaint_phone)
+            return _paragraph(f"投诉电话：{phone}") if phone else []
         case "footer":
             return _paragraph(layout.footer)
     raise ValueError(f"unknown ticket field {name!r} (known: {', '.join(TICKET_FIELDS)})")

@@ -273,3 +273,23 @@ def test_a_job_stuck_behind_a_dead_printer_expires_instead_of_printing_late(
     assert expired.detail["error"]["code"] == "expired"
     printer.silent = False
     assert "A002" not in {text for paper in ticket_jobs(printer) for text in paper.double_size_texts}
+
+
+def test_the_ticket_prints_the_halls_complaint_phone(tmp_path: Path, database_url: str, clock: ManualClock,
+                                                     printer: FakePrinter) -> None:
+    """[hall] complaint_phone (投诉电话, seed 2.2.4) on the paper, in GB18030 like the other lines; none without it."""
+    config = printing_hall(printer.port).replace('name = "测试便民服务中心"\n',
+                                                 'name = "测试便民服务中心"\ncomplaint_phone = "0571-8888 1234"\n', 1)
+    for hall_app, outcomes in _app(tmp_path, database_url, clock, config):
+        issue(hall_app)
+        assert outcomes.wait(1).kind == "printed"
+        paper = ticket_jobs(printer, 1)[-1]
+        assert "投诉电话：0571-8888 1234" in paper.texts
+        assert paper.texts.index("投诉电话：0571-8888 1234") < paper.texts.index("请留意叫号，过号请到导询台")
+
+
+def test_no_complaint_line_without_a_complaint_phone(printing: tuple[HallApp, Outcomes], printer: FakePrinter) -> None:
+    hall_app, outcomes = printing
+    issue(hall_app)
+    assert outcomes.wait(1).kind == "printed"
+    assert not any("投诉电话" in text for text in ticket_jobs(printer, 1)[-1].texts)

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from pathlib import Path
 from urllib.parse import urlsplit
 
-from tests.api.conftest import HallApp
+from server.clock import ManualClock
+from tests.api.conftest import HallApp, open_hall_app
+from tests.conftest import SMALL_HALL
 
 
 def take(hall_app: HallApp, service: str = "id-card") -> str:
@@ -92,3 +96,18 @@ def test_tokens_are_unguessable_and_the_page_carries_nothing_personal(hall_app: 
                           "estimated_wait_minutes", "soon", "window_name", "hint", "windows_text", "notice",
                           "issued_at", "updated_at", "refresh", "rating"}
     assert set(state["rating"]) == {"open", "level", "levels", "reasons", "poor"}  # nothing about the resident
+
+
+def test_the_page_shows_the_halls_complaint_phone(tmp_path: Path, database_url: str, clock: ManualClock) -> None:
+    """[hall] complaint_phone (投诉电话): on the page of a ticket and on the page of an unknown one, a tap calls it."""
+    config = SMALL_HALL.replace('name = "测试便民服务中心"\n',
+                                'name = "测试便民服务中心"\ncomplaint_phone = "0571-8888 1234"\n')
+    halls: Iterator[HallApp] = open_hall_app(tmp_path, database_url, clock, config)
+    for phone_hall in halls:
+        phone = phone_hall.app.test_client()
+        for page in (phone.get(take(phone_hall)), phone.get("/t/not-a-real-token")):
+            assert '投诉电话：<a href="tel:0571-88881234">0571-8888 1234</a>' in page.text
+
+
+def test_no_complaint_phone_when_the_hall_has_none(hall_app: HallApp) -> None:
+    assert "投诉电话" not in hall_app.app.test_client().get(take(hall_app)).text

@@ -287,7 +287,7 @@ def test_printing_section_mistakes_name_their_key(printing: str, key: str, fragm
 
 def test_an_unknown_field_error_lists_the_fields_there_are() -> None:
     message = str(error_of(SMALL_HALL + '\n[printing]\nfields = ["number", "barcode"]\n'))
-    assert "hall, number, service, waiting, issued_at, windows, tag, qr, notice, footer" in message
+    assert "hall, number, service, waiting, issued_at, windows, tag, qr, notice, complaint, footer" in message
 
 
 @pytest.mark.parametrize("url", ["192.168.1.10:5000", "ftp://hall.example", "http://", "https:///t",
