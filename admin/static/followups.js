@@ -1,5 +1,6 @@
 /* /admin/followups: 整改 of poor ratings (closed by the admin with a note; turned into a complaint on request) and
- * the open 承诺件 and 报批件, overdue ones first in red, with how many working days are left or past. */
+ * the cases left to do (承诺件, 补办件, 报批件, 退回件 awaiting 复核), overdue ones first in red, with how many working days
+ * are left or past; the admin may mark a case's next time point (审核, 决定, 上报, 批复到达, 送达 …) as its clerk may. */
 (() => {
   "use strict";
   const { h } = hallq;
@@ -10,10 +11,10 @@
   /** "12-02 09:05" in the hall (an ISO instant in UTC may carry the day before). */
   const when = (iso) => (iso ? `${hallq.dayOf(iso).slice(5)} ${hallq.time(iso)}` : "—");
 
-  function deadline(item) {
-    if (item.closed) return h("span", {}, `${item.due}（已办结）`);
+  function deadline(item, due = item.due) {
+    if (item.closed) return h("span", {}, `${due}（已办结）`);
     const text = hallq.workingDaysLeft(item.working_days_left);
-    return h("span", { class: item.overdue ? "is-overdue" : "" }, `${item.due} · ${text}`);
+    return h("span", { class: item.overdue ? "is-overdue" : "" }, `${due} · ${text}`);
   }
 
   async function loadFollowups() {
@@ -81,16 +82,18 @@
     }
     cases.sort((a, b) => Number(b.overdue) - Number(a.overdue));
     $("cases-empty").hidden = cases.length > 0;
+    const steps = hallq.words.case_steps;
     table($("cases"), ["号码", "事项", "类型", "窗口", "工作人员", "受理时间", "期限", "操作"],
       cases.map((c) => [c.number, c.service_name, c.type_name, c.window_name, c.clerk.name, when(c.recorded_at),
-        deadline({ ...c, closed: false }), h("button", { class: "btn", type: "button", dataset: { case: c.id },
-          onclick: () => closeCase(c) }, c.type === "promised" ? "已办结" : "已收到批复")]));
+        c.deadline ? deadline({ ...c, closed: false }, c.deadline) : "—",
+        c.next_step ? h("button", { class: "btn", type: "button", dataset: { case: c.id },
+          onclick: () => markStep(c) }, steps[c.next_step]) : "—"]));
   }
 
-  async function closeCase(item) {
+  async function markStep(item) {
     try {
-      await hallq.api("POST", `/api/cases/${item.id}/close`);
-      hallq.toast(`${item.number} ${item.type === "promised" ? "已办结" : "已收到批复"}`, "ok", 3000);
+      await hallq.api("POST", `/api/cases/${item.id}/step`, { step: item.next_step });
+      hallq.toast(`${item.number} ${hallq.words.case_steps[item.next_step]}`, "ok", 3000);
     } catch (err) {
       hallq.toast(err.message);
     }

@@ -170,6 +170,21 @@ def handle_cases_in_the_caller(browser: Browser, live: LiveHall, contexts: list[
                 if c["number"] == returned]
     assert [(c["review_result"], c["reviewed_by"]) for c in answered] == [("撤销：主件已补交，撤销退回", "clerk1")]
 
+    # the admin (中心管理人员) sees what is left to do and may mark a case's next time point as its clerk may
+    admin = new_page(browser, f"{live.url}/admin/followups", CALLER, contexts)
+    admin.fill("#username", "admin")
+    admin.fill("#password", live.passwords["admin"])
+    admin.get_by_role("button", name="登录").click()
+    left_rows = admin.locator("#cases tbody tr")
+    expect(left_rows).to_have_count(2)
+    expect(left_rows.filter(has_text=approval).get_by_role("button")).to_have_text("送达")
+    admin.screenshot(path=out / "admin-cases-left.png", animations="disabled")
+    left_rows.filter(has_text=supplement).get_by_role("button", name="审核").click()
+    expect(left_rows.filter(has_text=supplement).get_by_role("button")).to_have_text("决定")
+    checked = clerk.get(f"{live.url}/api/cases").json()["cases"]
+    assert [s["by"] for c in checked if c["number"] == supplement for s in c["steps"] if s["step"] == "checked"] == [
+        "admin"]
+
 
 def test_the_caller_handles_a_cases_time_points_and_prints_the_four_copy_notice(
         browser: Browser, hall: LiveHall, contexts: list[BrowserContext], tmp_path: Path) -> None:
