@@ -55,6 +55,9 @@ UNRATED_RULES: dict[str, str] = {"exclude": "不计入", "satisfied": "按满意
 #: 五件制 (事项办理标准 3): how a finished ticket's case was handled.
 CASE_TYPES: dict[str, str] = {"immediate": "即办件", "promised": "承诺件", "supplement": "补办件",
                               "returned": "退回件", "approval": "报批件"}
+#: The deductions of the staff assessment's score (考核, server/assessment.py)
+ASSESSMENT_DEDUCTIONS: dict[str, str] = {"complaint": "投诉属实", "late": "办件超时", "extension": "承诺件延期",
+                                         "satisfaction": "满意率未达标"}
 
 # ---------------------------------------------------------------- staff, devices, the guide desk
 
@@ -81,5 +84,6 @@ def words() -> dict[str, Any]:
     return {"ticket_status": TICKET_STATUS, "window_status": WINDOW_STATUS, "window_state_public": WINDOW_STATE_PUBLIC,
             "window_now": WINDOW_NOW, "priority_names": PRIORITY_NAMES, "appointment_kinds": APPOINTMENT_KINDS,
             "appointment_channels": APPOINTMENT_CHANNELS, "rating_levels": RATING_LEVELS, "unrated": UNRATED,
-            "case_types": CASE_TYPES, "complaint_channels": COMPLAINT_CHANNELS, "staff_roles": STAFF_ROLES, "device_kinds": DEVICE_KINDS,
+            "case_types": CASE_TYPES, "complaint_channels": COMPLAINT_CHANNELS,
+            "assessment_deductions": ASSESSMENT_DEDUCTIONS, "staff_roles": STAFF_ROLES, "device_kinds": DEVICE_KINDS,
             "weekdays": {str(day): char for day, char in WEEKDAYS.items()}}
