@@ -36,7 +36,8 @@ def missed(figures: dict[str, Any]) -> int:
 
 
 def score(config: HallConfig, figures: dict[str, Any]) -> dict[str, Any]:
-    """The score of one clerk's or window's figures (stats.Statistics._json), with each deduction."""
+    """The score of one clerk's or window's figures (stats.Statistics._json), with each deduction and the
+    deadlines missed (the count the late deduction is of)."""
     settings = config.assessment
     rate = figures["satisfaction_rate"]
     shortfall = 0.0 if rate is None else max(0.0, config.evaluation.target_rate - rate) * 100
@@ -45,7 +46,7 @@ def score(config: HallConfig, figures: dict[str, Any]) -> dict[str, Any]:
                   "extension": settings.extension_points * figures["promised"]["extended"],
                   "satisfaction": round(settings.satisfaction_points * shortfall, 2)}
     return {"score": round(max(0.0, settings.base_points - sum(deductions.values())), 2),
-            "deductions": deductions}
+            "deductions": deductions, "missed": missed(figures)}
 
 
 def formula(config: HallConfig) -> dict[str, Any]:

@@ -126,6 +126,8 @@ class Score(Answer):
 
     score: float
     deductions: Deductions
+    #: deadlines missed (承诺件, 报批件 上报 and answer, 复核: late or overdue), what the late deduction counts
+    missed: int
 
 
 class Kept(Answer):

@@ -13,7 +13,6 @@ from openpyxl import Workbook
 from openpyxl.styles import Font
 from openpyxl.worksheet.worksheet import Worksheet
 
-from server import assessment
 from server.spreadsheet import text
 from server.vocabulary import ASSESSMENT_DEDUCTIONS, CASE_TYPES, RATING_LEVELS, TICKET_STATUS, UNRATED
 
@@ -68,7 +67,7 @@ def assessment_rows(report: dict[str, Any], scope: str) -> list[list[Any]]:
         table.append([group["name"], group.get("staff_no", ""), group["served"],
                       minutes(group["service_time"]["mean"]), group["rated"], group["ratings"]["unrated"],
                       percent(group["satisfaction_rate"]), group["promised"]["total"],
-                      percent(group["promised"]["on_time_rate"]), assessment.missed(group),
+                      percent(group["promised"]["on_time_rate"]), score["missed"],
                       group["promised"]["extended"], group["complaints"]["received"], group["complaints"]["upheld"],
                       *score["deductions"].values(), score["score"]])
     return table

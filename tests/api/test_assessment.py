@@ -122,11 +122,11 @@ def test_the_case_figures_and_the_assessment_of_a_day(rating_hall: RatingHall) -
     # two deadlines missed (a 承诺件 late, a 报批件's answer overdue); one 承诺件 extended
     assert first["satisfaction_rate"] == 0.8
     assert first["assessment"] == {"score": 72.0, "deductions": {"complaint": 5, "late": 4, "extension": 1,
-                                                                 "satisfaction": 18.0}}
+                                                                 "satisfaction": 18.0}, "missed": 2}
     # clerk2: 2 of 3 satisfied (66.67%): 31.33 short; one complaint upheld that day (the next day's is not
     # this period's); the 上报 overdue; one 承诺件 extended twice counts once
     assert second["assessment"] == {"score": 60.67, "deductions": {"complaint": 5, "late": 2, "extension": 1,
-                                                                   "satisfaction": 31.33}}
+                                                                   "satisfaction": 31.33}, "missed": 1}
     # a window's figures are its clerks' at it: here one clerk each, so the same score
     assert windows[1]["assessment"] == first["assessment"] and windows[2]["assessment"] == second["assessment"]
     assert windows[2]["complaints"] == {"received": 1, "upheld": 1}

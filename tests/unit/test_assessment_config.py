@@ -36,7 +36,7 @@ def test_the_defaults_score_out_of_100() -> None:
     config = parse_config(SMALL_HALL)
     assert config.assessment.base_points == 100
     assert assessment.score(config, figures()) == {"score": 100, "deductions": {
-        "complaint": 0, "late": 0, "extension": 0, "satisfaction": 0.0}}
+        "complaint": 0, "late": 0, "extension": 0, "satisfaction": 0.0}, "missed": 0}
     # one complaint upheld, one 承诺件 late, 95% satisfied (3 points short of 98%): 100 − 5 − 2 − 3, as documented
     assert assessment.score(config, figures(upheld=1, late=1, rate=0.95))["score"] == 90
     assert assessment.score(config, figures(upheld=30))["score"] == 0  # never below 0
@@ -47,7 +47,8 @@ def test_the_points_come_from_config_and_every_missed_deadline_counts() -> None:
     answer = assessment.score(config, figures(upheld=2, late=1, overdue=1, forward_late=1, answer_overdue=1,
                                               review_late=1, extended=3, rate=0.9))
     assert answer == {"score": 120 - 20 - 15 - 12 - 16.0,
-                      "deductions": {"complaint": 20, "late": 15, "extension": 12, "satisfaction": 16.0}}
+                      "deductions": {"complaint": 20, "late": 15, "extension": 12, "satisfaction": 16.0},
+                      "missed": 5}
     assert assessment.score(config, figures(rate=1.0))["score"] == 120  # above the target: no bonus, no deduction
     assert assessment.formula(config)["text"] == ("得分 = 120 − 投诉属实×10 − 办件超时×3 − 承诺件延期×4 − "
                                                   "低于满意率目标 98% 的百分点×2（最低 0 分）")
