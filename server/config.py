@@ -300,10 +300,10 @@ class AssessmentConfig:
     base_points: between(1, 1000, "points") = 100
     #: less per complaint upheld (投诉属实) against the clerk or the window
     complaint_points: between(0, 1000, "points a complaint upheld costs") = 5
-    #: less per deadline missed: a 承诺件 finished late or overdue, a 报批件's 上报 or answer, a 复核
-    late_points: between(0, 1000, "points a missed deadline costs") = 2
-    #: less per 承诺件 whose date was set later than its 承诺时限 allows (延期)
-    extension_points: between(0, 1000, "points an extended 承诺件 costs") = 1
+    #: less per percentage point of deadlines missed (承诺件, 报批件 上报 and answer, 复核: late or overdue)
+    late_points: between(0, 1000, "points a percentage point of missed deadlines costs") = 1
+    #: less per percentage point of 承诺件 whose date was set later than the 承诺时限 allows (延期)
+    extension_points: between(0, 1000, "points a percentage point of extended 承诺件 costs") = 1
     #: less per percentage point the satisfaction rate falls short of [evaluation] target_rate
     satisfaction_points: between(0, 1000, "points a percentage point below the target costs") = 1
 

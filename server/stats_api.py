@@ -126,8 +126,12 @@ class Score(Answer):
 
     score: float
     deductions: Deductions
-    #: deadlines missed (承诺件, 报批件 上报 and answer, 复核: late or overdue), what the late deduction counts
+    #: deadlines missed (承诺件, 报批件 上报 and answer, 复核: late or overdue), and their share of the deadlines
+    #: whose outcome is known (the late deduction's rate, 0-1)
     missed: int
+    missed_share: float
+    #: the share of 承诺件 extended (the extension deduction's rate, 0-1)
+    extended_share: float
 
 
 class Kept(Answer):

@@ -52,7 +52,7 @@ def _row(scope: str, group: dict[str, Any]) -> list[Any]:
 
 
 ASSESSMENT_HEADER = ["名称", "工号", "办结", "平均办理(分钟)", "评价", UNRATED, "满意率(%)", "承诺件",
-                     "承诺件按时办结率(%)", "超时(件次)", "承诺件延期", "投诉", "投诉属实",
+                     "承诺件按时办结率(%)", "超时(件次)", "超时率(%)", "承诺件延期", "延期率(%)", "投诉", "投诉属实",
                      *(f"扣分：{name}" for name in ASSESSMENT_DEDUCTIONS.values()), "得分"]
 #: the assessment's sheets: the list of the report and the sheet's name
 ASSESSMENT_SHEETS = (("by_clerk", "工作人员考核"), ("by_window", "窗口考核"))
@@ -67,8 +67,9 @@ def assessment_rows(report: dict[str, Any], scope: str) -> list[list[Any]]:
         table.append([group["name"], group.get("staff_no", ""), group["served"],
                       minutes(group["service_time"]["mean"]), group["rated"], group["ratings"]["unrated"],
                       percent(group["satisfaction_rate"]), group["promised"]["total"],
-                      percent(group["promised"]["on_time_rate"]), score["missed"],
-                      group["promised"]["extended"], group["complaints"]["received"], group["complaints"]["upheld"],
+                      percent(group["promised"]["on_time_rate"]), score["missed"], percent(score["missed_share"]),
+                      group["promised"]["extended"], percent(score["extended_share"]),
+                      group["complaints"]["received"], group["complaints"]["upheld"],
                       *score["deductions"].values(), score["score"]])
     return table
 

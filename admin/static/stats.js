@@ -187,8 +187,9 @@
   const assessCells = (g) => {
     const { deductions: d, missed, score } = g.assessment;
     return [value(g.served), minutes(g.service_time.mean), pct(g.satisfaction_rate), pct(g.promised.on_time_rate),
-      `${g.complaints.upheld} 件 −${d.complaint}`, `${missed} 件次 −${d.late}`, `${g.promised.extended} 件 −${d.extension}`,
-      `−${d.satisfaction}`, h("strong", {}, String(score))];
+      `${g.complaints.upheld} 件 −${d.complaint}`, `${missed} 件次（${pct(g.assessment.missed_share)}）−${d.late}`,
+      `${g.promised.extended} 件（${pct(g.assessment.extended_share)}）−${d.extension}`, `−${d.satisfaction}`,
+      h("strong", {}, String(score))];
   };
 
   function assessment(report) {

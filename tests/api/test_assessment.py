@@ -10,7 +10,9 @@ from __future__ import annotations
 import io
 import random
 from collections import Counter
+from collections.abc import Iterator
 from datetime import date, datetime, time
+from pathlib import Path
 from typing import Any
 
 import openpyxl
@@ -18,15 +20,25 @@ import pytest
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
+from server.clock import ManualClock
 from server.models import CaseRecord, Complaint
 from server.stats_export import ASSESSMENT_HEADER
-from tests.api.quality import RatingHall, err
+from tests.api.conftest import open_hall_app
+from tests.api.quality import RATING_HALL, RatingHall, err
 from tests.conftest import SHANGHAI
 
 DAY = date(2026, 11, 30)
 TABLETS = {1: "rate-1", 2: "rate-2"}
 SERVICE = {1: "id-card", 2: "pension"}
 CLERK = {1: "clerk1", 2: "clerk2"}
+
+
+@pytest.fixture
+def hall_of_200(tmp_path: Path, database_url: str, clock: ManualClock) -> Iterator[RatingHall]:
+    """The rating hall scoring out of 200: a day of nine residents misses a large share of its deadlines, and the
+    score must not reach its floor of 0 for the test to show each deduction."""
+    for hall_app in open_hall_app(tmp_path, database_url, clock, RATING_HALL + "\n[assessment]\nbase_points = 200\n"):
+        yield RatingHall(hall_app)
 
 
 def at(day: date, hour: int, minute: int = 0) -> datetime:
@@ -93,8 +105,8 @@ def one_day(rh: RatingHall) -> None:
     rh.h.hall.evaluation.tick()
 
 
-def test_the_case_figures_and_the_assessment_of_a_day(rating_hall: RatingHall) -> None:
-    rh = rating_hall
+def test_the_case_figures_and_the_assessment_of_a_day(hall_of_200: RatingHall) -> None:
+    rh = hall_of_200
     one_day(rh)
     report = rh.h.staff("admin").get(f"/api/stats?date={DAY}").json
     total = report["total"]
@@ -119,22 +131,26 @@ def test_the_case_figures_and_the_assessment_of_a_day(rating_hall: RatingHall) -
     first, second = clerks["clerk1"], clerks["clerk2"]
     assert (first["served"], first["complaints"], first["immediate_default"]) == (6, {"received": 2, "upheld": 1}, 2)
     # clerk1: 满意率 (2 + 1 + 1 of 5 rated, 未评价 left out) 80%, 18 points short of 98%; one complaint upheld;
-    # two deadlines missed (a 承诺件 late, a 报批件's answer overdue); one 承诺件 extended
+    # 2 of 4 deadlines missed (承诺件: on time, late; 报批件: 上报 on time, answer overdue): 50%; 1 of 2 承诺件
+    # extended: 50%. 200 − 5 − 50 − 50 − 18
     assert first["satisfaction_rate"] == 0.8
-    assert first["assessment"] == {"score": 72.0, "deductions": {"complaint": 5, "late": 4, "extension": 1,
-                                                                 "satisfaction": 18.0}, "missed": 2}
+    assert first["assessment"] == {"score": 77.0, "deductions": {"complaint": 5, "late": 50.0, "extension": 50.0,
+                                                                 "satisfaction": 18.0},
+                                   "missed": 2, "missed_share": 0.5, "extended_share": 0.5}
     # clerk2: 2 of 3 satisfied (66.67%): 31.33 short; one complaint upheld that day (the next day's is not
-    # this period's); the 上报 overdue; one 承诺件 extended twice counts once
-    assert second["assessment"] == {"score": 60.67, "deductions": {"complaint": 5, "late": 2, "extension": 1,
-                                                                   "satisfaction": 31.33}, "missed": 1}
+    # this period's); 1 of 2 deadlines known missed (上报 overdue, 复核 on time; the answer awaits its 批复 and the
+    # 承诺件 is not due): 50%; its one 承诺件 extended (twice: counted once): 100%. 200 − 5 − 50 − 100 − 31.33
+    assert second["assessment"] == {"score": 13.67, "deductions": {"complaint": 5, "late": 50.0, "extension": 100.0,
+                                                                   "satisfaction": 31.33},
+                                    "missed": 1, "missed_share": 0.5, "extended_share": 1.0}
     # a window's figures are its clerks' at it: here one clerk each, so the same score
     assert windows[1]["assessment"] == first["assessment"] and windows[2]["assessment"] == second["assessment"]
     assert windows[2]["complaints"] == {"received": 1, "upheld": 1}
-    assert report["assessment"]["text"].startswith("得分 = 100 − 投诉属实×5 − 办件超时×2 − 承诺件延期×1")
+    assert report["assessment"]["text"].startswith("得分 = 200 − 投诉属实件数×5 − 办件超时率(%)×1 − 承诺件延期率(%)×1")
 
 
-def test_the_assessment_sheets_of_the_excel_export(rating_hall: RatingHall) -> None:
-    rh = rating_hall
+def test_the_assessment_sheets_of_the_excel_export(hall_of_200: RatingHall) -> None:
+    rh = hall_of_200
     one_day(rh)
     admin = rh.h.staff("admin")
     answer = admin.get(f"/api/stats.xlsx?date={DAY}")
@@ -144,14 +160,15 @@ def test_the_assessment_sheets_of_the_excel_export(rating_hall: RatingHall) -> N
     sheets = (("工作人员考核", {"王小红": "1001", "clerk2": ""}), ("窗口考核", {"1号窗口": "", "2号窗口": ""}))
     for title, names in sheets:
         sheet = [["" if cell is None else cell for cell in row] for row in book[title].iter_rows(values_only=True)]
-        assert sheet[0][:2] == ["考核期间", f"{DAY} 至 {DAY}"] and sheet[1][1].startswith("得分 = 100")
+        assert sheet[0][:2] == ["考核期间", f"{DAY} 至 {DAY}"] and sheet[1][1].startswith("得分 = 200")
         assert sheet[4] == ASSESSMENT_HEADER
         lines = {row[0]: dict(zip(ASSESSMENT_HEADER, row, strict=True)) for row in sheet[5:]}
         assert {name: line["工号"] for name, line in lines.items()} == names
         first, second = lines[next(iter(names))], lines[list(names)[1]]
-        assert (first["办结"], first["满意率(%)"], first["超时(件次)"], first["投诉属实"], first["得分"]) == (
-            6, 80, 2, 1, 72)
-        assert (second["扣分：满意率未达标"], second["承诺件延期"], second["得分"]) == (31.33, 1, 60.67)
+        assert (first["办结"], first["满意率(%)"], first["超时(件次)"], first["超时率(%)"], first["投诉属实"],
+                first["得分"]) == (6, 80, 2, 50, 1, 77)
+        assert (second["扣分：满意率未达标"], second["承诺件延期"], second["延期率(%)"], second["得分"]) == (
+            31.33, 1, 100, 13.67)
     for client in (rh.h.staff("clerk1"), rh.h.staff("guide")):
         err(client.get(f"/api/stats.xlsx?date={DAY}"), 403, "forbidden")
 
@@ -266,12 +283,15 @@ def added(reports: list[dict[str, Any]]) -> dict[Any, Counter[str]]:
 
 
 def expected_score(flat: Counter[str], rate: float | None) -> float:
-    """The default [assessment] on summed counts: 100 − 5 × upheld − 2 × missed − 1 × extended − the shortfall."""
-    missed = sum(flat[f"{stage}.{outcome}"] for stage in ("promised", "approval.forward", "approval.answer",
-                                                          "review") for outcome in ("late", "overdue"))
-    shortfall = 0 if rate is None else max(0.0, 0.98 - rate) * 100
-    return round(max(0.0, 100 - 5 * flat["complaints.upheld"] - 2 * missed - flat["promised.extended"]
-                     - round(shortfall, 2)), 2)
+    """The default [assessment] on summed counts: 100 − 5 × upheld − the % of deadlines missed − the % of 承诺件
+    extended − the satisfaction shortfall in percentage points."""
+    stages = ("promised", "approval.forward", "approval.answer", "review")
+    missed = sum(flat[f"{stage}.{outcome}"] for stage in stages for outcome in ("late", "overdue"))
+    known = missed + sum(flat[f"{stage}.on_time"] for stage in stages)
+    late = round(missed / known * 100, 2) if known else 0
+    extended = round(flat["promised.extended"] / flat["promised.total"] * 100, 2) if flat["promised.total"] else 0
+    shortfall = round(max(0.0, 0.98 - rate) * 100, 2) if rate is not None else 0
+    return round(max(0.0, 100 - 5 * flat["complaints.upheld"] - late - extended - shortfall), 2)
 
 
 def test_the_assessment_is_chained_day_month_quarter_year(rating_hall: RatingHall) -> None:

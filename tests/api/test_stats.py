@@ -363,11 +363,14 @@ def check_group(actual: dict[str, Any], expected: dict[str, Any], per_window: bo
     assert actual["complaints"] == {"received": expected["complaints"]["received"],
                                     "upheld": expected["complaints"]["upheld"]}
     if per_window:  # the default [assessment], worked out from the counts above
-        missed = sum(expected[stage][outcome] for stage in ("promised", "forward", "answer", "review")
-                     for outcome in ("late", "overdue"))
+        stages = ("promised", "forward", "answer", "review")
+        missed = sum(expected[stage][outcome] for stage in stages for outcome in ("late", "overdue"))
+        known = missed + sum(expected[stage]["on_time"] for stage in stages)
         rate = round(good / rated, 4) if rated else None
         shortfall = round(max(0.0, 0.98 - rate) * 100, 2) if rate is not None else 0
-        score = max(0, 100 - 5 * expected["complaints"]["upheld"] - 2 * missed - promised["extended"] - shortfall)
+        late = round(missed / known * 100, 2) if known else 0
+        extended = round(promised["extended"] / cases["promised"] * 100, 2) if cases["promised"] else 0
+        score = max(0, 100 - 5 * expected["complaints"]["upheld"] - late - extended - shortfall)
         assert actual["assessment"]["score"] == pytest.approx(score, abs=0.006), actual["key"]
     else:
         assert actual["assessment"] is None

@@ -194,7 +194,7 @@ def assessment_by_quarter_and_year(browser: Browser, hall: LiveHall, contexts: l
     expect(clerk_row).to_contain_text("1 件 −5")
     expect(clerk_row.locator("td").last).to_have_text("95")
     expect(page.locator("#table-assess-window tbody tr", has_text="1号窗口").locator("td").last).to_have_text("95")
-    expect(page.locator("#assessment-formula")).to_contain_text("得分 = 100 − 投诉属实×5")
+    expect(page.locator("#assessment-formula")).to_contain_text("得分 = 100 − 投诉属实件数×5")
     expect(page.locator("#export-xlsx")).to_have_attribute("href", f"/api/stats.xlsx?quarter={quarter}")
     page.screenshot(path=out / "admin-stats-quarter.png", full_page=True, animations="disabled")
     page.select_option("#year", str(today.year))

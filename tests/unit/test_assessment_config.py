@@ -21,37 +21,45 @@ satisfaction_points = 2
 """
 
 
-def figures(upheld: int = 0, rate: float | None = None, late: int = 0, overdue: int = 0, extended: int = 0,
-            forward_late: int = 0, answer_overdue: int = 0, review_late: int = 0) -> dict[str, Any]:
-    """The parts of a clerk's figures (stats.Statistics._json) the score reads."""
-    def stage(late: int = 0, overdue: int = 0) -> dict[str, int]:
-        return {"late": late, "overdue": overdue}
+def figures(upheld: int = 0, rate: float | None = None, promised: tuple[int, int, int] = (0, 0, 0),
+            extended: int = 0, forward: tuple[int, int, int] = (0, 0, 0), answer: tuple[int, int, int] = (0, 0, 0),
+            review: tuple[int, int, int] = (0, 0, 0), total: int = 0) -> dict[str, Any]:
+    """The parts of a clerk's figures (stats.Statistics._json) the score reads; each stage (on time, late,
+    overdue); ``total`` 承诺件."""
+    def stage(outcomes: tuple[int, int, int]) -> dict[str, int]:
+        return dict(zip(("on_time", "late", "overdue"), outcomes, strict=True))
     return {"satisfaction_rate": rate, "complaints": {"upheld": upheld},
-            "promised": {**stage(late, overdue), "extended": extended},
-            "approval": {"forward": stage(late=forward_late), "answer": stage(overdue=answer_overdue)},
-            "review": stage(late=review_late)}
+            "promised": {**stage(promised), "extended": extended, "total": total},
+            "approval": {"forward": stage(forward), "answer": stage(answer)}, "review": stage(review)}
 
 
 def test_the_defaults_score_out_of_100() -> None:
     config = parse_config(SMALL_HALL)
     assert config.assessment.base_points == 100
-    assert assessment.score(config, figures()) == {"score": 100, "deductions": {
-        "complaint": 0, "late": 0, "extension": 0, "satisfaction": 0.0}, "missed": 0}
-    # one complaint upheld, one 承诺件 late, 95% satisfied (3 points short of 98%): 100 − 5 − 2 − 3, as documented
-    assert assessment.score(config, figures(upheld=1, late=1, rate=0.95))["score"] == 90
+    assert assessment.score(config, figures()) == {
+        "score": 100, "deductions": {"complaint": 0, "late": 0.0, "extension": 0.0, "satisfaction": 0.0},
+        "missed": 0, "missed_share": 0.0, "extended_share": 0.0}
+    # as documented: one complaint upheld, 2 deadlines missed of 40 (5%), 1 承诺件 extended of 20 (5%), 95%
+    # satisfied (3 points short of 98%): 100 − 5 − 5 − 5 − 3
+    clerk = figures(upheld=1, promised=(18, 1, 0), forward=(10, 0, 1), answer=(10, 0, 0), extended=1, total=20,
+                    rate=0.95)
+    assert assessment.score(config, clerk)["score"] == 82
     assert assessment.score(config, figures(upheld=30))["score"] == 0  # never below 0
 
 
-def test_the_points_come_from_config_and_every_missed_deadline_counts() -> None:
+def test_the_points_come_from_config_and_every_stage_counts() -> None:
     config = parse_config(SMALL_HALL + POINTS)
-    answer = assessment.score(config, figures(upheld=2, late=1, overdue=1, forward_late=1, answer_overdue=1,
-                                              review_late=1, extended=3, rate=0.9))
-    assert answer == {"score": 120 - 20 - 15 - 12 - 16.0,
-                      "deductions": {"complaint": 20, "late": 15, "extension": 12, "satisfaction": 16.0},
-                      "missed": 5}
+    # 5 of 20 deadlines missed (25%) across the four stages; 3 of 12 承诺件 extended (25%); 90%: 8 points short
+    clerk = figures(upheld=2, promised=(5, 1, 1), forward=(3, 1, 0), answer=(3, 0, 1), review=(4, 1, 0),
+                    extended=3, total=12, rate=0.9)
+    answer = assessment.score(config, clerk)
+    assert answer == {"score": 0.0, "deductions": {"complaint": 20, "late": 75.0, "extension": 100.0,
+                                                   "satisfaction": 16.0},
+                      "missed": 5, "missed_share": 0.25, "extended_share": 0.25}
+    assert assessment.score(config, figures(upheld=1, promised=(19, 1, 0), rate=0.97))["score"] == 120 - 10 - 15 - 2
     assert assessment.score(config, figures(rate=1.0))["score"] == 120  # above the target: no bonus, no deduction
-    assert assessment.formula(config)["text"] == ("得分 = 120 − 投诉属实×10 − 办件超时×3 − 承诺件延期×4 − "
-                                                  "低于满意率目标 98% 的百分点×2（最低 0 分）")
+    assert assessment.formula(config)["text"] == ("得分 = 120 − 投诉属实件数×10 − 办件超时率(%)×3 − "
+                                                  "承诺件延期率(%)×4 − 满意率低于目标 98% 的百分点×2（最低 0 分）")
 
 
 @pytest.mark.parametrize(("change", "key", "fragment"), [
