@@ -480,6 +480,12 @@ def check_exports(admin: FlaskClient, report: dict[str, Any]) -> None:
             assert number("取号") == group["issued"]
             assert number("非常不满意") == group["ratings"]["very_dissatisfied"]
             assert number("报批件") == group["cases"]["approval"]
+            assert number("其中默认即办件") == group["immediate_default"]
+            assert number("承诺件延期") == group["promised"]["extended"]
+            assert number("报批件超期未上报") == group["approval"]["forward"]["overdue"]
+            assert number("报批件待批复") == group["approval"]["answer"]["awaiting"]
+            assert number("复核按时") == group["review"]["on_time"]
+            assert number("投诉属实") == group["complaints"]["upheld"]
             for column, seconds in (("平均等候(分钟)", group["waiting"]["mean"]),
                                     ("办理P90(分钟)", group["service_time"]["p90"])):
                 assert number(column) == (None if seconds is None else pytest.approx(seconds / 60, abs=0.006))
