@@ -170,20 +170,21 @@ def change_the_own_password(browser: Browser, hall: LiveHall, contexts: list[Bro
 
 def assessment_by_quarter_and_year(browser: Browser, hall: LiveHall, contexts: list[BrowserContext],
                                    out: Path) -> None:
-    """Issue 16 point 7: clerk1 serves two residents and a complaint against them is upheld; /admin/stats for this
-    quarter, then this year chosen from its list, shows the assessment of the clerk and of window 1."""
-    clerk = hall.staff("clerk1", window=1)
+    """Issue 16 point 7: clerk1 serves two residents at window 4 (no other test here uses it) and a complaint
+    against them is upheld; /admin/stats for this quarter, then this year chosen from its list, shows the assessment
+    of the clerk and of the window."""
+    clerk = hall.staff("clerk1", window=4)
     for _ in range(2):
-        hall.kiosk().post(f"{hall.url}/api/tickets", json={"service": "hukou-id"}).raise_for_status()
-        clerk.post(f"{hall.url}/api/windows/1/call-next").raise_for_status()
-        clerk.post(f"{hall.url}/api/windows/1/finish").raise_for_status()
-    clerk.post(f"{hall.url}/api/windows/1/sign-out").raise_for_status()
+        hall.kiosk().post(f"{hall.url}/api/tickets", json={"service": "grain-subsidy"}).raise_for_status()
+        clerk.post(f"{hall.url}/api/windows/4/call-next").raise_for_status()
+        clerk.post(f"{hall.url}/api/windows/4/finish").raise_for_status()
+    clerk.post(f"{hall.url}/api/windows/4/sign-out").raise_for_status()
     today = datetime.now(ZoneInfo("Asia/Shanghai")).date()
     from server.hall import Hall, Settings
 
     records = Hall.open(Settings.resolve(hall.config, hall.instance, hall.database_url))
     with records.storage.write() as session:
-        session.add(Complaint(business_date=today, received_at=datetime.now(UTC), channel="phone", window_id=1,
+        session.add(Complaint(business_date=today, received_at=datetime.now(UTC), channel="phone", window_id=4,
                               clerk="clerk1", request="办事拖拉", due=today, registered_by="admin", upheld=True))
     records.storage.dispose()
     quarter = f"{today.year}-Q{(today.month - 1) // 3 + 1}"
@@ -193,7 +194,7 @@ def assessment_by_quarter_and_year(browser: Browser, hall: LiveHall, contexts: l
     clerk_row = page.locator("#table-assess-clerk tbody tr", has_text="clerk1")
     expect(clerk_row).to_contain_text("1 件 −5")
     expect(clerk_row.locator("td").last).to_have_text("95")
-    expect(page.locator("#table-assess-window tbody tr", has_text="1号窗口").locator("td").last).to_have_text("95")
+    expect(page.locator("#table-assess-window tbody tr", has_text="4号窗口").locator("td").last).to_have_text("95")
     expect(page.locator("#assessment-formula")).to_contain_text("得分 = 100 − 投诉属实件数×5")
     expect(page.locator("#export-xlsx")).to_have_attribute("href", f"/api/stats.xlsx?quarter={quarter}")
     page.screenshot(path=out / "admin-stats-quarter.png", full_page=True, animations="disabled")
