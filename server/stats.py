@@ -23,7 +23,8 @@ later (a phone rating the next day, a 承诺件 completed next week). Definition
   done and past it, pending otherwise; the on-time rate over on time + late + overdue): a 承诺件 closed by ``due``
   (3.4.2.2), extended when ``extensions`` > 0; a 报批件's 上报 (``forwarded_at`` by ``forward_due``) and its answer
   to the resident (``closed_at`` by ``answer_due``, counted once the 批复 arrived, else "awaiting", 2.4 and
-  3.5.2.2); a 退回件's 复核 when the resident asked for one (``reviewed_at`` by ``review_due``, 3.2.2.1-3.2.2.3).
+  3.5.2.2; a record migrated from before issue 16 has no forwarding time nor answer date: left out of both); a
+  退回件's 复核 when the resident asked for one (``reviewed_at`` by ``review_due``, 3.2.2.1-3.2.2.3).
 - complaints: by their own business date; received for the hall, received and upheld (投诉属实) for the window
   and the clerk complained about.
 - appointments kept: checked in / (checked in + forfeited) of the appointments dated in the period
@@ -258,10 +259,7 @@ class Statistics:
                 if row.extensions:
                     counts.append(("promised", Counter(extended=1, extensions=row.extensions)))
             elif row.type == "approval":
-                answered = row.approved_at is not None or row.closed_at is not None
-                counts += [("forward", Counter({self._deadline(row.forwarded_at, row.forward_due, today): 1})),
-                           ("answer", Counter({self._deadline(row.closed_at, row.answer_due, today)
-                                               if answered else "awaiting": 1}))]
+                counts += self._approval_stages(row, today)
             elif row.type == "returned" and row.review_requested_at is not None:
                 counts.append(("review", Counter({"requested": 1,
                                                   self._deadline(row.reviewed_at, row.review_due, today): 1})))
@@ -271,6 +269,18 @@ class Statistics:
                 group.defaults += not row.chosen
                 for name, gained in counts:
                     getattr(group, name).update(gained)
+
+    def _approval_stages(self, row: Any, today: date) -> list[tuple[str, Counter[str]]]:
+        """A 报批件's two stages. A record from before issue 16 (migration 0004: its 批复 is known, not when it was
+        forwarded nor whether the resident was answered) counts in neither stage it has no time for."""
+        stages: list[tuple[str, Counter[str]]] = []
+        if row.forwarded_at is not None or row.approved_at is None:
+            stages.append(("forward", Counter({self._deadline(row.forwarded_at, row.forward_due, today): 1})))
+        if row.approved_at is None and row.closed_at is None:
+            stages.append(("answer", Counter(awaiting=1)))
+        elif row.answer_due is not None:
+            stages.append(("answer", Counter({self._deadline(row.closed_at, row.answer_due, today): 1})))
+        return stages
 
     def _deadline(self, done: datetime | None, due: date | None, today: date) -> str:
         """on_time: done by the business day ``due`` (or no date was set); late: done after it; overdue: not done

@@ -225,9 +225,12 @@ class Day:
             row.columns = {"chosen": False}
         for k, row in enumerate(by_kind["promised"]):
             row.columns = {"extensions": k % 3}
+        waiting = [row for row in by_kind["approval"] if not row.case_closed]  # never forwarded, on time or late
         for k, row in enumerate(by_kind["approval"]):
-            row.columns = {"forward_due": date(2026, 12, 2), "forwarded_at": (None, afternoon, later)[k % 3],
-                           "approved_at": afternoon if row.case_closed or k % 2 else None,
+            forwarded = ((afternoon, later)[k % 2] if row.case_closed
+                         else (None, afternoon, later)[waiting.index(row) % 3])
+            row.columns = {"forward_due": date(2026, 12, 2), "forwarded_at": forwarded,
+                           "approved_at": forwarded if forwarded and (row.case_closed or k % 2) else None,
                            "answer_due": date(2026, 12, 4)}
         for k, row in enumerate(by_kind["returned"][::2]):
             row.columns = {"review_requested_at": afternoon, "review_due": date(2026, 12, 4),
