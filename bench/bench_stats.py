@@ -2,7 +2,9 @@
 
 The event log is written directly (the same actions and details the engine, the rating tablet and the case
 records write: issued, called, recalled, started, finished, no_show, transferred, transferred_in, rated, unrated,
-followup_opened, case_recorded, case_completed, case_replied, appointment_*), so filling 30 days takes seconds.
+followup_opened, case_recorded, case_completed, case_replied, appointment_*), with the case records (issue 16's
+stages and extensions included) and a few complaints a day, so filling 30 days takes seconds; --days 365 is the
+year the assessment reports on.
 
     .venv/bin/python bench/bench_stats.py [--runs 30] [--days 30] [--tickets 300]
 """
@@ -24,7 +26,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench import common
 from server.config import HallConfig, load_config
 from server.db import Storage
-from server.models import Staff, Ticket, TicketEvent
+from server.models import CaseRecord, Complaint, Staff, Ticket, TicketEvent
 
 CLERKS = {window: f"clerk{window}" for window in range(1, 7)}
 LEVELS = (("very_satisfied", 55), ("satisfied", 30), ("basic", 9), ("dissatisfied", 4), ("very_dissatisfied", 2))
@@ -38,6 +40,8 @@ class Day:
         self.config, self.day, self.rng, self.ids = config, day, rng, ids
         self.tickets: list[dict[str, Any]] = []
         self.events: list[dict[str, Any]] = []
+        self.cases: list[dict[str, Any]] = []
+        self.complaints: list[dict[str, Any]] = []
         self.numbers: dict[str, int] = {}
 
     def at(self, hour: float) -> datetime:
@@ -97,21 +101,41 @@ class Day:
         self.rating(row, window, clerk, done)
 
     def case(self, row: dict[str, Any], window: int, clerk: str, done: datetime) -> None:
-        kind = self.rng.choices([k for k, _ in CASES], weights=[w for _, w in CASES])[0]
+        rng = self.rng
+        kind = rng.choices([k for k, _ in CASES], weights=[w for _, w in CASES])[0]
         detail: dict[str, Any] = {"type": kind}
+        record: dict[str, Any] = {"ticket_id": row["id"], "window_id": window, "clerk": clerk, "type": kind,
+                                  "recorded_at": done, "chosen": kind != "immediate" or rng.random() < 0.3}
         if kind in ("promised", "approval"):
-            due = self.day + timedelta(days=self.rng.randint(3, 10))
+            due = self.day + timedelta(days=rng.randint(3, 10))
             detail["due"] = due.isoformat()
+            record["due"] = due
         elif kind == "supplement":
-            detail["materials"] = ["户口簿", "近期一寸照片"]
+            detail["materials"] = record["materials"] = ["户口簿", "近期一寸照片"]
         elif kind == "returned":
-            detail["reason"] = "申报材料主件缺少"
+            detail["reason"] = record["reason"] = "申报材料主件缺少"
+            if rng.random() < 0.2:
+                record.update(review_requested_at=done, review_due=self.day + timedelta(days=4),
+                              reviewed_at=done + timedelta(days=rng.randint(1, 6)))
         self.event(row["id"], "case_recorded", done, window, clerk, detail)
-        if kind in ("promised", "approval") and self.rng.random() < 0.8:
-            closed = done + timedelta(days=self.rng.randint(1, 12))
+        if kind == "promised" and rng.random() < 0.1:
+            record.update(limit_due=record["due"] - timedelta(days=2), extensions=1, extension_reason="需现场踏勘")
+        if kind == "approval":
+            record.update(forward_due=self.day + timedelta(days=4),
+                          forwarded_at=done + timedelta(days=rng.randint(0, 5)))
+        if kind in ("promised", "approval") and rng.random() < 0.8:
+            closed = done + timedelta(days=rng.randint(1, 12))
+            record["closed_at"] = closed
+            if kind == "approval":
+                record.update(approved_at=closed - timedelta(days=1), answer_due=closed.date() + timedelta(days=1))
             self.event(row["id"], "case_completed" if kind == "promised" else "case_replied", closed, window, clerk,
                        {"type": kind, "due": detail["due"], "on_time": closed.date() <= date.fromisoformat(
                            detail["due"])})
+        self.cases.append(record)
+        if rng.random() < 0.01:
+            self.complaints.append({"business_date": self.day, "received_at": done, "channel": "phone",
+                                    "window_id": window, "clerk": clerk, "request": "办事拖拉", "due": self.day,
+                                    "registered_by": "guide", "upheld": rng.random() < 0.5})
 
     def rating(self, row: dict[str, Any], window: int, clerk: str, done: datetime) -> None:
         if self.rng.random() < 0.15:
@@ -162,6 +186,9 @@ def populate(storage: Storage, config: HallConfig, first: date, days: int, ticke
             day.fill(tickets)
             session.execute(insert(Ticket), day.tickets)
             session.execute(insert(TicketEvent), day.events)
+            session.execute(insert(CaseRecord), day.cases)
+            if day.complaints:
+                session.execute(insert(Complaint), day.complaints)
     return ids["event"]
 
 

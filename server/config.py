@@ -293,6 +293,30 @@ class ComplaintsConfig:
     answer_working_days: between(1, 60, "working days") = 5
 
 
+@config_table
+class AssessmentConfig:
+    """config.toml ``[assessment]``: the score of the staff assessment (考核, 机构建设 4.5-4.7), out of
+    ``base_points``, less points for each shortfall of the period; never below 0 (server/assessment.py)."""
+
+    base_points: between(1, 1000, "points") = 100
+    #: less per complaint upheld (投诉属实) against the clerk or the window
+    complaint_points: between(0, 1000, "points a complaint upheld costs") = 5
+    #: less per percentage point of deadlines missed (承诺件, 报批件 上报 and answer, 复核: late or overdue)
+    late_points: between(0, 1000, "points a percentage point of missed deadlines costs") = 1
+    #: less per percentage point of 承诺件 whose date was set later than the 承诺时限 allows (延期)
+    extension_points: between(0, 1000, "points a percentage point of extended 承诺件 costs") = 1
+    #: less per percentage point the satisfaction rate falls short of [evaluation] target_rate
+    satisfaction_points: between(0, 1000, "points a percentage point below the target costs") = 1
+
+    @model_validator(mode="after")
+    def _within_the_base(self) -> AssessmentConfig:
+        for name in ("complaint_points", "late_points", "extension_points", "satisfaction_points"):
+            if getattr(self, name) > self.base_points:
+                raise refuse(f"must not exceed base_points ({self.base_points}): one shortfall cannot cost more "
+                             "than the whole score", name)
+        return self
+
+
 # ---------------------------------------------------------------- [server]
 
 
@@ -373,7 +397,7 @@ class HallConfig:
     #: config.toml's top level: its tables (``[[printers]]`` are kept in ``printing``)
     KEYS: ClassVar[tuple[str, ...]] = ("hall", "queue", "services", "windows", "printing", "printers", "displays",
                                        "voice", "calendar", "appointments", "evaluation", "cases", "complaints",
-                                       "server")
+                                       "assessment", "server")
 
     hall: HallTable
     services: tuple[Service, ...]
@@ -387,6 +411,7 @@ class HallConfig:
     evaluation: EvaluationConfig = EvaluationConfig()
     cases: CasesConfig = CasesConfig()
     complaints: ComplaintsConfig = ComplaintsConfig()
+    assessment: AssessmentConfig = AssessmentConfig()
     server: ServerConfig = ServerConfig()
     #: the file read, for messages (not a key of config.toml)
     source: str = field(default="config.toml", init=False)

@@ -182,10 +182,15 @@ class OneCase(Answer):
 
 
 class Period(Body):
-    """?month= or ?from=&to= (at most a year); checked by server.web.period_of (422 bad_period), not here."""
+    """?month=, ?quarter=, ?year= (one of them) or ?from=&to= (at most a year); checked by server.web.period_of
+    (422 bad_period), not here."""
 
     #: YYYY-MM; wins over from and to
     month: str | None = None
+    #: YYYY-Qn, n 1 to 4 (2026-Q4: October to December); wins over from and to
+    quarter: str | None = None
+    #: YYYY: the calendar year; wins over from and to
+    year: str | None = None
     #: YYYY-MM-DD, the first day, with to
     first: str | None = Field(None, alias="from")
     #: YYYY-MM-DD, the last day, with from

@@ -21,14 +21,16 @@ CSV = "text/csv; charset=utf-8"
 
 
 class DayOrPeriod(Period):
-    """One day (date), or a month, or from and to (at most a year); checked by the view (bad_period)."""
+    """One day (date), or a month, a quarter, a year, or from and to (at most a year); checked by the view
+    (bad_period)."""
 
     #: YYYY-MM-DD: that day alone; wins over the others
     date: str | None = None
 
 
 def period(query: DayOrPeriod) -> tuple[date, date]:
-    """?date=YYYY-MM-DD (one day), ?month=YYYY-MM, or ?from=&to= (at most a year)."""
+    """?date=YYYY-MM-DD (one day), ?month=YYYY-MM, ?quarter=YYYY-Qn, ?year=YYYY, or ?from=&to= (at most a
+    year)."""
     if query.date is not None:
         day = parse_day(query.date, "date", "bad_period")
         return day, day
@@ -62,10 +64,10 @@ class CaseCounts(Answer):
     approval: int
 
 
-class Promised(Answer):
-    """承诺件 by outcome; the on-time rate over those whose outcome is known (on time + late + overdue)."""
+class Stage(Answer):
+    """A deadline's outcomes: done by the date, done after it, not done and past it, not done and in time; the
+    on-time rate over those whose outcome is known (on time + late + overdue)."""
 
-    total: int
     on_time: int
     late: int
     overdue: int
@@ -73,11 +75,63 @@ class Promised(Answer):
     on_time_rate: float | None
 
 
-class Approval(Answer):
+class Promised(Stage):
+    """承诺件 by outcome (closed by ``due``, the extended date when extended)."""
+
     total: int
-    replied: int
-    overdue: int
-    pending: int
+    #: 承诺件 whose date was set beyond the item's 承诺时限 (延期), and how many times in all
+    extended: int
+    extensions: int
+
+
+class Answered(Stage):
+    """报批件 stage 2: the resident answered after the 批复 (due ``answer_due``)."""
+
+    #: no 批复 yet: the stage has not begun
+    awaiting: int
+
+
+class Approval(Answer):
+    """报批件 by stage: 上报 to the higher office, then the answer to the resident after the 批复."""
+
+    total: int
+    forward: Stage
+    answer: Answered
+
+
+class Review(Stage):
+    """退回件 whose resident asked for 复核, by the outcome of the answer (due ``review_due``)."""
+
+    requested: int
+
+
+class Complaints(Answer):
+    """Complaints of the period (their own business date): all, and those upheld (投诉属实)."""
+
+    received: int
+    upheld: int
+
+
+class Deductions(Answer):
+    """Points taken off the score (server/assessment.py)."""
+
+    complaint: float
+    late: float
+    extension: float
+    satisfaction: float
+
+
+class Score(Answer):
+    """The assessment's score of a clerk or a window for the period (考核, 机构建设 4.5-4.7)."""
+
+    score: float
+    deductions: Deductions
+    #: deadlines missed (承诺件, 报批件 上报 and answer, 复核: late or overdue), and their share of the deadlines
+    #: whose outcome is known (the late deduction's rate, 0-1)
+    missed: int
+    missed_share: float
+    #: the share of 承诺件 extended (the extension deduction's rate, 0-1)
+    extended_share: float
 
 
 class Kept(Answer):
@@ -105,10 +159,19 @@ class Figures(Answer):
     #: the five levels' ratings (未评价 not among them)
     rated: int
     satisfaction_rate: float | None
+    #: every case recorded, the 即办件 call-next or F5 recorded by default among them
     cases: CaseCounts
+    #: 即办件 a clerk chose, and those recorded by default (nobody chose)
+    immediate_chosen: int
+    immediate_default: int
+    #: 即办件 a clerk chose ÷ cases a clerk chose (the defaults left out of both)
     immediate_share: float | None
     promised: Promised
     approval: Approval
+    review: Review
+    complaints: Complaints
+    #: by_window and by_clerk only
+    assessment: Score | None
     #: none for a window and a staff member
     appointments: Kept | None
     #: the staff member's 工号 (by_clerk only)
@@ -121,6 +184,17 @@ class Formula(Answer):
     unrated_name: str
     target_rate: float
     #: the formula in words: 满意率 = （非常满意+满意）÷（五级评价总数）…
+    text: str
+
+
+class AssessmentFormula(Answer):
+    """config.toml [assessment]: the points, and the formula in words."""
+
+    base_points: int
+    complaint_points: int
+    late_points: int
+    extension_points: int
+    satisfaction_points: int
     text: str
 
 
@@ -148,6 +222,7 @@ class Report(Span):
     generated_at: datetime
     timezone: str
     formula: Formula
+    assessment: AssessmentFormula
     total: Figures
     by_day: list[Figures]
     by_service: list[Figures]
@@ -158,8 +233,8 @@ class Report(Span):
     extended: ExtendedTotals
 
 
-@operation(bp, "get", "/stats", summary="Statistics for ?date=, ?month= or ?from=&to= (admin)", tag="statistics",
-           roles=("admin",), query=DayOrPeriod, answer=Report)
+@operation(bp, "get", "/stats", summary="Statistics and the staff assessment for ?date=, ?month=, ?quarter=, "
+           "?year= or ?from=&to= (admin)", tag="statistics", roles=("admin",), query=DayOrPeriod, answer=Report)
 def figures(query: DayOrPeriod) -> dict[str, Any]:
     return hall().stats.report(*period(query))
 
@@ -177,7 +252,8 @@ def figures_csv(query: DayOrPeriod) -> Response:
     return _download(stats_export.to_csv(report), CSV, report, "csv")
 
 
-@operation(bp, "get", "/stats.xlsx", summary="The same figures as XLSX", tag="statistics", roles=("admin",),
+@operation(bp, "get", "/stats.xlsx", summary="The same figures as XLSX, and the assessment of the clerks and of the "
+           "windows on sheets of their own", tag="statistics", roles=("admin",),
            query=DayOrPeriod, answer=File(XLSX))
 def figures_xlsx(query: DayOrPeriod) -> Response:
     report = hall().stats.report(*period(query))

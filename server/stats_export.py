@@ -1,6 +1,7 @@
 """The statistics as a spreadsheet: one table, written as CSV (UTF-8 with BOM, so Excel reads the Chinese) or as
 XLSX (openpyxl). Both are built from the same rows as the JSON report, so they carry the same numbers: counts as
-they are, times in minutes, rates in percent."""
+they are, times in minutes, rates in percent. The XLSX adds the staff assessment (考核, for reporting upward):
+a sheet listing the clerks, one listing the windows, each with its figures, deductions and score."""
 
 from __future__ import annotations
 
@@ -10,15 +11,18 @@ from typing import Any
 
 from openpyxl import Workbook
 from openpyxl.styles import Font
+from openpyxl.worksheet.worksheet import Worksheet
 
 from server.spreadsheet import text
-from server.vocabulary import CASE_TYPES, RATING_LEVELS, TICKET_STATUS, UNRATED
+from server.vocabulary import ASSESSMENT_DEDUCTIONS, CASE_TYPES, RATING_LEVELS, TICKET_STATUS, UNRATED
 
 HEADER = ["范围", "名称", "工号", "取号", "办结", TICKET_STATUS["no_show"], "转移",
           "平均等候(分钟)", "等候中位数(分钟)", "等候P90(分钟)", "平均办理(分钟)", "办理中位数(分钟)", "办理P90(分钟)",
-          *RATING_LEVELS.values(), UNRATED, "满意率(%)", *CASE_TYPES.values(), "即办件占比(%)",
-          "承诺件按时办结", "承诺件逾期办结", "承诺件超期未办结", "承诺件按时办结率(%)",
-          "报批件已批复", "报批件超期未批复",
+          *RATING_LEVELS.values(), UNRATED, "满意率(%)", *CASE_TYPES.values(), "其中默认即办件", "即办件占比(%)",
+          "承诺件按时办结", "承诺件逾期办结", "承诺件超期未办结", "承诺件按时办结率(%)", "承诺件延期", "延期次数",
+          "报批件按时上报", "报批件逾期上报", "报批件超期未上报", "报批件待批复",
+          "报批件按时答复", "报批件逾期答复", "报批件超期未答复",
+          "申请复核", "复核按时", "复核逾期", "复核超期未答复", "投诉", "投诉属实",
           "预约签到", "预约失约", "预约履约率(%)"]
 SCOPES = (("by_day", "日期"), ("by_service", "事项"), ("by_window", "窗口"), ("by_clerk", "工作人员"))
 
@@ -33,14 +37,41 @@ def percent(rate: float | None) -> float | None:
 
 def _row(scope: str, group: dict[str, Any]) -> list[Any]:
     wait, serve = group["waiting"], group["service_time"]
-    promised, approval, kept = group["promised"], group["approval"], group["appointments"]
+    promised, kept, review = group["promised"], group["appointments"], group["review"]
+    forward, answer = group["approval"]["forward"], group["approval"]["answer"]
     return [scope, group["name"], group.get("staff_no", ""), group["issued"], group["served"], group["no_show"],
             group["transferred"], minutes(wait["mean"]), minutes(wait["median"]), minutes(wait["p90"]),
             minutes(serve["mean"]), minutes(serve["median"]), minutes(serve["p90"]),
             *group["ratings"].values(), percent(group["satisfaction_rate"]), *group["cases"].values(),
-            percent(group["immediate_share"]), promised["on_time"], promised["late"], promised["overdue"],
-            percent(promised["on_time_rate"]), approval["replied"], approval["overdue"],
+            group["immediate_default"], percent(group["immediate_share"]), promised["on_time"], promised["late"],
+            promised["overdue"], percent(promised["on_time_rate"]), promised["extended"], promised["extensions"],
+            forward["on_time"], forward["late"], forward["overdue"], answer["awaiting"], answer["on_time"],
+            answer["late"], answer["overdue"], review["requested"], review["on_time"], review["late"],
+            review["overdue"], group["complaints"]["received"], group["complaints"]["upheld"],
             *((kept["checked_in"], kept["forfeited"], percent(kept["kept_rate"])) if kept else (None, None, None))]
+
+
+ASSESSMENT_HEADER = ["名称", "工号", "办结", "平均办理(分钟)", "评价", UNRATED, "满意率(%)", "承诺件",
+                     "承诺件按时办结率(%)", "超时(件次)", "超时率(%)", "承诺件延期", "延期率(%)", "投诉", "投诉属实",
+                     *(f"扣分：{name}" for name in ASSESSMENT_DEDUCTIONS.values()), "得分"]
+#: the assessment's sheets: the list of the report and the sheet's name
+ASSESSMENT_SHEETS = (("by_clerk", "工作人员考核"), ("by_window", "窗口考核"))
+
+
+def assessment_rows(report: dict[str, Any], scope: str) -> list[list[Any]]:
+    """One sheet of the assessment: the period, the formula, then a line per clerk (or window) with its score."""
+    table = [["考核期间", f"{report['from']} 至 {report['to']}"], ["得分计算", report["assessment"]["text"]],
+             ["满意率计算", report["formula"]["text"]], [], ASSESSMENT_HEADER]
+    for group in report[scope]:
+        score = group["assessment"]
+        table.append([group["name"], group.get("staff_no", ""), group["served"],
+                      minutes(group["service_time"]["mean"]), group["rated"], group["ratings"]["unrated"],
+                      percent(group["satisfaction_rate"]), group["promised"]["total"],
+                      percent(group["promised"]["on_time_rate"]), score["missed"], percent(score["missed_share"]),
+                      group["promised"]["extended"], percent(score["extended_share"]),
+                      group["complaints"]["received"], group["complaints"]["upheld"],
+                      *score["deductions"].values(), score["score"]])
+    return table
 
 
 def rows(report: dict[str, Any]) -> list[list[Any]]:
@@ -60,6 +91,16 @@ def rows(report: dict[str, Any]) -> list[list[Any]]:
     return table
 
 
+def _fill(sheet: Worksheet, table: list[list[Any]], header: int) -> None:
+    """The rows as text-safe cells (server.spreadsheet.text), the header (row ``header``) bold and kept in view."""
+    for row in table:
+        sheet.append([text(cell) for cell in row])
+    for cell in sheet[header]:
+        cell.font = Font(bold=True)
+    sheet.freeze_panes = f"C{header + 1}"
+    sheet.column_dimensions["B"].width = 24
+
+
 def to_csv(report: dict[str, Any]) -> bytes:
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
@@ -72,13 +113,10 @@ def to_xlsx(report: dict[str, Any]) -> bytes:
     book = Workbook()
     sheet = book.active
     sheet.title = "统计"
-    for row in rows(report):
-        sheet.append([text(cell) for cell in row])
-    for cell in sheet[4]:  # the table's header
-        cell.font = Font(bold=True)
-    sheet.freeze_panes = "C5"
+    _fill(sheet, rows(report), header=4)
     sheet.column_dimensions["A"].width = 14
-    sheet.column_dimensions["B"].width = 24
+    for scope, title in ASSESSMENT_SHEETS:
+        _fill(book.create_sheet(title), assessment_rows(report, scope), header=5)
     out = io.BytesIO()
     book.save(out)
     return out.getvalue()

@@ -62,6 +62,9 @@ CASE_STEPS: dict[str, str] = {"accepted": "受理", "supplemented": "补齐", "c
                               "review_requested": "申请复核", "reviewed": "复核答复"}
 #: A 复核's outcome: the 退回 stands, or it is withdrawn and the application taken in again.
 REVIEW_RESULTS: dict[str, str] = {"upheld": "维持", "revoked": "撤销"}
+#: The deductions of the staff assessment's score (考核, server/assessment.py)
+ASSESSMENT_DEDUCTIONS: dict[str, str] = {"complaint": "投诉属实", "late": "办件超时", "extension": "承诺件延期",
+                                         "satisfaction": "满意率未达标"}
 
 # ---------------------------------------------------------------- staff, devices, the guide desk
 
@@ -92,5 +95,5 @@ def words() -> dict[str, Any]:
             "appointment_channels": APPOINTMENT_CHANNELS, "rating_levels": RATING_LEVELS, "unrated": UNRATED,
             "case_types": CASE_TYPES, "case_steps": CASE_STEPS, "review_results": REVIEW_RESULTS,
             "complaint_channels": COMPLAINT_CHANNELS, "complaint_status": COMPLAINT_STATUS,
-            "staff_roles": STAFF_ROLES, "device_kinds": DEVICE_KINDS,
+            "assessment_deductions": ASSESSMENT_DEDUCTIONS, "staff_roles": STAFF_ROLES, "device_kinds": DEVICE_KINDS,
             "weekdays": {str(day): char for day, char in WEEKDAYS.items()}}

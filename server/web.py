@@ -3,6 +3,7 @@ the one map from a domain error's kind to its HTTP status. Views import from her
 
 from __future__ import annotations
 
+import re
 from datetime import date, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -154,17 +155,40 @@ def sign_session(username: str, epoch: int) -> None:
 
 
 def period_of(asked: Period) -> tuple[date, date]:
-    """The days of ?month= or ?from=&to=, else 422 bad_period."""
-    if asked.month is not None:
-        first = parse_day(f"{asked.month}-01", "month", "bad_period", "YYYY-MM，例如 2026-11")
-        following = date(first.year + first.month // 12, first.month % 12 + 1, 1)
-        return first, following - timedelta(days=1)
+    """The days of ?month=, ?quarter= or ?year= (at most one of them), or of ?from=&to=; else 422 bad_period."""
+    named = [(name, value) for name, value in (("month", asked.month), ("quarter", asked.quarter),
+                                               ("year", asked.year)) if value is not None]
+    if len(named) > 1:
+        raise DomainError("invalid", "bad_period", "month、quarter、year 只能给一个")
+    if named:
+        return _named_period(*named[0])
     if asked.first is None or asked.last is None:
-        raise DomainError("invalid", "bad_period", "请用 month=YYYY-MM，或 from=YYYY-MM-DD&to=YYYY-MM-DD")
+        raise DomainError("invalid", "bad_period", "请用 month=YYYY-MM、quarter=YYYY-Qn、year=YYYY，"
+                                                   "或 from=YYYY-MM-DD&to=YYYY-MM-DD")
     first, last = parse_day(asked.first, "from", "bad_period"), parse_day(asked.last, "to", "bad_period")
     if last < first or (last - first).days > 366:
         raise DomainError("invalid", "bad_period", "to 不能早于 from，且跨度不超过一年")
     return first, last
+
+
+def _named_period(name: str, value: str) -> tuple[date, date]:
+    """A month (YYYY-MM), a quarter (YYYY-Qn: 季度, months 3n-2 to 3n) or a year (YYYY) as its first and last day."""
+    forms = {"month": (r"(\d{4})-(\d{2})", "YYYY-MM，例如 2026-11"),
+             "quarter": (r"(\d{4})-Q([1-4])", "YYYY-Qn（n 为 1 到 4），例如 2026-Q4"),
+             "year": (r"(\d{4})", "YYYY，例如 2026")}
+    pattern, form = forms[name]
+    found = re.fullmatch(pattern, value)
+    if found is None:
+        raise DomainError("invalid", "bad_period", f"{name} 应为 {form}")
+    year = int(found[1])
+    if name == "year":
+        first_month, last_month = 1, 12
+    elif name == "quarter":
+        first_month, last_month = 3 * int(found[2]) - 2, 3 * int(found[2])
+    else:
+        first_month = last_month = int(found[2])
+    first = parse_day(f"{year:04d}-{first_month:02d}-01", name, "bad_period", form)
+    return first, date(year + last_month // 12, last_month % 12 + 1, 1) - timedelta(days=1)
 
 
 def tracked(view: TicketView) -> dict[str, Any]:

@@ -1,5 +1,7 @@
-/* /admin/stats: the figures of GET /api/stats for a day or a range, as tiles, charts (Chart.js, vendored) and
- * tables, with the same figures as CSV and Excel. window.hallqCharts holds the charts (for tests and checks). */
+/* /admin/stats: the figures of GET /api/stats for a day, a range, a quarter or a year, as tiles, charts (Chart.js,
+ * vendored) and tables, the case deadlines and the staff assessment (考核) of each clerk and window, with the same
+ * figures as CSV and Excel. The period is the page's query (?from=&to=, ?quarter=2026-Q4, ?year=2026, ?month=),
+ * kept in the address. window.hallqCharts holds the charts (for tests and checks). */
 (() => {
   "use strict";
   const { h } = hallq;
@@ -8,6 +10,8 @@
   const LEVELS = { ...hallq.words.rating_levels, unrated: hallq.words.unrated };
   const NO_SHOW = hallq.words.ticket_status.no_show;
   const LEVEL_COLOURS = ["#146c2e", "#43a047", "#0d47a1", "#e08a00", "#b3261e", "#9aa8bc"];
+  const CASE = hallq.words.case_types;
+  const DEDUCTIONS = hallq.words.assessment_deductions;
   const BLUE = "#0d47a1";
   const ORANGE = "#ff9f1a";
   window.hallqCharts = {};
@@ -25,18 +29,52 @@
     return [today, today];
   }
 
-  function setRange(kind) {
-    [$("from").value, $("to").value] = range(kind);
+  /** The period's query: from=&to=, quarter=YYYY-Qn, year=YYYY or month=YYYY-MM. */
+  let period = "";
+
+  function ask(query) {
+    period = query;
+    history.replaceState(null, "", `?${query}`);
+    const [name, wanted] = query.split("=");
+    for (const id of ["quarter", "year"]) {
+      const select = $(id);
+      if (name === id && ![...select.options].some((o) => o.value === wanted)) select.append(h("option", { value: wanted }, wanted));
+      select.value = name === id ? wanted : "";
+    }
     load();
   }
 
+  function setRange(kind) {
+    const [first, last] = range(kind);
+    ask(`from=${first}&to=${last}`);
+  }
+
+  /** The last eight quarters and five years, counted from the hall's today, to choose from. */
+  function periodChoices() {
+    const today = hallq.today();
+    const year = Number(today.slice(0, 4));
+    const now = year * 4 + Math.floor((Number(today.slice(5, 7)) - 1) / 3);
+    for (let k = 0; k < 8; k += 1) {
+      const [y, q] = [Math.floor((now - k) / 4), ((now - k) % 4) + 1];
+      $("quarter").append(h("option", { value: `${y}-Q${q}` }, `${y}年第${q}季度`));
+    }
+    for (let k = 0; k < 5; k += 1) $("year").append(h("option", { value: String(year - k) }, `${year - k}年`));
+  }
+
+  function periodName(report) {
+    const [name, asked] = period.split("=");
+    const days = `${report.from} 至 ${report.to}，${report.days} 天`;
+    if (name === "quarter") return `统计期间：${asked.slice(0, 4)}年第${asked.slice(-1)}季度（${days}）`;
+    if (name === "year") return `统计期间：${asked}年（${days}）`;
+    return report.from === report.to ? `统计日期：${report.from}` : `统计期间：${report.from} 至 ${report.to}（${report.days} 天）`;
+  }
+
   async function load() {
-    const query = `from=${$("from").value}&to=${$("to").value}`;
-    $("export-csv").href = `/api/stats.csv?${query}`;
-    $("export-xlsx").href = `/api/stats.xlsx?${query}`;
+    $("export-csv").href = `/api/stats.csv?${period}`;
+    $("export-xlsx").href = `/api/stats.xlsx?${period}`;
     let report;
     try {
-      report = await hallq.api("GET", `/api/stats?${query}`);
+      report = await hallq.api("GET", `/api/stats?${period}`);
     } catch (err) {
       hallq.toast(err.message);
       return;
@@ -53,8 +91,8 @@
     const t = report.total;
     const target = report.formula.target_rate;
     const rate = t.satisfaction_rate;
-    $("stats-period").textContent = report.from === report.to ? `统计日期：${report.from}`
-      : `统计期间：${report.from} 至 ${report.to}（${report.days} 天）`;
+    [$("from").value, $("to").value] = [report.from, report.to];
+    $("stats-period").textContent = periodName(report);
     $("tiles").replaceChildren(
       tile("取号", value(t.issued), "人次"), tile("办结", value(t.served), "件"),
       tile(NO_SHOW, value(t.no_show), "次"), tile("转移", value(t.transferred), "次"),
@@ -62,13 +100,15 @@
       tile("平均办理", minutes(t.service_time.mean), `分钟 · 中位 ${minutes(t.service_time.median)} · P90 ${minutes(t.service_time.p90)}`),
       tile("满意率", pct(rate), `目标 ${pct(target)} · 评价 ${t.rated} 件 · 未评价 ${t.ratings.unrated}`,
         rate === null ? "" : rate >= target ? "ok" : "bad"),
-      tile("即办件占比", pct(t.immediate_share), `即办件 ${t.cases.immediate} / 办件 ${Object.values(t.cases).reduce((a, b) => a + b, 0)}`),
-      tile("承诺件按时办结率", pct(t.promised.on_time_rate), `按时 ${t.promised.on_time} · 逾期 ${t.promised.late} · 超期未办 ${t.promised.overdue}`,
+      tile("即办件占比", pct(t.immediate_share), `选定即办件 ${t.immediate_chosen} / 选定类型的办件 ${Object.values(t.cases).reduce((a, b) => a + b, 0) - t.immediate_default} · 默认记录 ${t.immediate_default} 件不计入`),
+      tile("承诺件按时办结率", pct(t.promised.on_time_rate), `按时 ${t.promised.on_time} · 逾期 ${t.promised.late} · 超期未办 ${t.promised.overdue} · 延期 ${t.promised.extended}`,
         t.promised.overdue ? "bad" : ""),
       tile("预约履约率", pct(t.appointments.kept_rate), `签到 ${t.appointments.checked_in} · 失约 ${t.appointments.forfeited}`),
       tile("延时服务", value(report.extended.days), `天 · ${report.extended.sessions} 次 · 服务 ${report.extended.served} 人 · ${report.extended.minutes} 分钟`));
     charts(report);
     tables(report);
+    deadlines(t);
+    assessment(report);
     $("formula").textContent = `${report.formula.text}。等候时间：取号（转移后为转入时间）至首次呼叫；办理时间：开始办理（未点开始办理则为呼叫）至办结。P90：90% 的群众不超过此时间。`;
   }
 
@@ -130,16 +170,50 @@
     table($("table-clerk"), ["工作人员", "工号", ...HEAD], report.by_clerk.map((g) => [g.name, g.staff_no, ...cells(g)]));
   }
 
+  const STAGE_HEAD = ["按时", "逾期办结", "超期未办", "未到期", "按时率"];
+  const stage = (s) => [value(s.on_time), value(s.late), value(s.overdue), value(s.pending), pct(s.on_time_rate)];
+
+  /** The deadlines of the period's cases (issue 16): 承诺件, 报批件 上报 and answer, 退回件 复核. */
+  function deadlines(t) {
+    const { promised, approval, review } = t;
+    table($("table-deadlines"), ["", ...STAGE_HEAD, "备注"], [
+      [CASE.promised, ...stage(promised), `共 ${promised.total} 件 · 延期 ${promised.extended} 件（${promised.extensions} 次）`],
+      [`${CASE.approval}上报`, ...stage(approval.forward), `共 ${approval.total} 件`],
+      [`${CASE.approval}批复后答复`, ...stage(approval.answer), `待批复 ${approval.answer.awaiting} 件`],
+      [`${CASE.returned}复核`, ...stage(review), `申请复核 ${review.requested} 件`]]);
+  }
+
+  const ASSESS_HEAD = ["办结", "平均办理（分钟）", "满意率", "承诺件按时率", ...Object.values(DEDUCTIONS), "得分"];
+  const assessCells = (g) => {
+    const { deductions: d, missed, score } = g.assessment;
+    return [value(g.served), minutes(g.service_time.mean), pct(g.satisfaction_rate), pct(g.promised.on_time_rate),
+      `${g.complaints.upheld} 件 −${d.complaint}`, `${missed} 件次（${pct(g.assessment.missed_share)}）−${d.late}`,
+      `${g.promised.extended} 件（${pct(g.assessment.extended_share)}）−${d.extension}`, `−${d.satisfaction}`,
+      h("strong", {}, String(score))];
+  };
+
+  function assessment(report) {
+    table($("table-assess-clerk"), ["工作人员", "工号", ...ASSESS_HEAD],
+      report.by_clerk.map((g) => [g.name, g.staff_no, ...assessCells(g)]));
+    table($("table-assess-window"), ["窗口", ...ASSESS_HEAD], report.by_window.map((g) => [g.name, ...assessCells(g)]));
+    $("assessment-formula").textContent = `${report.assessment.text}。月、季度、年度的得分由该期间累计的件数重新计算（满意率亦然），窗口得分按同一公式由在该窗口办理的件数计算。`;
+  }
+
   function start() {
+    periodChoices();
     for (const button of document.querySelectorAll("[data-range]")) {
       button.addEventListener("click", () => setRange(button.dataset.range));
     }
-    $("query").addEventListener("click", load);
+    $("query").addEventListener("click", () => ask(`from=${$("from").value}&to=${$("to").value}`));
+    for (const id of ["quarter", "year"]) {
+      $(id).addEventListener("change", () => { if ($(id).value) ask(`${id}=${$(id).value}`); });
+    }
     const params = new URLSearchParams(location.search);
-    if (params.get("from") && params.get("to")) {
-      $("from").value = params.get("from");
-      $("to").value = params.get("to");
-      load();
+    const named = ["quarter", "year", "month"].find((name) => params.get(name));
+    if (named) {
+      ask(`${named}=${params.get(named)}`);
+    } else if (params.get("from") && params.get("to")) {
+      ask(`from=${params.get("from")}&to=${params.get("to")}`);
     } else {
       setRange("today");
     }

@@ -16,8 +16,9 @@ from urllib.parse import urlparse
 import openpyxl
 import pytest
 from flask.testing import FlaskClient
+from sqlalchemy import select
 
-from server.models import ExtendedService, TicketEvent
+from server.models import CaseRecord, Complaint, ExtendedService, TicketEvent
 from server.stats_export import HEADER
 from tests.api.quality import RatingHall, err
 from tests.conftest import SHANGHAI
@@ -49,6 +50,10 @@ class Row:
     rating: str | None = None
     case: tuple[str, int, str, date | None] | None = None
     case_closed: datetime | None = None
+    #: the 即办件 call-next (or F5 without a choice) recorded: nobody chose
+    default: bool = False
+    #: issue 16's columns the test wrote into the case row (extensions, the 报批件 stages, 复核)
+    columns: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass
@@ -69,6 +74,7 @@ class Day:
         self.rows: dict[int, Row] = {}
         self.no_shows: list[tuple[str, int, str]] = []
         self.transfers: list[tuple[str, int, str]] = []
+        self.complaints: list[tuple[date, int | None, str | None, bool | None]] = []
         self.phone = rh.h.app.test_client()
         for window in (3, 4):
             rh.h.hall.accounts.add_user(CLERKS[window], "clerk", f"{CLERKS[window]}-secret-pw",
@@ -143,6 +149,7 @@ class Day:
         if "working_days" in case:
             due = self.rh.h.hall.cases.calendar.add_working_days(DAY, case["working_days"])
         row.case = (case["case"], seat.window, CLERKS[seat.window], due)
+        row.default = default
         ticket, seat.ticket, seat.state = seat.ticket, None, "idle"
         if not default:
             self.maybe_rate(ticket, row, seat.window)
@@ -204,8 +211,53 @@ class Day:
                 assert admin.post(f"/api/cases/{open_cases[row_id]['id']}/close").status_code == 200
                 self.rows[row_id].case_closed = moment
 
+    def case_stages(self) -> None:
+        """What the case code of issue 16 records, written into the case rows: the defaults marked as such,
+        承诺件 extended, 报批件 forwarded (on time, late, never) and their 批复, 退回件 whose resident asked for
+        复核; and complaints, some upheld, about the clerks of the day (one dated the next day)."""
+        afternoon = datetime(2026, 11, 30, 16, 0, tzinfo=SHANGHAI)
+        later = datetime(2026, 12, 7, 10, 0, tzinfo=SHANGHAI)
+        by_kind: dict[str, list[Row]] = defaultdict(list)
+        for row in self.rows.values():
+            if row.case:
+                by_kind["default" if row.default else row.case[0]].append(row)
+        for row in by_kind["default"]:
+            row.columns = {"chosen": False}
+        for k, row in enumerate(by_kind["promised"]):
+            row.columns = {"extensions": k % 3}
+        waiting = [row for row in by_kind["approval"] if not row.case_closed]  # never forwarded, on time or late
+        for k, row in enumerate(by_kind["approval"]):
+            forwarded = ((afternoon, later)[k % 2] if row.case_closed
+                         else (None, afternoon, later)[waiting.index(row) % 3])
+            row.columns = {"forward_due": date(2026, 12, 2), "forwarded_at": forwarded,
+                           "approved_at": forwarded if forwarded and (row.case_closed or k % 2) else None,
+                           "answer_due": date(2026, 12, 4)}
+        for k, row in enumerate(by_kind["returned"][::2]):
+            row.columns = {"review_requested_at": afternoon, "review_due": date(2026, 12, 4),
+                           "reviewed_at": (None, afternoon, later)[k % 3]}
+        with self.rh.h.hall.storage.write() as session:
+            for ticket, row in self.rows.items():
+                if row.columns:
+                    record = session.scalars(select(CaseRecord).where(CaseRecord.ticket_id == ticket)).one()
+                    for name, value in row.columns.items():
+                        setattr(record, name, value)
+            for k, (window, clerk) in enumerate(((1, "clerk1"), (1, "clerk1"), (2, "clerk2"), (3, "clerk3"),
+                                                 (None, None), (4, "clerk4"))):
+                day = DAY if k < 5 else date(2026, 12, 1)
+                upheld = (True, False, True, None, None, True)[k]
+                session.add(Complaint(business_date=day, received_at=afternoon, channel="phone", window_id=window,
+                                      clerk=clerk, request="办事慢", due=date(2026, 12, 7), registered_by="guide",
+                                      upheld=upheld))
+                self.complaints.append((day, window, clerk, upheld))
+
 
 # ---------------------------------------------------------------- the figures, worked out independently
+
+def deadline(done: datetime | None, due: date, today: date) -> str:
+    if done:
+        return "on_time" if done.astimezone(SHANGHAI).date() <= due else "late"
+    return "overdue" if today > due else "pending"
+
 
 def median(values: list[float]) -> float:
     ordered = sorted(values)
@@ -224,7 +276,8 @@ class Expected:
     def __init__(self, day: Day, today: date):
         self.groups: dict[tuple[str, Any], dict[str, Any]] = defaultdict(lambda: {
             "issued": 0, "served": 0, "no_show": 0, "transferred": 0, "waits": [], "services": [],
-            "ratings": Counter(), "cases": Counter(), "promised": Counter()})
+            "ratings": Counter(), "cases": Counter(), "promised": Counter(), "defaults": 0, "forward": Counter(),
+            "answer": Counter(), "review": Counter(), "complaints": Counter()})
         for row in day.rows.values():
             if not row.transfer_row:
                 for key in (("total", None), ("service", row.service)):
@@ -242,16 +295,31 @@ class Expected:
                     group["ratings"][row.rating] += 1
             if row.case:
                 kind, window, clerk, due = row.case
-                outcome = None
+                columns, closed = row.columns, row.case_closed
+                outcomes: list[tuple[str, str]] = []
                 if kind == "promised":
-                    if row.case_closed:
-                        outcome = "on_time" if row.case_closed.astimezone(SHANGHAI).date() <= due else "late"
-                    else:
-                        outcome = "overdue" if today > due else "pending"
+                    outcomes.append(("promised", deadline(closed, due, today)))
+                    if columns["extensions"]:
+                        outcomes += [("promised", "extended")] + [("promised", "extensions")] * columns["extensions"]
+                elif kind == "approval":
+                    outcomes.append(("forward", deadline(columns["forwarded_at"], columns["forward_due"], today)))
+                    outcomes.append(("answer", deadline(closed, columns["answer_due"], today)
+                                     if columns["approved_at"] or closed else "awaiting"))
+                elif columns.get("review_requested_at"):
+                    outcomes += [("review", "requested"),
+                                 ("review", deadline(columns["reviewed_at"], columns["review_due"], today))]
                 for group in self.of(row.service, window, clerk):
                     group["cases"][kind] += 1
-                    if outcome:
-                        group["promised"][outcome] += 1
+                    group["defaults"] += row.default
+                    for name, outcome in outcomes:
+                        group[name][outcome] += 1
+        for complaint_day, window, clerk, upheld in day.complaints:
+            if complaint_day == DAY:
+                groups = [self.groups[("total", None)]] + [self.groups[key] for key in (("window", window),
+                                                                                        ("clerk", clerk)) if key[1]]
+                for group in groups:
+                    group["complaints"]["received"] += 1
+                    group["complaints"]["upheld"] += bool(upheld)
         for name, events in (("no_show", day.no_shows), ("transferred", day.transfers)):
             for service, window, clerk in events:
                 for group in self.of(service, window, clerk):
@@ -281,11 +349,34 @@ def check_group(actual: dict[str, Any], expected: dict[str, Any], per_window: bo
     cases = expected["cases"]
     assert actual["cases"] == {kind: cases[kind] for kind in ("immediate", "promised", "supplement", "returned",
                                                               "approval")}
-    total = sum(cases.values())
-    assert actual["immediate_share"] == (pytest.approx(cases["immediate"] / total, abs=5e-5) if total else None)
+    chosen = sum(cases.values()) - expected["defaults"]  # the defaults stay out of the share (point 5)
+    assert (actual["immediate_chosen"], actual["immediate_default"]) == (cases["immediate"] - expected["defaults"],
+                                                                         expected["defaults"])
+    assert actual["immediate_share"] == (pytest.approx((cases["immediate"] - expected["defaults"]) / chosen,
+                                                       abs=5e-5) if chosen else None)
     promised = expected["promised"]
-    for outcome in ("on_time", "late", "overdue", "pending"):
+    for outcome in ("on_time", "late", "overdue", "pending", "extended", "extensions"):
         assert actual["promised"][outcome] == promised[outcome], (actual["key"], outcome)
+    for stage, counted in (("forward", actual["approval"]["forward"]), ("answer", actual["approval"]["answer"]),
+                           ("review", actual["review"])):
+        for outcome in ("on_time", "late", "overdue", "pending"):
+            assert counted[outcome] == expected[stage][outcome], (actual["key"], stage, outcome)
+    assert actual["approval"]["answer"]["awaiting"] == expected["answer"]["awaiting"]
+    assert actual["review"]["requested"] == expected["review"]["requested"]
+    assert actual["complaints"] == {"received": expected["complaints"]["received"],
+                                    "upheld": expected["complaints"]["upheld"]}
+    if per_window:  # the default [assessment], worked out from the counts above
+        stages = ("promised", "forward", "answer", "review")
+        missed = sum(expected[stage][outcome] for stage in stages for outcome in ("late", "overdue"))
+        known = missed + sum(expected[stage]["on_time"] for stage in stages)
+        rate = round(good / rated, 4) if rated else None
+        shortfall = round(max(0.0, 0.98 - rate) * 100, 2) if rate is not None else 0
+        late = round(missed / known * 100, 2) if known else 0
+        extended = round(promised["extended"] / cases["promised"] * 100, 2) if cases["promised"] else 0
+        score = max(0, 100 - 5 * expected["complaints"]["upheld"] - late - extended - shortfall)
+        assert actual["assessment"]["score"] == pytest.approx(score, abs=0.006), actual["key"]
+    else:
+        assert actual["assessment"] is None
 
 
 # ---------------------------------------------------------------- the test
@@ -316,6 +407,7 @@ def test_a_simulated_day_gives_the_figures_worked_out_from_what_happened(rating_
     day = Day(rh)
     day.run()
     day.next_days()
+    day.case_stages()
     rows = day.rows.values()
     assert 250 <= sum(not r.transfer_row for r in rows) <= 400 and day.no_shows and day.transfers
     assert {r.rating for r in rows if r.finished} == {*LEVELS, "unrated"}
@@ -326,6 +418,10 @@ def test_a_simulated_day_gives_the_figures_worked_out_from_what_happened(rating_
     expected = Expected(day, rh.h.hall.cases.today())
 
     check_group(report["total"], expected.groups[("total", None)], per_window=False)
+    total = report["total"]  # the day has every outcome the figures of issue 16 tell apart
+    assert total["immediate_default"] and total["immediate_chosen"] and total["promised"]["extended"]
+    assert all(total["approval"]["forward"][outcome] for outcome in ("on_time", "late", "overdue"))
+    assert total["review"]["requested"] and total["complaints"]["upheld"]
     assert {g["key"] for g in report["by_service"]} == set(SERVICES)
     for group in report["by_service"]:
         check_group(group, expected.groups[("service", group["key"])], per_window=False)
@@ -345,13 +441,15 @@ def test_a_simulated_day_gives_the_figures_worked_out_from_what_happened(rating_
     assert kept["id-card"]["kept_rate"] == pytest.approx(2 / 3, abs=5e-5) and kept["hukou"]["kept_rate"] == 0
     assert report["by_window"][0]["appointments"] is None
     assert ({k: report["extended"][k] for k in ("days", "sessions", "served", "minutes")}
-            == {"days": 1, "sessions": 2, "served": 6, "minutes": 52.0})  # one day, at noon and in the evening
+            == {"days": 1, "sessions": 2, "served": 6, "minutes": 52.0})  # one day, at afternoon and in the evening
 
-    # the same figures for a range: the days after add nothing but the appointment dated 12-01, and tomorrow's
-    # ratings and case completions stay with the tickets' own day
+    # the same figures for a range: the days after add nothing but the appointment and the complaint dated 12-01,
+    # and tomorrow's ratings and case completions stay with the tickets' own day
     week = admin.get(f"/api/stats?from={DAY}&to=2026-12-02").json
     assert week["days"] == 3 and [d["key"] for d in week["by_day"]] == ["2026-11-30", "2026-12-01", "2026-12-02"]
-    assert {**week["total"], "appointments": None} == {**report["total"], "appointments": None}
+    assert ({**week["total"], "appointments": None, "complaints": None}
+            == {**report["total"], "appointments": None, "complaints": None})
+    assert week["total"]["complaints"] == {"received": 6, "upheld": 3}
     assert week["total"]["appointments"] == {"checked_in": 4, "forfeited": 3,
                                              "kept_rate": pytest.approx(4 / 7, abs=5e-5)}
     assert admin.get("/api/stats?date=2026-12-01").json["total"]["rated"] == 0
@@ -385,6 +483,12 @@ def check_exports(admin: FlaskClient, report: dict[str, Any]) -> None:
             assert number("取号") == group["issued"]
             assert number("非常不满意") == group["ratings"]["very_dissatisfied"]
             assert number("报批件") == group["cases"]["approval"]
+            assert number("其中默认即办件") == group["immediate_default"]
+            assert number("承诺件延期") == group["promised"]["extended"]
+            assert number("报批件超期未上报") == group["approval"]["forward"]["overdue"]
+            assert number("报批件待批复") == group["approval"]["answer"]["awaiting"]
+            assert number("复核按时") == group["review"]["on_time"]
+            assert number("投诉属实") == group["complaints"]["upheld"]
             for column, seconds in (("平均等候(分钟)", group["waiting"]["mean"]),
                                     ("办理P90(分钟)", group["service_time"]["p90"])):
                 assert number(column) == (None if seconds is None else pytest.approx(seconds / 60, abs=0.006))

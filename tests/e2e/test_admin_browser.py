@@ -14,8 +14,9 @@ from __future__ import annotations
 import sys
 import tempfile
 from collections.abc import Iterator
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 import requests
@@ -23,6 +24,7 @@ from playwright.sync_api import Browser, BrowserContext, Page, expect, sync_play
 
 from server.clock import ManualClock
 from server.hall import Hall, Settings
+from server.models import Complaint
 from tests.conftest import SHANGHAI
 from tests.e2e import test_browser
 from tests.e2e.test_browser import CALLER, CHROMIUM, DISPLAY, SHOTS, launch, new_page
@@ -196,6 +198,45 @@ def download_last_months_archive(browser: Browser, hall: LiveHall, contexts: lis
     saved.unlink()
 
 
+def assessment_by_quarter_and_year(browser: Browser, hall: LiveHall, contexts: list[BrowserContext],
+                                   out: Path) -> None:
+    """Issue 16 point 7: clerk1 serves two residents at window 4 (no other test here uses it) and a complaint
+    against them is upheld; /admin/stats for this quarter, then this year chosen from its list, shows the assessment
+    of the clerk and of the window."""
+    clerk = hall.staff("clerk1", window=4)
+    for _ in range(2):
+        hall.kiosk().post(f"{hall.url}/api/tickets", json={"service": "grain-subsidy"}).raise_for_status()
+        clerk.post(f"{hall.url}/api/windows/4/call-next").raise_for_status()
+        clerk.post(f"{hall.url}/api/windows/4/finish").raise_for_status()
+    clerk.post(f"{hall.url}/api/windows/4/sign-out").raise_for_status()
+    today = datetime.now(ZoneInfo("Asia/Shanghai")).date()
+    records = Hall.open(Settings.resolve(hall.config, hall.instance, hall.database_url))
+    with records.storage.write() as session:
+        session.add(Complaint(business_date=today, received_at=datetime.now(UTC), channel="phone", window_id=4,
+                              clerk="clerk1", request="办事拖拉", due=today, registered_by="admin", upheld=True))
+    records.storage.dispose()
+    quarter = f"{today.year}-Q{(today.month - 1) // 3 + 1}"
+    page = admin_page(browser, hall, f"/admin/stats?quarter={quarter}", contexts)
+    expect(page.locator("#stats-period")).to_contain_text(f"{today.year}年第{quarter[-1]}季度（")
+    expect(page.locator("#quarter")).to_have_value(quarter)
+    clerk_row = page.locator("#table-assess-clerk tbody tr", has_text="clerk1")
+    expect(clerk_row).to_contain_text("1 件 −5")
+    expect(clerk_row.locator("td").last).to_have_text("95")
+    expect(page.locator("#table-assess-window tbody tr", has_text="4号窗口").locator("td").last).to_have_text("95")
+    expect(page.locator("#assessment-formula")).to_contain_text("得分 = 100 − 投诉属实件数×5")
+    expect(page.locator("#export-xlsx")).to_have_attribute("href", f"/api/stats.xlsx?quarter={quarter}")
+    page.screenshot(path=out / "admin-stats-quarter.png", full_page=True, animations="disabled")
+    page.select_option("#year", str(today.year))
+    expect(page.locator("#stats-period")).to_contain_text(f"统计期间：{today.year}年（{today.year}-01-01 至 "
+                                                          f"{today.year}-12-31")
+    expect(page.locator("#quarter")).to_have_value("")
+    expect(page.locator("#from")).to_have_value(f"{today.year}-01-01")
+    expect(page.locator("#export-xlsx")).to_have_attribute("href", f"/api/stats.xlsx?year={today.year}")
+    expect(page.locator("#table-assess-clerk tbody tr", has_text="clerk1").locator("td").last).to_have_text("95")
+    assert page.evaluate("location.search") == f"?year={today.year}"
+    page.screenshot(path=out / "admin-stats-year.png", full_page=True, animations="disabled")
+
+
 # ---------------------------------------------------------------- tests
 
 def test_the_admin_adds_a_clerk_and_disabling_logs_them_out(browser: Browser, hall: LiveHall,
@@ -217,6 +258,11 @@ def test_the_admin_downloads_last_months_archive(browser: Browser, hall: LiveHal
     download_last_months_archive(browser, hall, contexts, tmp_path)
 
 
+def test_the_assessment_by_quarter_and_by_year(browser: Browser, hall: LiveHall, contexts: list[BrowserContext],
+                                              tmp_path: Path) -> None:
+    assessment_by_quarter_and_year(browser, hall, contexts, tmp_path)
+
+
 def take_screenshots(out: Path = SHOTS) -> None:
     out.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as folder:
@@ -229,6 +275,7 @@ def take_screenshots(out: Path = SHOTS) -> None:
                     add_a_clerk_who_logs_in_then_disable_them(browser_, live, opened, out)
                     add_revoke_and_replace_devices(browser_, live, opened, out)
                     download_last_months_archive(browser_, live, opened, out)
+                    assessment_by_quarter_and_year(browser_, live, opened, out)
                 finally:
                     browser_.close()
         finally:
