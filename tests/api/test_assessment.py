@@ -56,10 +56,11 @@ def serve(rh: RatingHall, clerk: FlaskClient, window: int, level: str | None) ->
 
 
 def set_case(rh: RatingHall, ticket: int, **columns: Any) -> None:
-    """What the case code records after 办结 (issue 16's columns), written into the ticket's case row."""
+    """What the case code records after 办结 (issue 16's columns), written into the ticket's case row: a type the
+    clerk chose unless ``chosen=False`` (the 办结 itself recorded the default 即办件)."""
     with rh.h.hall.storage.write() as session:
         record = session.scalars(select(CaseRecord).where(CaseRecord.ticket_id == ticket)).one()
-        for name, value in columns.items():
+        for name, value in {"chosen": True, **columns}.items():
             setattr(record, name, value)
 
 
@@ -85,7 +86,8 @@ def one_day(rh: RatingHall) -> None:
                                                    "satisfied")]
     t += [serve(rh, second, 2, level) for level in ("very_satisfied", "very_dissatisfied", "satisfied", None)]
     set_case(rh, t[0], chosen=False)  # 即办件 by default: call-next / F5 without a choice
-    set_case(rh, t[1], chosen=False)  # t[2]: 即办件 the clerk chose
+    set_case(rh, t[1], chosen=False)
+    set_case(rh, t[2])  # 即办件 the clerk chose
     set_case(rh, t[3], type="promised", due=date(2026, 12, 2), limit_due=date(2026, 12, 2),
              closed_at=at(date(2026, 12, 2), 17))  # on time
     set_case(rh, t[4], type="promised", due=date(2026, 12, 8), limit_due=date(2026, 12, 2), extensions=1,
