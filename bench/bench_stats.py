@@ -2,7 +2,7 @@
 
 The event log is written directly (the same actions and details the engine, the rating tablet and the case
 records write: issued, called, recalled, started, finished, no_show, transferred, transferred_in, rated, unrated,
-followup_opened, case_recorded, case_completed, case_replied, appointment_*), with the case records (issue 16's
+followup_opened, case_recorded, case_completed, appointment_*), with the case records (issue 16's
 stages and extensions included) and a few complaints a day, so filling 30 days takes seconds; --days 365 is the
 year the assessment reports on.
 
@@ -128,7 +128,7 @@ class Day:
             record["closed_at"] = closed
             if kind == "approval":
                 record.update(approved_at=closed - timedelta(days=1), answer_due=closed.date() + timedelta(days=1))
-            self.event(row["id"], "case_completed" if kind == "promised" else "case_replied", closed, window, clerk,
+            self.event(row["id"], "case_completed", closed, window, clerk,
                        {"type": kind, "due": detail["due"], "on_time": closed.date() <= date.fromisoformat(
                            detail["due"])})
         self.cases.append(record)

@@ -59,6 +59,9 @@ promised_working_days = 5
 [complaints]
 answer_working_days = 5
 
+[assessment]
+base_points = 100
+
 [server]
 trusted_proxies = 0
 """
@@ -88,6 +91,7 @@ def test_the_hall_of_every_table_loads() -> None:
     ('device = "rate-1"', "windows = 1", "evaluation.evaluators[0].windows"),
     ("[cases]", "approval_days = 2", "cases.approval_days"),
     ("[complaints]", "answer_days = 2", "complaints.answer_days"),
+    ("[assessment]", "base = 100", "assessment.base"),
     ("[server]", "proxies = 1", "server.proxies"),
 ])
 def test_an_unknown_key_is_refused_in_every_table(after: str | None, typo: str, key: str) -> None:
