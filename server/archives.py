@@ -13,7 +13,6 @@ serves only such a name, of a file that exists.
 
 from __future__ import annotations
 
-import io
 import os
 import re
 from collections.abc import Sequence
@@ -23,8 +22,6 @@ from pathlib import Path
 from typing import Any
 
 from openpyxl import Workbook
-from openpyxl.styles import Alignment, Font
-from openpyxl.utils import get_column_letter
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -34,7 +31,7 @@ from server.config import HallConfig
 from server.db import Storage
 from server.models import Complaint, DutyLogEntry, Enquiry, TicketEvent
 from server.queue import DomainError
-from server.spreadsheet import text
+from server.spreadsheet import register_sheet, saved
 from server.vocabulary import COMPLAINT_CHANNELS, DUTY_KINDS, ENQUIRY_CHANNELS
 
 FOLDER = "archives"
@@ -257,27 +254,9 @@ def _workbook(hall_name: str, month: date, sheets: list[tuple[str, Sequence[str]
     book.remove(book.active)
     for title, columns, rows in sheets:
         sheet = book.create_sheet(title)
-        last = get_column_letter(len(columns))
-        sheet.merge_cells(f"A1:{last}1")
-        sheet["A1"] = f"{hall_name}　{title}　{month.year}年{month.month}月"
-        sheet["A1"].font = Font(size=14, bold=True)
-        sheet.merge_cells(f"A2:{last}2")
-        sheet["A2"] = f"共 {len(rows)} 条"
-        for row_number, values in enumerate([columns, *rows], start=3):
-            for column, value in enumerate(values, start=1):
-                cell = sheet.cell(row=row_number, column=column, value=text(value))
-                cell.alignment = Alignment(wrap_text=True, vertical="top")
-                if row_number == 3:
-                    cell.font = Font(bold=True)
-        sheet.print_title_rows = "3:3"
-        sheet.page_setup.orientation = "landscape"
-        sheet.page_setup.paperSize = sheet.PAPERSIZE_A4
-        sheet.page_setup.fitToWidth = 1
-        sheet.page_setup.fitToHeight = 0
-        sheet.sheet_properties.pageSetUpPr.fitToPage = True
-    out = io.BytesIO()
-    book.save(out)
-    return out.getvalue()
+        register_sheet(sheet, f"{hall_name}　{title}　{month.year}年{month.month}月", f"共 {len(rows)} 条", columns,
+                       rows)
+    return saved(book)
 
 
 def _write_private(path: Path, data: bytes) -> None:

@@ -22,11 +22,9 @@ from sqlalchemy import ColumnElement, Connection, and_, false, insert, or_, sele
 from sqlalchemy.orm import Session
 
 from server.auth import Principal, clerk_cards
-from server.calendar import HallCalendar
-from server.clock import Clock, business_date, calendar_day
-from server.config import HallConfig
-from server.db import Storage
-from server.events import EventBus, HallEvent
+from server.clock import business_date, calendar_day
+from server.events import HallEvent
+from server.ledger import Ledger
 from server.models import CaseRecord, Ticket, TicketEvent
 from server.privacy import mask_numbers
 from server.queue import DomainError
@@ -102,16 +100,7 @@ def split_materials(text: str) -> list[str]:
     return [item.strip() for item in [*items, current] if item.strip()]
 
 
-class Cases:
-    def __init__(self, storage: Storage, config: HallConfig, clock: Clock, bus: EventBus, calendar: HallCalendar):
-        self.storage = storage
-        self.config = config
-        self.clock = clock
-        self.bus = bus
-        self.calendar = calendar
-
-    def today(self) -> date:
-        return business_date(self.clock.now(), self.config.timezone)
+class Cases(Ledger):
 
     def promised_days(self, service_code: str) -> int | str:
         """The item's 承诺时限 (working days, or 即办), else the hall's [cases] promised_working_days."""

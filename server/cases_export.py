@@ -3,7 +3,6 @@ file for the admin: one row a case, the clerk's usernames and typed texts kept a
 
 from __future__ import annotations
 
-import io
 from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -11,7 +10,7 @@ from zoneinfo import ZoneInfo
 from openpyxl import Workbook
 from openpyxl.styles import Font
 
-from server.spreadsheet import text
+from server.spreadsheet import saved, text
 from server.vocabulary import CASE_STEPS
 
 TITLE = "办件登记表"
@@ -54,6 +53,4 @@ def to_xlsx(hall_name: str, first: date, last: date, cases: list[dict[str, Any]]
     for line in rows(cases, zone):
         sheet.append([text(value) for value in line])
     sheet.freeze_panes = "A3"
-    out = io.BytesIO()
-    book.save(out)
-    return out.getvalue()
+    return saved(book)

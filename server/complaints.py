@@ -24,11 +24,10 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from server.auth import Principal, clerk_cards
-from server.calendar import HallCalendar
-from server.clock import Clock, business_date
-from server.config import POOR_LEVELS, HallConfig
-from server.db import Storage
-from server.events import EventBus, HallEvent
+from server.clock import business_date
+from server.config import POOR_LEVELS
+from server.events import HallEvent
+from server.ledger import Ledger
 from server.models import Complaint, Evaluation, Staff, Ticket, TicketEvent
 from server.privacy import mask_numbers
 from server.queue import DomainError
@@ -89,16 +88,7 @@ def _text(value: str | None, what: str, longest: int, required: bool = False) ->
     return value
 
 
-class Complaints:
-    def __init__(self, storage: Storage, config: HallConfig, clock: Clock, bus: EventBus, calendar: HallCalendar):
-        self.storage = storage
-        self.config = config
-        self.clock = clock
-        self.bus = bus
-        self.calendar = calendar
-
-    def today(self) -> date:
-        return business_date(self.clock.now(), self.config.timezone)
+class Complaints(Ledger):
 
     # ------------------------------------------------------------------ registering
 

@@ -23,6 +23,7 @@ from server.clock import Clock, business_date
 from server.config import POOR_LEVELS, HallConfig, Window
 from server.db import Storage
 from server.events import EventBus, HallEvent, TicketView
+from server.ledger import Ledger
 from server.models import Complaint, Evaluation, Ticket, TicketEvent
 from server.models import TicketStatus as S
 from server.privacy import mask_numbers
@@ -52,14 +53,10 @@ class Rating:
     comment: str | None
 
 
-class Evaluations:
+class Evaluations(Ledger):
     def __init__(self, storage: Storage, config: HallConfig, clock: Clock, bus: EventBus, calendar: HallCalendar):
-        self.storage = storage
-        self.config = config
+        super().__init__(storage, config, clock, bus, calendar)
         self.settings = config.evaluation
-        self.clock = clock
-        self.bus = bus
-        self.calendar = calendar
 
     # ------------------------------------------------------------------ 办结 opens a prompt
 
@@ -245,7 +242,7 @@ class Evaluations:
         if status != "all":
             closed = Evaluation.followup_closed_at.is_not(None)
             query = query.where(closed if status == "closed" else ~closed)
-        today = business_date(self.clock.now(), self.config.timezone)
+        today = self.today()
         with self.storage.read() as session:
             rows = session.execute(query).all()
             clerks = clerk_cards(session, {prompt.clerk for prompt, _, _ in rows})

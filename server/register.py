@@ -3,15 +3,12 @@ page of the guide desk and as an XLSX file. It holds personal data in full: guid
 
 from __future__ import annotations
 
-import io
 from datetime import date
 
 from openpyxl import Workbook
-from openpyxl.styles import Alignment, Border, Font, Side
-from openpyxl.utils import get_column_letter
 
 from server.appointments import AppointmentView, day_text
-from server.spreadsheet import text
+from server.spreadsheet import register_sheet, saved
 
 TITLE = "中心预约服务登记表"
 COLUMNS = ("序号", "预约时间", "姓名", "联系电话", "身份证后六位", "预约事项", "方式", "类别", "预约码", "状态",
@@ -42,30 +39,6 @@ def xlsx(hall_name: str, day: date, appointments: list[AppointmentView]) -> byte
     book = Workbook()
     sheet = book.active
     sheet.title = "预约登记表"
-    last = get_column_letter(len(COLUMNS))
-    sheet.merge_cells(f"A1:{last}1")
-    sheet["A1"] = f"{hall_name}　{TITLE}"
-    sheet["A1"].font = Font(size=16, bold=True)
-    sheet["A1"].alignment = Alignment(horizontal="center")
-    sheet.merge_cells(f"A2:{last}2")
-    sheet["A2"] = f"日期：{day.year}年{day_text(day)}　共 {len(appointments)} 条"
-    thin = Side(style="thin")
-    border = Border(left=thin, right=thin, top=thin, bottom=thin)
-    for row_number, values in enumerate([COLUMNS, *rows(appointments)], start=3):
-        for column, value in enumerate(values, start=1):
-            cell = sheet.cell(row=row_number, column=column, value=text(value))
-            cell.border = border
-            cell.alignment = Alignment(wrap_text=True, vertical="top")
-            if row_number == 3:
-                cell.font = Font(bold=True)
-    for column, width in enumerate(_WIDTHS, start=1):
-        sheet.column_dimensions[get_column_letter(column)].width = width
-    sheet.print_title_rows = "3:3"
-    sheet.page_setup.orientation = "landscape"
-    sheet.page_setup.paperSize = sheet.PAPERSIZE_A4
-    sheet.page_setup.fitToWidth = 1
-    sheet.page_setup.fitToHeight = 0
-    sheet.sheet_properties.pageSetUpPr.fitToPage = True
-    out = io.BytesIO()
-    book.save(out)
-    return out.getvalue()
+    register_sheet(sheet, f"{hall_name}　{TITLE}", f"日期：{day.year}年{day_text(day)}　共 {len(appointments)} 条",
+                   COLUMNS, rows(appointments), heading_size=16, borders=True, widths=_WIDTHS)
+    return saved(book)

@@ -13,7 +13,7 @@ from openpyxl import Workbook
 from openpyxl.styles import Font
 from openpyxl.worksheet.worksheet import Worksheet
 
-from server.spreadsheet import text
+from server.spreadsheet import saved, text
 from server.vocabulary import ASSESSMENT_DEDUCTIONS, CASE_TYPES, RATING_LEVELS, TICKET_STATUS, UNRATED
 
 HEADER = ["范围", "名称", "工号", "取号", "办结", TICKET_STATUS["no_show"], "转移",
@@ -117,6 +117,4 @@ def to_xlsx(report: dict[str, Any]) -> bytes:
     sheet.column_dimensions["A"].width = 14
     for scope, title in ASSESSMENT_SHEETS:
         _fill(book.create_sheet(title), assessment_rows(report, scope), header=5)
-    out = io.BytesIO()
-    book.save(out)
-    return out.getvalue()
+    return saved(book)
