@@ -20,14 +20,14 @@ from zoneinfo import ZoneInfo
 
 import pytest
 import requests
-from playwright.sync_api import Browser, BrowserContext, Page, expect, sync_playwright
+from playwright.sync_api import Browser, BrowserContext, Page, expect
 
 from server.clock import ManualClock
 from server.hall import Hall, Settings
 from server.models import Complaint
 from tests.conftest import SHANGHAI
 from tests.e2e import test_browser
-from tests.e2e.test_browser import CALLER, CHROMIUM, DISPLAY, SHOTS, launch, new_page
+from tests.e2e.test_browser import CALLER, CHROMIUM, DISPLAY, SHOTS, new_page, shoot
 from tests.live import LiveHall
 
 ADMIN = {"width": 1440, "height": 900}
@@ -264,22 +264,10 @@ def test_the_assessment_by_quarter_and_by_year(browser: Browser, hall: LiveHall,
 
 
 def take_screenshots(out: Path = SHOTS) -> None:
-    out.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as folder:
-        live = LiveHall(Path(folder)).prepare().start()
-        try:
-            with sync_playwright() as playwright_:
-                browser_ = launch(playwright_)
-                opened: list[BrowserContext] = []
-                try:
-                    add_a_clerk_who_logs_in_then_disable_them(browser_, live, opened, out)
-                    add_revoke_and_replace_devices(browser_, live, opened, out)
-                    download_last_months_archive(browser_, live, opened, out)
-                    assessment_by_quarter_and_year(browser_, live, opened, out)
-                finally:
-                    browser_.close()
-        finally:
-            live.stop()
+        shoot(LiveHall(Path(folder)).prepare().start(),
+              [add_a_clerk_who_logs_in_then_disable_them, add_revoke_and_replace_devices, download_last_months_archive,
+               assessment_by_quarter_and_year], out)
 
 
 if __name__ == "__main__":

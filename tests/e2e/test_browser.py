@@ -41,6 +41,30 @@ def launch(playwright_: Playwright) -> Browser:
     return playwright_.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
 
 
+#: one part of a screenshot script: drives the browser against the live hall, writes its PNGs into the folder
+Step = Callable[[Browser, LiveHall, list[BrowserContext], Path], None]
+
+
+def shoot(live: LiveHall, steps: list[Step], out: Path) -> None:
+    """The steps against a started hall in one headless Chromium (the screenshot scripts), each step's pages closed
+    after it as the tests' fixture does (the hall holds only so many connections of one address); the hall stopped
+    after."""
+    out.mkdir(parents=True, exist_ok=True)
+    try:
+        with sync_playwright() as playwright_:
+            browser_ = launch(playwright_)
+            try:
+                for step in steps:
+                    opened: list[BrowserContext] = []
+                    step(browser_, live, opened, out)
+                    for context in opened:
+                        context.close()
+            finally:
+                browser_.close()
+    finally:
+        live.stop()
+
+
 def new_page(browser: Browser, url: str, viewport: dict[str, int], contexts: list[BrowserContext],
              zone: str = "Asia/Shanghai", stopped_at: datetime | None = None) -> Page:
     """A page in its own browser context on a device set to `zone`, its clock stopped at `stopped_at` if given."""

@@ -16,10 +16,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, BrowserContext, Page, expect, sync_playwright
+from playwright.sync_api import Browser, BrowserContext, Page, expect
 
 from tests.e2e import test_browser
-from tests.e2e.test_browser import CALLER, CHROMIUM, SHOTS, launch, log_in_and_sign_in, new_page
+from tests.e2e.test_browser import CALLER, CHROMIUM, SHOTS, log_in_and_sign_in, new_page, shoot
 from tests.live import ROOT, LiveHall
 
 A4 = {"width": 900, "height": 1200}
@@ -192,20 +192,8 @@ def test_the_caller_handles_a_cases_time_points_and_prints_the_four_copy_notice(
 
 
 def take_screenshots(out: Path = SHOTS) -> None:
-    out.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as folder:
-        live = live_hall(Path(folder))
-        live.start()
-        try:
-            with sync_playwright() as playwright_:
-                browser_ = launch(playwright_)
-                opened: list[BrowserContext] = []
-                try:
-                    handle_cases_in_the_caller(browser_, live, opened, out)
-                finally:
-                    browser_.close()
-        finally:
-            live.stop()
+        shoot(live_hall(Path(folder)).start(), [handle_cases_in_the_caller], out)
 
 
 if __name__ == "__main__":

@@ -18,10 +18,10 @@ from pathlib import Path
 
 import pytest
 import requests
-from playwright.sync_api import Browser, BrowserContext, Page, expect, sync_playwright
+from playwright.sync_api import Browser, BrowserContext, Page, expect
 
 from tests.e2e import test_browser
-from tests.e2e.test_browser import CHROMIUM, SHOTS, launch, new_page
+from tests.e2e.test_browser import CHROMIUM, SHOTS, new_page, shoot
 from tests.live import LiveHall
 
 DESK = {"width": 1600, "height": 1000}
@@ -151,21 +151,9 @@ def test_the_guide_desk_registers_and_the_admin_answers_and_closes(browser: Brow
 
 
 def take_screenshots(out: Path = SHOTS) -> None:
-    out.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as folder:
-        live = LiveHall(Path(folder)).prepare().start()
-        try:
-            with sync_playwright() as playwright_:
-                browser_ = launch(playwright_)
-                opened: list[BrowserContext] = []
-                try:
-                    register_at_the_guide_desk(browser_, live, opened, out)
-                    answer_and_close_as_admin(browser_, live, opened, out)
-                    turn_a_poor_rating_into_a_complaint(browser_, live, opened, out)
-                finally:
-                    browser_.close()
-        finally:
-            live.stop()
+        shoot(LiveHall(Path(folder)).prepare().start(),
+              [register_at_the_guide_desk, answer_and_close_as_admin, turn_a_poor_rating_into_a_complaint], out)
 
 
 if __name__ == "__main__":
