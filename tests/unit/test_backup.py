@@ -28,6 +28,17 @@ from tests.old_hall import ROWS, head_revision, make_old_database, stored_rows
 AT = datetime(2026, 12, 7, 2, 0, tzinfo=SHANGHAI)
 
 
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A database of this test's own: a restore refuses while anyone else is connected, so connections another test
+    left in the run's shared PostgreSQL database (until their engine is collected) must not count here."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'hallq.db'}"
+        return
+    with scratch_postgres() as url:
+        yield url
+
+
 def mode(path: Path) -> int:
     return stat.S_IMODE(path.stat().st_mode)
 
