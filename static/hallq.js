@@ -336,10 +336,15 @@
   }
 
   /** Scale a fixed-size stage (e.g. 1280×400) to the screen's height and stretch it to its width, now and on
-   * every resize: the window screen and the rating tablet. */
-  function fitStage(root, width, height) {
+   * every resize: the window screen and the rating tablet. With `portrait` ([width, height]), a screen taller than
+   * wide gets that stage instead, and root.dataset.orientation says which one is on for the screen's CSS (a tablet
+   * mounted upright would otherwise show the landscape stage shrunk to a strip). */
+  function fitStage(root, width, height, portrait = null) {
     const fit = () => {
-      const scale = Math.min(innerWidth / width, innerHeight / height);
+      const upright = portrait !== null && innerHeight > innerWidth;
+      const [stageW, stageH] = upright ? portrait : [width, height];
+      root.dataset.orientation = upright ? "portrait" : "landscape";
+      const scale = Math.min(innerWidth / stageW, innerHeight / stageH);
       root.style.width = `${innerWidth / scale}px`;
       root.style.height = `${innerHeight / scale}px`;
       root.style.transform = `scale(${scale})`;

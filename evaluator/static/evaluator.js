@@ -1,6 +1,6 @@
 /* The rating tablet at a window (/rate/<id>): after each 办结 it asks 一事一评 with the five national levels, a
  * reason for the two poor ones, and counts down; the server records 未评价 when the time is up, whether or not this
- * page is on. A 1280×800 stage scaled to the tablet. */
+ * page is on. A 1280×800 stage scaled to the tablet, or an 800×1280 one when the tablet stands upright. */
 (() => {
   "use strict";
   const { h } = hallq;
@@ -10,6 +10,7 @@
 
   const STAGE_W = 1280;
   const STAGE_H = 800;
+  const PORTRAIT = [800, 1280];
   const THANKS_MS = 6000;
   const windowId = Number(root.dataset.window);
   const state = { levels: [], reasons: [], poor: [], prompt: null, deadline: 0, timer: null, level: null,
@@ -147,7 +148,7 @@
   }
 
   function start() {
-    hallq.fitStage(root, STAGE_W, STAGE_H);
+    hallq.fitStage(root, STAGE_W, STAGE_H, PORTRAIT);
     if (!hallq.token("evaluator")) {
       hallq.fatal("本设备未授权：请用管理员提供的带令牌的地址打开",
         `例如 http://服务器地址/rate/${windowId}#token=……（评价器的令牌）`);
