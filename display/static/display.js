@@ -489,6 +489,7 @@
     addEventListener("resize", fit);
     fit();
     $("hall-name").after($("zones"));  // the zones follow the hall name in the header
+    $("clock").parentElement.before($("unlock"));  // 开启声音 beside the clock, clear of the lists
     $("unlock-button").addEventListener("click", unlock);
     if (!hallq.token("display")) {
       hallq.fatal("本设备未授权：请用管理员提供的带令牌的地址打开", "例如 http://服务器地址/display#token=……");
