@@ -21,7 +21,7 @@ import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, expect
 
 from tests.e2e import test_browser
-from tests.e2e.test_browser import CHROMIUM, KIOSK, new_page, take_ticket
+from tests.e2e.test_browser import CHROMIUM, DISPLAY, KIOSK, new_page, take_ticket
 from tests.e2e.test_evaluation_browser import TABLET
 from tests.e2e.test_fit_browser import UPRIGHT_TABLET
 from tests.live import LiveHall, hallq
@@ -137,3 +137,7 @@ def test_the_kiosk_screens_are_accessible(browser: Browser, hall: Hall, contexts
     kiosk.locator("#appointment-back").click()
     take_ticket(kiosk, "户籍管理", "居民身份证核发")
     assert_accessible(kiosk, "kiosk ticket")
+    kiosk.get_by_role("button", name="完成").click()
+    kiosk.set_viewport_size(DISPLAY)  # the landscape kiosk
+    expect(kiosk.locator("#home")).to_be_visible()
+    assert_accessible(kiosk, "kiosk home, landscape")
