@@ -183,6 +183,21 @@ def test_the_kiosk_says_what_to_do_while_the_server_is_out_of_reach(hall: LiveHa
     expect(kiosk.locator("#home")).to_be_visible()
 
 
+def test_a_kiosk_that_never_reached_the_feed_says_so_then_recovers(hall: LiveHall, browser: Browser,
+                                                                   contexts: list[BrowserContext]) -> None:
+    """The page came, the server's feed does not answer (connect_error, never a disconnect): the same message."""
+    context = browser.new_context(viewport=KIOSK, locale="zh-CN", timezone_id="Asia/Shanghai")
+    contexts.append(context)
+    context.route("**/socket.io/**", lambda route: route.abort())
+    kiosk = context.new_page()
+    kiosk.goto(f"{hall.url}/kiosk#token={hall.kiosk_token}")
+    expect(kiosk.locator("#kiosk-offline")).to_be_visible()
+    expect(kiosk.locator("html")).to_have_attribute("data-socket", "offline")
+    context.unroute("**/socket.io/**")
+    expect(kiosk.locator("#kiosk-offline")).to_be_hidden(timeout=20_000)
+    expect(kiosk.locator("#home")).to_be_visible()
+
+
 def test_a_failed_request_says_the_same(hall: LiveHall, open_page: OpenPage) -> None:
     """The socket still up but the ticket's request lost on the way: the same words, in the dialog."""
     kiosk = kiosk_at(open_page, hall, KIOSK)
