@@ -15,9 +15,20 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, BrowserContext, Page, expect
+from playwright.sync_api import Browser, BrowserContext, Page, expect, sync_playwright
 
-from tests.e2e.test_browser import CHROMIUM, DISPLAY, KIOSK, SHOTS, OpenPage, new_page, page_opener, shoot, wait_until
+from tests.e2e.test_browser import (
+    CHROMIUM,
+    DISPLAY,
+    KIOSK,
+    SHOTS,
+    OpenPage,
+    launch,
+    new_page,
+    page_opener,
+    shoot,
+    wait_until,
+)
 from tests.live import LiveHall
 
 pytestmark = [
@@ -45,10 +56,6 @@ def open_page(browser: Browser) -> Iterator[OpenPage]:
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
-    from playwright.sync_api import sync_playwright
-
-    from tests.e2e.test_browser import launch
-
     with sync_playwright() as playwright_:
         chromium = launch(playwright_)
         try:
