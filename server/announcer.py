@@ -53,6 +53,23 @@ class Announcer:
             push(None)
             return
         text = announcement_text(self.config.announcement, number, window_name, self.voice.settings.yao)
+        name, cached = self._name(text)
+        push(f"/audio/{name}")
+        if not cached:
+            self.start_task(self._synthesise, text)
+
+    def speak(self, text: str) -> str | None:
+        """The URL of ``text`` spoken (a kiosk's prompt), its synthesis started, not awaited: the resident's screen
+        must not wait for the voice. None when voice is off or broken: the kiosk stays silent."""
+        if not self.voice.health()["ok"]:
+            return None
+        name, cached = self._name(text)
+        if not cached:
+            self.start_task(self._synthesise, text)
+        return f"/audio/{name}"
+
+    def _name(self, text: str) -> tuple[str, bool]:
+        """The WAV name of ``text`` and whether it is already made; a name not yet made is remembered until it is."""
         name = self.voice.audio_name(text)
         cached = self.voice.cached(text) is not None
         if not cached:
@@ -60,9 +77,7 @@ class Announcer:
                 self._pending[name] = text
                 while len(self._pending) > _PENDING:
                     self._pending.popitem(last=False)
-        push(f"/audio/{name}")
-        if not cached:
-            self.start_task(self._synthesise, text)
+        return name, cached
 
     def _synthesise(self, text: str) -> None:
         try:

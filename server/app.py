@@ -31,6 +31,7 @@ from server import (
     evaluation_api,
     guide_api,
     openapi,
+    prompts,
     stats_api,
     vocabulary,
     web,
@@ -111,7 +112,7 @@ def create_app(settings: Settings | None = None, async_mode: str | None = None) 
     app.register_blueprint(guide_api.bp)
     web.register_errors(app)
     for blueprint in (audio_bp, kiosk_bp, caller_bp, display_bp, track_bp, windowscreen_bp, guide_bp,
-                      evaluation_api.bp, cases_api.bp, complaints_api.bp, stats_api.bp, accounts_api.bp,
+                      evaluation_api.bp, prompts.bp, cases_api.bp, complaints_api.bp, stats_api.bp, accounts_api.bp,
                       archives_api.bp, evaluator_bp, admin_bp):
         app.register_blueprint(blueprint)
 

@@ -21,6 +21,7 @@ from server import (
     evaluation_api,
     guide_api,
     operations,
+    prompts,
     stats_api,
 )
 
@@ -28,7 +29,7 @@ from server import (
 bp = Blueprint("openapi", __name__, url_prefix="/api")
 #: the modules whose operations the document describes
 DECLARING = (api, accounts_api, announcer, archives_api, cases_api, complaints_api, evaluation_api, guide_api,
-             stats_api, track)
+             prompts, stats_api, track)
 
 
 @bp.get("/openapi.json")

@@ -81,6 +81,14 @@ COMPLAINT_CHANNELS: dict[str, str] = {"phone": "来电", "letter": "来信", "vi
 #: what the complaint register lists (server/complaints.py STATUSES)
 COMPLAINT_STATUS: dict[str, str] = {"open": "未办结", "overdue": "超期未答复", "closed": "已办结", "all": "全部"}
 
+# ---------------------------------------------------------------- the kiosk's 长辈模式
+
+#: What the kiosk says aloud in 长辈模式 (server/prompts.py): what each screen asks, the item chosen, the ticket.
+#: {item}: the item's name; {number}: the ticket's number read digit by digit; {windows}: its 办理窗口.
+KIOSK_PROMPTS: dict[str, str] = {"home": "请选择您要办理的业务", "category": "请选择办理事项",
+                                 "appointment": "请输入预约码或手机号", "item": "您选择的是{item}",
+                                 "ticket": "您的号码是{number}号，请留意叫号，到{windows}办理"}
+
 # ---------------------------------------------------------------- days and times
 
 #: ISO weekday (1 = Monday … 7 = Sunday) → its character: 周一 on a kiosk, 星期一 in a date line.

@@ -128,6 +128,7 @@
         return;
       }
       banner.hidden = false;
+      root.dataset.socket = "offline";  // also when the server was out of reach from the start
     });
     socket.on("snapshot", (snapshot) => {
       if (snapshot?.server_time) syncClock(snapshot.server_time);

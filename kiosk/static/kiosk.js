@@ -29,6 +29,13 @@
   function show(page) {
     for (const id of ["loading", "home", "category", "appointment", "ticket"]) $(id).hidden = id !== page;
     $("kiosk-error").hidden = true;
+    tell("page", { page });
+  }
+
+  /** What happens at this kiosk, for its add-ons (elder.js, 长辈模式): "page" {page}, "item" {service},
+   * "ticket" {ticket}, "finished" (back home after 完成 or the idle countdown). */
+  function tell(name, detail = {}) {
+    document.dispatchEvent(new CustomEvent(`kiosk:${name}`, { detail }));
   }
 
   function startIdle(seconds, el) {
@@ -37,7 +44,7 @@
     const tick = () => {
       const left = Math.max(0, Math.ceil((idle.deadline - Date.now()) / 1000));
       idle.el.textContent = `${left} 秒后自动返回首页`;
-      if (left === 0) goHome();
+      if (left === 0) finish();
     };
     tick();
     idle.timer = setInterval(tick, 250);
@@ -52,6 +59,12 @@
   document.addEventListener("pointerdown", () => {
     if (idle.timer) idle.deadline = Date.now() + idle.seconds * 1000;
   }, { passive: true });
+
+  /** The resident is done (完成, or nobody touched the screen): home, as the next resident finds it. */
+  function finish() {
+    tell("finished");
+    goHome();
+  }
 
   function goHome() {
     stopIdle();
@@ -143,13 +156,14 @@
   async function issue(code) {
     if (state.busy) return;
     setBusy(true, code);
+    tell("item", { service: code });
     try {
       const answer = await hallq.api("POST", "/api/tickets", { service: code, priority: null });
       showTicket(answer.ticket);
       showPrint(answer.print);
     } catch (err) {
       if (err.status === 401) unauthorized();
-      else showError(err.message);
+      else showError(err.code === "network" ? $("kiosk-offline").textContent : err.message);
     } finally {
       setBusy(false);
     }
@@ -162,6 +176,7 @@
 
   function showTicket(ticket) {
     state.ticketId = ticket.id;
+    tell("ticket", { ticket: ticket.id });
     $("ticket-tag").hidden = !ticket.appointment;
     $("ticket-number").textContent = ticket.number;
     $("ticket-service").textContent = ticket.service_name;
@@ -349,7 +364,7 @@
       button.addEventListener("click", () => setEntryMode(button.dataset.mode));
     }
     for (const key of document.querySelectorAll(".key")) key.addEventListener("click", () => press(key.dataset.key));
-    $("done").addEventListener("click", goHome);
+    $("done").addEventListener("click", finish);
     $("kiosk-error-ok").addEventListener("click", () => { $("kiosk-error").hidden = true; });
     // REST first: a bad token shows at once, and the home page works before the socket is up
     Promise.all([hallq.api("GET", "/api/services"), hallq.api("GET", "/api/windows")]).then(([s, w]) => {
