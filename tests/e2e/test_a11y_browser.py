@@ -141,3 +141,9 @@ def test_the_kiosk_screens_are_accessible(browser: Browser, hall: Hall, contexts
     kiosk.set_viewport_size(DISPLAY)  # the landscape kiosk
     expect(kiosk.locator("#home")).to_be_visible()
     assert_accessible(kiosk, "kiosk home, landscape")
+    kiosk.get_by_role("button", name=re.compile("^长辈模式")).click()
+    expect(kiosk.locator("body")).to_have_class(re.compile(r"\belder\b"))
+    assert_accessible(kiosk, "kiosk 长辈模式 home, landscape")
+    kiosk.get_by_role("button", name=re.compile("^户籍管理")).click()
+    expect(kiosk.locator("#category")).to_be_visible()
+    assert_accessible(kiosk, "kiosk 长辈模式 category, landscape")

@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, expect, sync_playwright
 
+from tests.e2e.test_a11y_browser import assert_accessible
 from tests.e2e.test_browser import (
     CHROMIUM,
     DISPLAY,
@@ -184,6 +185,7 @@ def test_the_kiosk_says_what_to_do_while_the_server_is_out_of_reach(hall: LiveHa
         header, box = kiosk.locator(".topbar").bounding_box(), message.bounding_box()
         assert header and box and box["y"] >= header["y"] + header["height"]  # the hall's name stays readable
         assert font_px(kiosk, "#kiosk-offline") >= 64
+        assert_accessible(kiosk, "kiosk, the server out of reach")
     finally:
         hall.start()
     expect(message).to_be_hidden(timeout=20_000)
