@@ -6,12 +6,15 @@ from pathlib import Path
 
 from server.clock import ManualClock
 from server.kiosk_guide import initials
-from tests.api.conftest import HallApp, open_hall_app
+from tests.api.conftest import open_hall_app
 from tests.conftest import SMALL_HALL
 
-GUIDED_HALL = SMALL_HALL.replace("[hall]", '[hall]\nphone = "0371-1234567"\ncomplaint_phone = "0371-12345"', 1).replace(
-    'prefix = "A"', 'prefix = "A"\nmaterials = "户口簿"\nsteps = "取号 → 采集 → 缴费"\npromised_working_days = 20\n'
-    'fees = "20元"\nfee_basis = "发改价格〔2003〕2322号"\nbasis = "《中华人民共和国居民身份证法》"\nphone = "0371-110"', 1)
+ID_CARD_GUIDE = "\n".join([
+    'materials = "户口簿"', 'steps = "取号 → 采集 → 缴费"', "promised_working_days = 20", 'fees = "20元"',
+    'fee_basis = "发改价格〔2003〕2322号"', 'basis = "《中华人民共和国居民身份证法》"', 'phone = "0371-110"'])
+GUIDED_HALL = SMALL_HALL.replace(
+    "[hall]", '[hall]\nphone = "0371-1234567"\ncomplaint_phone = "0371-12345"', 1).replace(
+    'prefix = "A"', 'prefix = "A"\n' + ID_CARD_GUIDE, 1)
 
 
 def test_the_kiosk_reads_every_items_guide_and_nobody_else_without_a_role(tmp_path: Path, database_url: str,
@@ -23,9 +26,11 @@ def test_the_kiosk_reads_every_items_guide_and_nobody_else_without_a_role(tmp_pa
         assert list(guides) == ["id-card", "hukou", "pension"]
         assert guides["id-card"] == {
             "code": "id-card", "name": "居民身份证核发", "category": "户籍管理", "initials": ["JMSFZHF"],
-            "materials": "户口簿", "steps": "取号 → 采集 → 缴费", "time_limit": "20个工作日", "fees": "20元",
+            "materials": "户口簿", "steps": "取号 → 采集 → 缴费", "time_limit": "20个工作日",
+            "fees": "20元",
             "fee_basis": "发改价格〔2003〕2322号", "basis": "《中华人民共和国居民身份证法》",
-            "windows": "1号窗口（一楼）；3号窗口、4号窗口（二楼）", "phone": "0371-110", "complaint_phone": "0371-12345"}
+            "windows": "1号窗口（一楼）；3号窗口、4号窗口（二楼）", "phone": "0371-110",
+            "complaint_phone": "0371-12345"}
         # an item without its own phone gives the hall's
         assert guides["pension"]["phone"] == "0371-1234567" and guides["pension"]["initials"] == ["YLBXCBDJ"]
         assert hall_app.app.test_client().get("/api/kiosk/guide").status_code == 401

@@ -544,11 +544,12 @@ def test_an_item_promises_working_days_or_on_the_spot_and_the_hall_a_complaint_p
 
 
 def test_an_item_names_its_fee_basis_basis_and_phone_for_the_kiosk_guide() -> None:
-    """服务行为标准 1.2: the demo hall fills 收费依据, 设立依据 and a 咨询电话 (its own or the hall's) for every item."""
-    text = SMALL_HALL.replace("daily_cap = 5", 'daily_cap = 5\nfee_basis = "不收费"\nbasis = "《中华人民共和国社会保险法》"'
-                              '\nphone = "0371-1234567"', 1)
-    pension = parse_config(text).service("pension")
-    assert (pension.fee_basis, pension.basis, pension.phone) == ("不收费", "《中华人民共和国社会保险法》", "0371-1234567")
+    """服务行为标准 1.2: the demo halls fill 收费依据, 设立依据 and a 咨询电话 (the item's or the hall's) for every
+    item."""
+    guide = '\nfee_basis = "不收费"\nbasis = "《中华人民共和国社会保险法》"\nphone = "0371-1234567"'
+    pension = parse_config(SMALL_HALL.replace("daily_cap = 5", "daily_cap = 5" + guide, 1)).service("pension")
+    assert (pension.fee_basis, pension.basis, pension.phone) == (
+        "不收费", "《中华人民共和国社会保险法》", "0371-1234567")
     for path in (ROOT / "config.toml", ROOT / "examples" / "realistic-hall.toml"):
         demo = load_config(path)
         assert demo.hall.phone and demo.hall.complaint_phone, path
