@@ -29,6 +29,8 @@
     $("guide-query").classList.toggle("is-empty", !guide.query);
     const found = matches(guide.query);
     $("guide-none").hidden = found.length > 0;
+    $("guide-more").hidden = found.length <= SHOWN;
+    $("guide-more").textContent = `另有 ${found.length - SHOWN} 项，请继续按字母缩小范围`;
     $("guide-results").replaceChildren(...found.slice(0, SHOWN).map((item) =>
       h("button", { class: "guide-result", type: "button", dataset: { guide: item.code },
         onclick: () => open(item.code, backToSearch) },
@@ -37,6 +39,7 @@
   }
 
   function openSearch() {
+    if (!guide.items.length) load();  // the kiosk started while the server was unreachable
     guide.query = "";
     backToSearch();
   }

@@ -69,7 +69,12 @@ def test_a_guide_is_found_by_pinyin_initials_and_takes_a_confirmed_ticket(hall: 
     expect(kiosk.locator("#guide-search")).to_be_visible()
     expect(kiosk.locator("#guide-search-countdown")).to_contain_text("秒后自动返回首页")
     results = kiosk.locator("#guide-results .guide-result")
-    expect(results.first).to_have_text(re.compile("^居民身份证核发"))  # nothing typed: every item, in order
+    expect(results.first).to_have_text(re.compile("^居民身份证核发"))  # nothing typed: the items in order, 8 shown
+    expect(results).to_have_count(8)
+    expect(kiosk.locator("#guide-more")).to_have_text("另有 17 项，请继续按字母缩小范围")
+    in_view(kiosk, "#guide-results .guide-result >> nth=-1")
+    in_view(kiosk, "#guide-search-countdown")
+    kiosk.screenshot(path=shots / f"kiosk-guide-start-{size}.png", animations="disabled")
     type_letters(kiosk, "CBJ")  # 参保缴费: a substring of the initials, not their start
     expect(results).to_have_count(2)
     expect(results.nth(0)).to_contain_text("城乡居民养老保险参保缴费")
