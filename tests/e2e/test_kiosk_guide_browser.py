@@ -143,6 +143,18 @@ def test_an_items_guide_opens_from_its_tile_without_a_ticket(hall: LiveHall, ope
     expect(kiosk.locator("#category-name")).to_have_text("户籍管理")
 
 
+def test_every_demo_items_guide_fits_the_screen(hall: LiveHall, open_page: OpenPage, size: str) -> None:
+    """No scrolling to reach 取号, whichever item: the longest guide of the demo hall fits both kiosk sizes."""
+    kiosk = open_kiosk(open_page, hall, size)
+    codes = [s["code"] for s in hall.kiosk().get(f"{hall.url}/api/kiosk/guide").json()["services"]]
+    assert len(codes) == 25
+    for code in codes:
+        kiosk.evaluate("code => hallq.kioskGuide.open(code, () => {})", code)
+        expect(kiosk.locator("#guide-item")).to_be_visible()
+        in_view(kiosk, "#guide-take")
+        in_view(kiosk, "#guide-item-countdown")
+
+
 def test_the_guide_goes_home_by_itself(hall: LiveHall, browser: Browser) -> None:
     """Unattended all day: a guide left open returns to the home page when its countdown ends."""
     context = browser.new_context(viewport=KIOSK, locale="zh-CN", timezone_id="Asia/Shanghai")
