@@ -11,6 +11,7 @@ from pydantic import Field
 
 from server.auth import Principal, StaffRole
 from server.events import TicketView
+from server.kiosk_guide import guides
 from server.operations import Answer, Body, Count, operation
 from server.printing.settings import MODES
 from server.queue import DomainError, QueueEngine
@@ -154,6 +155,43 @@ class AnyTicket(Answer):
            answer=Services)
 def services() -> dict[str, Any]:
     return {"services": hall().engine.services()}
+
+
+class ServiceGuide(Answer):
+    """One item's 办事指南 (服务行为标准 1.2), as config.toml [[services]] gives it."""
+
+    code: str
+    name: str
+    category: str
+    #: pinyin initials residents type on the kiosk's letter keys (JMSFZHF), the reading of the words first
+    initials: list[str]
+    #: 申请材料
+    materials: str
+    #: 办理流程
+    steps: str
+    #: 承诺时限
+    time_limit: str
+    #: 收费标准 and 收费依据
+    fees: str
+    fee_basis: str
+    #: 设立依据
+    basis: str
+    #: 办理窗口, with their zone when the hall has more than one (「1号窗口、6号窗口（一楼）」)
+    windows: str
+    #: 咨询电话 (the item's, else the hall's) and 投诉电话; empty: not configured
+    phone: str
+    complaint_phone: str
+
+
+class ServiceGuides(Answer):
+    services: list[ServiceGuide]
+
+
+@operation(bp, "get", "/kiosk/guide", summary="Every item's 办事指南 for the kiosk (kiosk token)", tag="queue",
+           roles=("kiosk",), answer=ServiceGuides)
+def service_guides() -> dict[str, Any]:
+    engine = hall().engine
+    return {"services": guides(engine.config, engine.wayfinding)}
 
 
 @operation(bp, "get", "/windows", summary="Windows with status and current number", tag="queue", roles=READERS,

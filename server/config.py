@@ -82,6 +82,15 @@ def _promised_days(value: Any) -> Any:
     raise refuse(f'{shown(value)}: a number of working days (1 to 365) or "即办"')
 
 
+def _phone_number(value: Any) -> Any:
+    if isinstance(value, str) and (not value or re.fullmatch(r"[0-9][0-9 ()（）-]{2,23}", value)):
+        return value
+    raise refuse(f"{shown(value)}: a phone number (digits, spaces, - and brackets) or empty")
+
+
+PhoneNumber = Annotated[str, BeforeValidator(_phone_number)]
+
+
 #: 承诺时限: working days, or 即办 (on the spot)
 PromisedDays = Annotated[int | str, BeforeValidator(_promised_days), WithJsonSchema(
     {"anyOf": [{"type": "integer", "minimum": 1, "maximum": 365}, {"const": "即办"}]})]
@@ -108,6 +117,12 @@ class Service:
     #: 承诺时限 (事项办理标准 3.4.2.2): a 承诺件 of this item is due so many working days after 受理, or "即办"
     #: (finished on the spot: any later date is an extension). Unset: [cases] promised_working_days
     promised_working_days: PromisedDays | None = None
+    #: 收费依据 (服务行为标准 1.2): the regulation behind ``fees``; "不收费" for a free item
+    fee_basis: Text = ""
+    #: 设立依据 (服务行为标准 1.2): the law or regulation the item rests on
+    basis: Text = ""
+    #: 咨询电话 for this item (e.g. the police station's 户籍室); empty: [hall] phone
+    phone: PhoneNumber = ""
 
 
 @config_table
@@ -350,13 +365,6 @@ def _zone(name: Any) -> Any:
         raise refuse(f"unknown time zone {name!r}") from None
 
 
-def _phone_number(value: Any) -> Any:
-    if isinstance(value, str) and (not value or re.fullmatch(r"[0-9][0-9 ()（）-]{2,23}", value)):
-        return value
-    raise refuse(f"{shown(value)}: a phone number (digits, spaces, - and brackets) or empty")
-
-
-PhoneNumber = Annotated[str, BeforeValidator(_phone_number)]
 #: an IANA time zone, written as its name (Asia/Shanghai)
 Zone = Annotated[ZoneInfo, BeforeValidator(_zone), WithJsonSchema({"type": "string"})]
 
@@ -373,6 +381,8 @@ class HallTable:
     public_url: Text = ""
     #: 投诉电话, printed on the ticket, the notices and the tracking page; empty: not printed
     complaint_phone: PhoneNumber = ""
+    #: 咨询电话 of the hall, shown in the kiosk's 办事指南 of an item without its own ``phone``; empty: not shown
+    phone: PhoneNumber = ""
 
     @field_validator("announcement")
     @classmethod

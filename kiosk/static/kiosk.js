@@ -1,5 +1,5 @@
-/* The touch kiosk: category → item → ticket, or 我有预约 → code or phone on the keypad → ticket; back home after an
- * idle countdown. */
+/* The touch kiosk: category → item → 确认取号 → ticket, or 我有预约 → code or phone on the keypad → ticket; back
+ * home after an idle countdown. 办事指南 (the item guides and their search) is guide.js, through hallq.kiosk. */
 (() => {
   "use strict";
   const { h } = hallq;
@@ -27,8 +27,11 @@
   const idle = { timer: null, deadline: 0, seconds: 0, el: null };
 
   function show(page) {
-    for (const id of ["loading", "home", "category", "appointment", "ticket"]) $(id).hidden = id !== page;
+    for (const id of ["loading", "home", "category", "appointment", "guide-search", "guide-item", "ticket"]) {
+      $(id).hidden = id !== page;
+    }
     $("kiosk-error").hidden = true;
+    $("confirm").hidden = true;
     tell("page", { page });
   }
 
@@ -123,18 +126,22 @@
   }
 
   function renderItems() {
-    const services = categories().get(state.category) || [];
-    $("category-name").textContent = state.category;
-    syncTiles($("items"), services.map((s) => [s.code, s]), (code, service) =>
-      h("button", { class: "tile tile-item", type: "button", dataset: { service: code }, onclick: () => issue(code) },
-        ...tileParts(service.name)),
+    const name = state.category;
+    const services = categories().get(name) || [];
+    $("category-name").textContent = name;
+    syncTiles($("items"), services.map((s) => [s.code, s]), (code, service) => h("div", { class: "item-row" },
+      h("button", { class: "tile tile-item", type: "button", dataset: { service: code },
+        onclick: () => confirmIssue(code) }, ...tileParts(service.name)),
+      // 办事指南 without taking a number (guide.js)
+      h("button", { class: "tile-guide", type: "button", dataset: { guide: code }, "aria-label": `查看指南：${service.name}`,
+        onclick: () => hallq.kioskGuide.open(code, () => openCategory(name)) }, "指南")),
     (service) => [service]);
   }
 
   function openCategory(name) {
     const services = categories().get(name) || [];
     if (services.length === 1) {
-      issue(services[0].code);
+      confirmIssue(services[0].code);
       return;
     }
     state.category = name;
@@ -145,9 +152,21 @@
 
   // ------------------------------------------------------------------ issuing
 
+  /** Every ticket is confirmed first, whatever led to it (a tile, a category of one item, a guide's 取号): a
+   * resident who touched the wrong tile goes back instead of waiting in the wrong line. */
+  function confirmIssue(code) {
+    const service = state.services.find((s) => s.code === code);
+    if (state.busy || !service) return;
+    $("confirm-name").textContent = service.name;
+    tell("item", { service: code });
+    $("confirm-ok").onclick = () => { $("confirm").hidden = true; issue(code); };
+    $("confirm").hidden = false;
+    if (!idle.timer) startIdle(CATEGORY_IDLE_S, $("category-countdown"));
+  }
+
   function setBusy(busy, code = null) {
     state.busy = busy;
-    for (const button of document.querySelectorAll(".tile, .key, #entry-submit, #appointment-open")) {
+    for (const button of document.querySelectorAll(".tile, .key, #entry-submit, #appointment-open, #guide-take")) {
       button.disabled = busy;
       button.classList.toggle("is-working", busy && button.dataset.service === code);
     }
@@ -156,7 +175,6 @@
   async function issue(code) {
     if (state.busy) return;
     setBusy(true, code);
-    tell("item", { service: code });
     try {
       const answer = await hallq.api("POST", "/api/tickets", { service: code, priority: null });
       showTicket(answer.ticket);
@@ -366,6 +384,7 @@
     for (const key of document.querySelectorAll(".key")) key.addEventListener("click", () => press(key.dataset.key));
     $("done").addEventListener("click", finish);
     $("kiosk-error-ok").addEventListener("click", () => { $("kiosk-error").hidden = true; });
+    $("confirm-back").addEventListener("click", () => { $("confirm").hidden = true; });
     // REST first: a bad token shows at once, and the home page works before the socket is up
     Promise.all([hallq.api("GET", "/api/services"), hallq.api("GET", "/api/windows")]).then(([s, w]) => {
       if (!state.services.length) applyServices(s.services, w.windows);
@@ -375,6 +394,9 @@
     });
     state.socket = hallq.connect({ snapshot: applySnapshot, unauthorized, printed, printer: applyPrinter });
   }
+
+  // what guide.js uses: the pages, their countdowns and the confirmed ticket
+  hallq.kiosk = { show, startIdle, goHome, confirmIssue, unauthorized };
 
   start();
 })();

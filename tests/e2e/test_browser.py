@@ -126,10 +126,19 @@ def open_page(browser: Browser) -> Iterator[OpenPage]:
 
 # ---------------------------------------------------------------- screen steps
 
+def confirm_ticket(kiosk: Page, item: str) -> None:
+    """Every ticket asks first (issue 17): the dialog names the item; 确认取号."""
+    dialog = kiosk.get_by_role("alertdialog", name="请确认您要办理的事项")
+    expect(dialog).to_be_visible()
+    expect(dialog.locator("#confirm-name")).to_have_text(item)
+    dialog.get_by_role("button", name="确认取号").click()
+    expect(kiosk.locator("#ticket")).to_be_visible()
+
+
 def take_ticket(kiosk: Page, category: str, item: str) -> str:
     kiosk.get_by_role("button", name=re.compile(f"^{category}")).click()
     kiosk.get_by_role("button", name=re.compile(f"^{item}")).click()
-    expect(kiosk.locator("#ticket")).to_be_visible()
+    confirm_ticket(kiosk, item)
     return kiosk.locator("#ticket-number").inner_text()
 
 
@@ -220,6 +229,7 @@ def test_closed_windows_are_told_and_a_transfer_arrives_marked(hall: LiveHall, o
     expect(item.locator(".tile-note")).to_have_text("暂无窗口办理")
     expect(item).to_be_enabled()  # told, not hidden: the resident may still take a number
     item.click()
+    confirm_ticket(kiosk, "种粮补贴发放")
     expect(kiosk.locator("#ticket-windows")).to_have_text("4号窗口（二楼）；6号窗口（一楼）")
     expect(kiosk.locator("#ticket-notice")).to_have_text("目前没有窗口办理该事项，窗口开放后按取号顺序叫号")
     number = kiosk.locator("#ticket-number").inner_text()
@@ -373,6 +383,7 @@ def shoot_screens(browser: Browser, hall: LiveHall, out: Path, contexts: list[Br
     expect(kiosk.locator("#items .tile-note").first).to_have_text("暂无窗口办理")
     kiosk.screenshot(path=out / "kiosk-no-window.png", animations="disabled")
     kiosk.get_by_role("button", name=re.compile("^种粮补贴发放")).click()
+    confirm_ticket(kiosk, "种粮补贴发放")
     expect(kiosk.locator("#ticket-notice")).to_be_visible()
     expect(kiosk.get_by_role("button", name="完成")).to_be_enabled()
     kiosk.screenshot(path=out / "kiosk-ticket-no-window.png", animations="disabled")

@@ -24,6 +24,7 @@ from tests.e2e.test_browser import (
     KIOSK,
     SHOTS,
     OpenPage,
+    confirm_ticket,
     launch,
     new_page,
     page_opener,
@@ -113,7 +114,8 @@ def elder_walk(kiosk: Page, hall: LiveHall, out: Path | None = None, name: str =
     if out:
         kiosk.screenshot(path=out / f"{name}-category.png", animations="disabled")
     kiosk.get_by_role("button", name=re.compile("^居民身份证核发")).click()
-    expect(kiosk.locator("#ticket")).to_be_visible()
+    wait_spoken(kiosk, "您选择的是居民身份证核发")  # said while the confirmation asks
+    confirm_ticket(kiosk, "居民身份证核发")
     number = kiosk.locator("#ticket-number").inner_text()
     wait_spoken(kiosk, "您选择的是居民身份证核发")
     wait_until(kiosk, "window.hallqKiosk.spoken.some((t) => t.startsWith('您的号码是'))")
@@ -167,7 +169,7 @@ def test_the_ticket_page_keeps_done_on_a_landscape_kiosk(hall: LiveHall, open_pa
         kiosk = kiosk_at(open_page, hall, viewport)
         kiosk.get_by_role("button", name=re.compile("^户籍管理")).click()
         kiosk.get_by_role("button", name=re.compile("^户口县内迁移")).click()
-        expect(kiosk.locator("#ticket")).to_be_visible()
+        confirm_ticket(kiosk, "户口县内迁移")
         expect(kiosk.locator("#ticket-countdown")).to_contain_text("秒后自动返回首页")
         assert inside(kiosk, "#done") and inside(kiosk, "#ticket-countdown") and inside(kiosk, ".ticket-card"), viewport
 
@@ -213,6 +215,7 @@ def test_a_failed_request_says_the_same(hall: LiveHall, open_page: OpenPage) -> 
     kiosk.route("**/api/tickets", lambda route: route.abort())
     kiosk.get_by_role("button", name=re.compile("^户籍管理")).click()
     kiosk.get_by_role("button", name=re.compile("^户口县内迁移")).click()
+    kiosk.get_by_role("button", name="确认取号").click()
     expect(kiosk.locator("#kiosk-error-text")).to_have_text(OFFLINE)
 
 
@@ -224,6 +227,7 @@ def elder_shots(browser: Browser, hall: LiveHall, contexts: list[BrowserContext]
     kiosk = kiosk_on(browser, hall, LANDSCAPE, contexts)
     kiosk.get_by_role("button", name=re.compile("^户籍管理")).click()
     kiosk.get_by_role("button", name=re.compile("^户口县内迁移")).click()
+    confirm_ticket(kiosk, "户口县内迁移")
     expect(kiosk.get_by_role("button", name="完成")).to_be_enabled()
     kiosk.screenshot(path=out / "kiosk-ticket-landscape.png", animations="disabled")
 

@@ -76,6 +76,9 @@ def test_bad_toml_gives_the_line() -> None:
     (('daily_cap = 5', 'daily_cap = 5\npromised_working_days = "即时"'), "services[2].promised_working_days",
      "'即时'"),
     (('[hall]', '[hall]\ncomplaint_phone = "投诉"'), "hall.complaint_phone", "a phone number"),
+    (('[hall]', '[hall]\nphone = "咨询"'), "hall.phone", "a phone number"),
+    (('daily_cap = 5', 'daily_cap = 5\nphone = "派出所"'), "services[2].phone", "a phone number"),
+    (('daily_cap = 5', 'daily_cap = 5\nbasis = 12'), "services[2].basis", "string"),
 ])
 def test_other_mistakes_name_their_key(change: tuple[str, str], key: str, fragment: str) -> None:
     error = error_of(SMALL_HALL.replace(*change))
@@ -538,3 +541,19 @@ def test_an_item_promises_working_days_or_on_the_spot_and_the_hall_a_complaint_p
     assert parse_config(SMALL_HALL).complaints.answer_working_days == 5
     error = error_of(SMALL_HALL + "\n[cases]\nanswer_working_days = 0\n")
     assert error.key == "cases.answer_working_days" and "between 1 and 30" in str(error)
+
+
+def test_an_item_names_its_fee_basis_basis_and_phone_for_the_kiosk_guide() -> None:
+    """服务行为标准 1.2: the demo halls fill 收费依据, 设立依据 and a 咨询电话 (the item's or the hall's) for every
+    item."""
+    guide = '\nfee_basis = "不收费"\nbasis = "《中华人民共和国社会保险法》"\nphone = "0371-1234567"'
+    pension = parse_config(SMALL_HALL.replace("daily_cap = 5", "daily_cap = 5" + guide, 1)).service("pension")
+    assert (pension.fee_basis, pension.basis, pension.phone) == (
+        "不收费", "《中华人民共和国社会保险法》", "0371-1234567")
+    for path in (ROOT / "config.toml", ROOT / "examples" / "realistic-hall.toml"):
+        demo = load_config(path)
+        assert demo.hall.phone and demo.hall.complaint_phone, path
+        for service in demo.services:
+            assert service.fee_basis and service.basis.startswith("《") and service.steps and service.materials, (
+                path, service.code)
+            assert (service.fee_basis == "不收费") == (service.fees == "免费"), (path, service.code)
