@@ -143,5 +143,5 @@ def test_the_snapshot_tells_each_window_screen_its_clerk_and_count(zoned: HallAp
     clerk = zoned.staff("clerk1")
     clerk.post("/api/windows/1/finish")
     windows = {w["id"]: w for w in zoned.hall.engine.snapshot()["windows"]}
-    assert windows[1]["clerk"] == {"name": "王小红", "staff_no": "1001"}
+    assert windows[1]["clerk"] == {"name": "王小红", "staff_no": "1001", "party_member": False}
     assert windows[1]["served_today"] == 1 and windows[2]["served_today"] == 0

@@ -1,7 +1,8 @@
 """The guide desk's rough edges (issue 17 point 6), in headless Chromium against a real `hallq run` of a hall whose
 desk has no printer: a number lookup shows no 「null」 and offers no 补打 it cannot do, a failed booking takes the
 previous resident's 预约码 off the screen, a long name is said to be too long instead of cut, and short words in
-the tables stay on one line.
+the tables stay on one line. And 党员服务岗 (point 7): the hall TV's tile and the window screen show the mark, the
+window screen the 党员 badge of the clerk signed in.
 
 Screenshots go to docs/screenshots/ when run as a script: ``.venv/bin/python -m tests.e2e.test_desk_browser``.
 """
@@ -18,7 +19,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Page, expect, sync_playwright
 
-from tests.e2e.test_browser import CHROMIUM, SHOTS, TIMEOUT_MS, launch
+from tests.e2e.test_browser import CHROMIUM, DISPLAY, SHOTS, TIMEOUT_MS, launch
 from tests.e2e.test_guide_browser import AppointmentHall, now_in_hall
 
 pytestmark = [
@@ -26,9 +27,11 @@ pytestmark = [
     pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's chromium at /usr/bin/chromium"),
 ]
 
+#: the screen above a window
+WINDOW_SCREEN = {"width": 1280, "height": 400}
 #: a narrow desk PC: the tables' columns are squeezed
 NARROW_DESK = {"width": 1280, "height": 900}
-LONG_NAME = "阿卜杜热合曼·买买提依明·艾力克木·阿卜杜拉·吐尔逊托合提·库尔班江"  # 37 characters
+LONG_NAME = "阿卜杜热合曼·买买提依明·艾力克木·阿卜杜拉·吐尔逊托合提·库尔班江"  # 34 characters
 
 
 @pytest.fixture(scope="module")
@@ -130,6 +133,40 @@ def test_short_words_in_the_desk_tables_stay_on_one_line(desk: AppointmentHall) 
         assert box and box["width"] >= 2 * 17, box  # two characters of 17 px side by side, not one above the other
 
 
+# ---------------------------------------------------------------- 党员服务岗 (issue 17 point 7)
+
+def party_screens(desk: AppointmentHall) -> tuple[Page, Page]:
+    """The demo hall's windows 5 and 6 are 党员服务岗 (config.toml); clerk1, marked 党员 by the admin, signs in to 6."""
+    admin = desk.hall.staff("admin")
+    admin.patch(f"{desk.hall.url}/api/staff/clerk1", json={"party_member": True}).raise_for_status()
+    display = desk.page(f"/display#token={desk.hall.display_token}", DISPLAY)
+    screen = desk.page(f"/window/6#token={desk.hall.display_token}", WINDOW_SCREEN)
+    expect(screen.locator("#ws-name")).to_have_text("6号窗口")
+    return display, screen
+
+
+def test_a_party_post_and_a_party_member_are_marked_on_the_tv_and_the_window_screen(desk: AppointmentHall) -> None:
+    display, screen = party_screens(desk)
+    expect(display.locator("[data-window='6'] .party-badge")).to_have_text("党员服务岗")
+    expect(display.locator("[data-window='5'] .party-badge")).to_have_text("党员服务岗")
+    tile, mark = (display.locator(f"[data-window='6']{part}").bounding_box() for part in ("", " .party-badge"))
+    assert tile and mark and tile["x"] <= mark["x"] and mark["x"] + mark["width"] <= tile["x"] + tile["width"]
+    expect(display.locator("[data-window='1'] .win-name")).to_be_visible()
+    expect(display.locator("[data-window='1'] .party-badge")).to_have_count(0)
+    badge = screen.locator("#ws-party-post")
+    expect(badge).to_have_text("党员服务岗")
+    expect(badge).to_be_visible()
+    expect(badge).to_have_css("background-color", "rgb(168, 20, 27)")
+    expect(screen.locator("#ws-clerk-party")).to_be_hidden()  # nobody signed in yet
+    desk.hall.staff("clerk1", 6)
+    expect(screen.locator("#ws-clerk-name")).to_have_text("clerk1")
+    expect(screen.locator("#ws-clerk-party")).to_have_text("党员")
+    expect(screen.locator("#ws-clerk-party")).to_be_visible()
+    other = desk.page(f"/window/1#token={desk.hall.display_token}", WINDOW_SCREEN)
+    expect(other.locator("#ws-name")).to_have_text("1号窗口")
+    expect(other.locator("#ws-party-post")).to_be_hidden()
+
+
 # ---------------------------------------------------------------- screenshots for docs/screens.md
 
 def take_screenshots(out: Path = SHOTS) -> None:
@@ -147,6 +184,12 @@ def take_screenshots(out: Path = SHOTS) -> None:
             guide.fill("#book-name", LONG_NAME)
             guide.fill("#book-phone", "13700002222")
             guide.screenshot(path=out / "guide-long-name.png", animations="disabled")
+            display, screen = party_screens(hall)
+            hall.hall.staff("clerk1", 6)
+            expect(screen.locator("#ws-clerk-party")).to_be_visible()
+            screen.screenshot(path=out / "window-screen-party.png", animations="disabled")
+            expect(display.locator("[data-window='6'] .party-badge")).to_be_visible()
+            display.screenshot(path=out / "display-party-post.png", animations="disabled")
         finally:
             hall.close()
             browser.close()

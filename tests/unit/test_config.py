@@ -76,6 +76,7 @@ def test_bad_toml_gives_the_line() -> None:
     (('daily_cap = 5', 'daily_cap = 5\npromised_working_days = "即时"'), "services[2].promised_working_days",
      "'即时'"),
     (('[hall]', '[hall]\ncomplaint_phone = "投诉"'), "hall.complaint_phone", "a phone number"),
+    (('name = "2号窗口"', 'name = "2号窗口"\nparty_post = "是"'), "windows[1].party_post", "valid boolean"),
 ])
 def test_other_mistakes_name_their_key(change: tuple[str, str], key: str, fragment: str) -> None:
     error = error_of(SMALL_HALL.replace(*change))
@@ -538,3 +539,9 @@ def test_an_item_promises_working_days_or_on_the_spot_and_the_hall_a_complaint_p
     assert parse_config(SMALL_HALL).complaints.answer_working_days == 5
     error = error_of(SMALL_HALL + "\n[cases]\nanswer_working_days = 0\n")
     assert error.key == "cases.answer_working_days" and "between 1 and 30" in str(error)
+
+
+def test_a_window_is_a_party_post_only_when_config_says_so() -> None:
+    """党员服务岗 (场所设施标准 2.1.5): ``party_post = true`` on the window; every other window is not one."""
+    hall = parse_config(SMALL_HALL.replace('name = "2号窗口"', 'name = "2号窗口"\nparty_post = true'))
+    assert [(w.name, w.party_post) for w in hall.windows][:2] == [("1号窗口", False), ("2号窗口", True)]
