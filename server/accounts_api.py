@@ -30,6 +30,8 @@ class StaffMember(Answer):
     #: 工号
     staff_no: str
     role: StaffRole
+    #: 党员: the window screen shows 党员 by their name (场所设施标准 2.1.5)
+    party_member: bool
     disabled: bool
     disabled_at: datetime | None
     #: logins with this username are being delayed a few seconds after many wrong passwords (someone may be
@@ -55,6 +57,8 @@ class NewMember(Body):
     name: str | None = None
     #: 工号
     staff_no: str | None = None
+    #: 党员
+    party_member: bool = False
 
 
 class MemberCard(Body):
@@ -64,6 +68,8 @@ class MemberCard(Body):
     #: 工号
     staff_no: str | None = None
     role: str | None = Field(None, json_schema_extra={"enum": list(STAFF_ROLES)})
+    #: 党员
+    party_member: bool | None = None
 
 
 class NewPassword(Body):
@@ -81,15 +87,16 @@ def staff_list() -> dict[str, Any]:
            roles=ADMIN, body=NewMember, answer=Member, status=201, errors=(409,))
 def staff_add(data: NewMember) -> dict[str, Any]:
     username = data.username.strip()
-    hall().accounts.add_user(username, data.role, data.password, data.name, data.staff_no or "", new_only=True)
+    hall().accounts.add_user(username, data.role, data.password, data.name, data.staff_no or "", new_only=True,
+                             party_member=data.party_member)
     return {"staff": _member(username)}
 
 
-@operation(bp, "patch", "/staff/<username>", summary="Correct name, 工号 or role (admin); 409 last_admin: the hall "
-           "keeps an enabled admin", tag="accounts", roles=ADMIN, body=MemberCard, body_required=False,
-           answer=Member, errors=(404, 409))
+@operation(bp, "patch", "/staff/<username>", summary="Correct name, 工号, role or 党员 (admin); 409 "
+           "last_admin: the hall keeps an enabled admin", tag="accounts", roles=ADMIN, body=MemberCard,
+           body_required=False, answer=Member, errors=(404, 409))
 def staff_edit(username: str, data: MemberCard) -> dict[str, Any]:
-    hall().accounts.update_staff(username, data.name, data.staff_no, data.role)
+    hall().accounts.update_staff(username, data.name, data.staff_no, data.role, data.party_member)
     return {"staff": _member(username)}
 
 

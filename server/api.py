@@ -45,6 +45,12 @@ from server.web import (
 
 bp = Blueprint("api", __name__, url_prefix="/api")
 
+#: 补打 refused at a desk without a printer: what the desk can do instead (its staff cannot edit config.toml)
+NO_DESK_PRINTER = "导询台没有号票打印机，不能补打：请把号码和办理窗口写在纸上交给群众"
+#: the same, for the admin on the health answer: what it costs and how to change it
+DESK_WITHOUT_PRINTER = ("导询台没有号票打印机：导询台代取号、绿色通道和预约签到不出号票，也不能补打；"
+                        "在 config.toml 的 [printing] 中设置 desk_printer")
+
 # ---------------------------------------------------------------- auth
 
 
@@ -353,6 +359,10 @@ class PrinterProblem(Answer):
 class PrintersHealth(Answer):
     ok: bool
     faults: list[PrinterProblem]
+    #: the guide desk's printer ([printing] desk_printer); null: the desk hands out no paper and cannot reprint
+    desk_printer: str | None
+    #: what that means and how to change it, for the admin; null when the desk has a printer
+    desk_note: str | None
 
 
 class DatabaseHealth(Answer):
@@ -383,6 +393,7 @@ class Health(Answer):
 def health() -> dict[str, Any]:
     """What works and what does not, with the reason: for the admin (voice, printers, database)."""
     printers = spooler().printers()
+    desk = hall().config.printing.desk_printer
     try:
         hall().engine.services()
         database: dict[str, Any] = {"ok": True, "error": None}
@@ -391,7 +402,8 @@ def health() -> dict[str, Any]:
     return {"voice": current_app.extensions["hallq_announcer"].voice.health(),
             "printers": {"ok": all(p["ok"] for p in printers),
                          "faults": [{"name": p["name"], "status": p["status"], "message": p["message"]}
-                                    for p in printers if not p["ok"]]},
+                                    for p in printers if not p["ok"]],
+                         "desk_printer": desk, "desk_note": None if desk else DESK_WITHOUT_PRINTER},
             "database": database,
             "realtime": current_app.extensions["hallq_realtime"].fanout.counts.to_json()}
 
@@ -438,8 +450,7 @@ def reprint(ticket_id: int, who: Principal, data: Reprint) -> dict[str, Any]:
     if printer is None:
         if data.printer is not None:
             raise DomainError("not_found", "printer_not_found", f"没有名为 {data.printer!r} 的打印机")
-        raise DomainError("conflict", "no_printer",
-                          "导询台没有设置打印机：请指定 printer，或在 config.toml 的 [printing] 中设置 desk_printer")
+        raise DomainError("conflict", "no_printer", NO_DESK_PRINTER)
     view = hall().engine.request_reprint(ticket_id, who.actor, printer.name)
     return {"ticket": tracked(view), "print": print_plan(printer)}
 

@@ -42,6 +42,8 @@ VISITS = ("home", "holiday")
 EVENTS = ("appointment_booked", "appointment_rejected", "appointment_cancelled", "appointment_checked_in",
           "appointment_forfeited", "appointment_done", "appointment_not_done")
 SYSTEM = "system"  # the actor of what the time does by itself
+#: the longest name a 预约 keeps (the 登记表's column); a longer one is refused, never cut
+NAME_LIMIT = 32
 
 _CODE = re.compile(r"\d{6}")
 _MOBILE = re.compile(r"1\d{10}")
@@ -421,8 +423,11 @@ class Appointments:
             raise DomainError("invalid", "bad_kind", f"kind 只能是 {', '.join(APPOINTMENT_KINDS)} 之一")
         if booking.channel not in APPOINTMENT_CHANNELS:
             raise DomainError("invalid", "bad_channel", f"channel 只能是 {', '.join(APPOINTMENT_CHANNELS)} 之一")
-        if not 1 <= len(booking.name.strip()) <= 32 or not booking.name.strip().isprintable():
-            raise DomainError("invalid", "bad_name", "请填写姓名（1 到 32 个字）")
+        name = booking.name.strip()
+        if len(name) > NAME_LIMIT:
+            raise DomainError("invalid", "too_long", f"姓名最多 {NAME_LIMIT} 字，现在 {len(name)} 字：请删减")
+        if not name or not name.isprintable():
+            raise DomainError("invalid", "bad_name", f"请填写姓名（1 到 {NAME_LIMIT} 个字）")
         if not _PHONE.fullmatch(booking.phone):
             raise DomainError("invalid", "bad_phone", "联系电话应为 11 位手机号，或带区号的固定电话（只写数字）")
         if booking.id_last6 is not None and not _ID_DIGITS.fullmatch(booking.id_last6):

@@ -150,7 +150,7 @@ class Accounts:
         return None
 
     def add_user(self, username: str, role: str, password: str, display_name: str | None = None,
-                 staff_no: str = "", new_only: bool = False) -> None:
+                 staff_no: str = "", new_only: bool = False, party_member: bool = False) -> None:
         """Create a staff account, or reset its role and password when it exists (``new_only``: refuse then,
         as the admin screen's 添加 does, so a typo cannot overwrite a colleague's account). A reset (`hallq user
         add` on an existing name) ends every session of it, like ``reset_password``."""
@@ -166,7 +166,7 @@ class Accounts:
             reset = staff is not None
             if staff is None:
                 staff = Staff(username=username, display_name=display_name or username, staff_no=staff_no,
-                              role=role, password_hash=digest, failed_logins=0)
+                              party_member=party_member, role=role, password_hash=digest, failed_logins=0)
                 session.add(staff)
             else:
                 staff.role, staff.password_hash = role, digest
@@ -301,8 +301,8 @@ class Accounts:
             session.execute(update(Device).where(Device.name == name).values(last_seen_at=now))
 
     def update_staff(self, username: str, display_name: str | None = None, staff_no: str | None = None,
-                     role: str | None = None) -> None:
-        """The admin corrects a name, 工号 or role (None: unchanged); the hall always keeps an enabled admin."""
+                     role: str | None = None, party_member: bool | None = None) -> None:
+        """The admin corrects a name, 工号, role or 党员 (None: unchanged); the hall always keeps an enabled admin."""
         if role is not None:
             _check_role(role)
         with self.storage.write() as session:
@@ -319,13 +319,15 @@ class Accounts:
                 staff.staff_no = staff_no
             if role is not None:
                 staff.role = role
+            if party_member is not None:
+                staff.party_member = party_member
 
     def roster(self) -> list[dict[str, Any]]:
         """Every staff account for the admin's list: disabled ones too (their records stay)."""
         with self.storage.read() as session:
             return [{"username": s.username, "name": s.display_name, "staff_no": s.staff_no, "role": s.role,
-                     "disabled": s.disabled_at is not None, "disabled_at": _iso(s.disabled_at),
-                     "locked": self.failures_by_name.wait(s.username) > 0}
+                     "party_member": s.party_member, "disabled": s.disabled_at is not None,
+                     "disabled_at": _iso(s.disabled_at), "locked": self.failures_by_name.wait(s.username) > 0}
                     for s in session.scalars(select(Staff).order_by(Staff.username))]
 
     def devices(self) -> list[dict[str, Any]]:

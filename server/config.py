@@ -138,6 +138,8 @@ class Window:
     #: the window's main items, called before the items it only helps with (bounded by [queue] max_passed and
     #: max_extra_wait_minutes); empty: strictly by arrival across all its items
     favour: tuple[str, ...] = ()
+    #: 党员服务岗 (场所设施标准 2.1.5): the hall TV's tile and the window screen show the mark
+    party_post: bool = False
 
     @model_validator(mode="after")
     def _serves_its_favourites(self) -> Window:

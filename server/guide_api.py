@@ -193,14 +193,17 @@ class DeskSetup(Answer):
     staff: list[StaffCard]
     duty_kinds: list[Choice]
     enquiry_channels: list[Choice]
+    #: the printer of this desk's tickets and reprints (补打); null: the desk has none and hands out no paper
+    desk_printer: str | None
 
 
 @operation(bp, "get", "/appointments/setup", summary="What the desk's form offers: kinds, channels, reject reasons, "
            "staff, each item's 办事指南", tag="appointments", roles=DESK, answer=DeskSetup)
-def setup() -> dict[str, Any]:
+def setup(who: Principal) -> dict[str, Any]:
     """Kinds, channels, reasons, staff, each item's 办事指南 (一次性告知), the rules."""
     config = hall().config
     rules = config.appointments
+    desk = spooler().printer_for(who.actor)
     return {
         "today": hall().appointments.today().isoformat(),
         "kinds": [{"code": code, "name": name} for code, name in APPOINTMENT_KINDS.items()],
@@ -213,6 +216,7 @@ def setup() -> dict[str, Any]:
         "staff": [{"username": p.name, "name": p.display_name, "role": p.role} for p in hall().accounts.members()],
         "duty_kinds": [{"code": code, "name": name} for code, name in DUTY_KINDS.items()],
         "enquiry_channels": [{"code": code, "name": name} for code, name in ENQUIRY_CHANNELS.items()],
+        "desk_printer": desk.name if desk else None,
     }
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, Date, DateTime, ForeignKey, Index, Integer, String, text, true
+from sqlalchemy import JSON, Boolean, Date, DateTime, ForeignKey, Index, Integer, String, false, text, true
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
 
@@ -129,6 +129,8 @@ class Staff(Base):
     display_name: Mapped[str] = mapped_column(String(64))
     #: 工号, shown on the window screen
     staff_no: Mapped[str] = mapped_column(String(32), default="")
+    #: 党员: the window screen shows the badge while they are signed in (场所设施标准 2.1.5: 党员“亮身份”)
+    party_member: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     role: Mapped[str] = mapped_column(String(16))
     password_hash: Mapped[str] = mapped_column(String(256))
     #: unused since issue 14 (wrong passwords slow down in memory, server/throttle.py, instead of locking the

@@ -724,7 +724,9 @@ class QueueEngine:
             result.append({
                 "id": window.id, "name": window.name, "label": window.label, "zone": window.zone,
                 "services": list(window.services), "status": state.status if state else "closed",
-                "clerk": {"name": clerk.display_name, "staff_no": clerk.staff_no} if clerk else None,
+                "party_post": window.party_post,
+                "clerk": {"name": clerk.display_name, "staff_no": clerk.staff_no, "party_member": clerk.party_member}
+                if clerk else None,
                 "current": {"id": ticket.id, "number": ticket.number, "status": ticket.status,
                             "service": ticket.service, "appointment": ticket.appointment_id is not None,
                             "transferred_from": came_from.get(ticket.transferred_from)}

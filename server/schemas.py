@@ -35,6 +35,11 @@ class Clerk(Answer):
     staff_no: str | None
 
 
+class WindowClerk(Clerk):
+    #: 党员: shown by the name on the window screen
+    party_member: bool
+
+
 class CurrentTicket(Answer):
     id: int
     number: str
@@ -50,8 +55,10 @@ class Window(Answer):
     label: str
     zone: str
     services: list[str]
+    #: 党员服务岗 ([[windows]] party_post)
+    party_post: bool
     status: str
-    clerk: Clerk | None
+    clerk: WindowClerk | None
     current: CurrentTicket | None
     #: 今日已办: residents this window finished today
     served_today: int

@@ -23,6 +23,10 @@ WINDOW_STATUS: dict[str, str] = {"open": "服务中", "paused": "暂停服务", 
 #: A window that calls nobody, on the public screens (the hall TV and the window screen): residents are not told
 #: who signed in.
 WINDOW_STATE_PUBLIC: dict[str, str] = {"paused": "暂停服务", "closed": "未开放"}
+#: 党员服务岗 (场所设施标准 2.1.5, seed lines 1089-1091): the mark of a window so configured, on the hall TV and the
+#: window screen; 党员: the badge by a signed-in party member's name (党员“亮身份”).
+PARTY_POST = "党员服务岗"
+PARTY_MEMBER = "党员"
 #: The number above a window screen: being called or being served.
 WINDOW_NOW: dict[str, str] = {"called": "正在呼叫", "serving": "正在办理"}
 
@@ -104,4 +108,5 @@ def words() -> dict[str, Any]:
             "case_types": CASE_TYPES, "case_steps": CASE_STEPS, "review_results": REVIEW_RESULTS,
             "complaint_channels": COMPLAINT_CHANNELS, "complaint_status": COMPLAINT_STATUS,
             "assessment_deductions": ASSESSMENT_DEDUCTIONS, "staff_roles": STAFF_ROLES, "device_kinds": DEVICE_KINDS,
-            "weekdays": {str(day): char for day, char in WEEKDAYS.items()}}
+            "weekdays": {str(day): char for day, char in WEEKDAYS.items()}, "party_post": PARTY_POST,
+            "party_member": PARTY_MEMBER}

@@ -1,4 +1,4 @@
-/* /admin/staff: the staff accounts — add, correct name, 工号 and role, reset a password, disable and enable. */
+/* /admin/staff: the staff accounts — add, correct name, 工号, role and 党员, reset a password, disable and enable. */
 (() => {
   "use strict";
   const { h } = hallq;
@@ -15,8 +15,8 @@
       hallq.toast(err.message);
       return;
     }
-    table($("staff"), ["用户名", "姓名", "工号", "角色", "状态", "操作"], staff.map((s) => [
-      s.username, s.name, s.staff_no || "—", ROLES[s.role] || s.role,
+    table($("staff"), ["用户名", "姓名", "工号", "角色", hallq.words.party_member, "状态", "操作"], staff.map((s) => [
+      s.username, s.name, s.staff_no || "—", ROLES[s.role] || s.role, s.party_member ? hallq.words.party_member : "—",
       h("span", { class: s.disabled ? "is-overdue" : "" }, s.disabled ? "已停用" : s.locked ? "暂缓登录（多次输错密码）" : "正常"),
       h("span", { class: "row-actions" },
         h("button", { class: "btn", type: "button", onclick: () => openEdit(s) }, "修改"),
@@ -36,6 +36,7 @@
     $("staff-name").value = member ? member.name : "";
     $("staff-no").value = member ? member.staff_no : "";
     $("staff-role").value = member ? member.role : "clerk";
+    $("staff-party").checked = Boolean(member?.party_member);
     $("staff-password-field").hidden = Boolean(member);
     $("staff-password").required = !member;
     $("staff-password").value = "";
@@ -47,7 +48,8 @@
   async function save(event) {
     event.preventDefault();
     const member = state.editing;
-    const fields = { name: $("staff-name").value.trim(), staff_no: $("staff-no").value.trim(), role: $("staff-role").value };
+    const fields = { name: $("staff-name").value.trim(), staff_no: $("staff-no").value.trim(), role: $("staff-role").value,
+      party_member: $("staff-party").checked };
     try {
       if (member) {
         await hallq.api("PATCH", `/api/staff/${encodeURIComponent(member.username)}`, fields);

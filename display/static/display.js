@@ -411,7 +411,8 @@
 
   // ------------------------------------------------------------------ the hall
 
-  /** Each tile; in a hall of several zones, with its zone (二楼), so residents know where to go. */
+  /** Each tile; in a hall of several zones, with its zone (二楼), so residents know where to go; a 党员服务岗 with
+   * its red mark (场所设施标准 2.1.5: 设置显著标识). */
   function renderWindows(windows, zoned) {
     $("windows").replaceChildren(...windows.map((w) => {
       const current = w.current && ["called", "serving"].includes(w.current.status) ? w.current.number : null;
@@ -421,7 +422,8 @@
       return h("div", { class: "win", dataset: { window: w.id, status: w.status } },
         h("div", { class: "win-head" },
           h("span", { class: "win-name" }, w.name, zoned && w.zone ? h("span", { class: "win-zone" }, w.zone) : null),
-          h("span", { class: "win-label" }, w.label)),
+          h("span", { class: "win-sub" }, h("span", { class: "win-label" }, w.label),
+            w.party_post ? h("span", { class: "party-badge" }, hallq.words.party_post) : null)),
         body);
     }));
     markCalledWindow();

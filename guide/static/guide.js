@@ -21,6 +21,8 @@
 
   const when = (a) => `${dayText(a.date)} ${a.slot}${a.slot_end ? `-${a.slot_end}` : ""}`;
   const service = (code) => state.setup.services.find((s) => s.code === code);
+  /** A cell of a short word (来电, 导询员, a time, a phone number): never wrapped inside it. */
+  const short = (text) => h("td", { class: "nowrap" }, text);
   const chosen = (name) => document.querySelector(`input[name="${name}"]:checked`)?.value;
 
   // ------------------------------------------------------------------ session
@@ -196,6 +198,7 @@
   async function book(event) {
     event.preventDefault();
     if (state.busy) return;
+    clearBooked();
     const kind = chosen("kind");
     const slot = kind === "window" ? state.slot : $("book-time").value;
     if (!slot) {
@@ -212,7 +215,7 @@
     try {
       const { appointment } = await hallq.api("POST", "/api/appointments", body);
       showBooked(appointment);
-      for (const id of ["book-name", "book-phone", "book-id", "book-notes"]) $(id).value = "";
+      empty(["book-name", "book-phone", "book-id", "book-notes"]);
       state.slot = null;
       loadSlots();
     } catch (err) {
@@ -222,6 +225,12 @@
       state.busy = false;
       $("book-submit").disabled = false;
     }
+  }
+
+  /** The last resident's card and 预约码 go as a new attempt starts: the desk must not read them to the next caller. */
+  function clearBooked() {
+    $("book-result").replaceChildren();
+    $("book-result").hidden = true;
   }
 
   function showBooked(a) {
@@ -254,8 +263,8 @@
     $("day-count").textContent = `共 ${state.day.length} 条${needle ? `，显示 ${rows.length} 条` : ""}`;
     $("day-empty").hidden = rows.length > 0;
     $("day-rows").replaceChildren(...rows.map((a) => h("tr", { dataset: { appointment: a.id } },
-      h("td", {}, `${a.slot}${a.slot_end ? `-${a.slot_end}` : ""}`), h("td", {}, a.name), h("td", {}, a.phone),
-      h("td", {}, a.service_name), h("td", {}, a.kind_text), h("td", {}, a.channel_text),
+      short(`${a.slot}${a.slot_end ? `-${a.slot_end}` : ""}`), short(a.name), short(a.phone),
+      h("td", {}, a.service_name), short(a.kind_text), short(a.channel_text),
       h("td", { class: "num" }, a.code),
       h("td", {}, h("span", { class: "chip", dataset: { status: a.status } },
         a.ticket ? `${a.status_text} ${a.ticket.number}` : a.status_text)),
@@ -344,8 +353,12 @@
       h("p", { class: "ticket-result-number" }, ticket.number, ...tags.map((t) => h("span", { class: "chip" }, t))),
       h("p", {}, `${ticket.service_name} · ${TICKET_STATUS[ticket.status] || ticket.status}${where}`
         + (ticket.status === "waiting" ? ` · 前面还有 ${ticket.waiting_ahead} 人` : "")),
-      plan ? h("p", { class: "field-note" }, plan.status === "queued" ? `正在打印（${plan.printer}）` : plan.message) : null,
-      h("button", { class: "btn", type: "button", onclick: () => reprint(ticket) }, "补打号票"));
+      ...(plan ? [h("p", { class: "field-note" },
+        plan.status === "queued" ? `正在打印（${plan.printer}）` : plan.message)] : []),
+      state.setup.desk_printer
+        ? h("button", { class: "btn", type: "button", onclick: () => reprint(ticket) }, "补打号票")
+        : h("p", { class: "field-note", id: "no-reprint" },
+          `导询台没有号票打印机，不能补打：请把号码「${ticket.number}」${where ? `和${at.name}` : ""}写在纸上交给群众`));
     $("ticket-result").hidden = false;
     if (state.tab !== "tickets") openTab("tickets");
   }
@@ -362,8 +375,8 @@
     if (!answer) return;
     $("visit-empty").hidden = answer.appointments.length > 0;
     $("visit-rows").replaceChildren(...answer.appointments.map((a) => h("tr", { dataset: { appointment: a.id } },
-      h("td", {}, dayText(a.date)), h("td", {}, a.slot), h("td", {}, a.kind_text), h("td", {}, a.name),
-      h("td", {}, a.phone), h("td", {}, a.service_name), h("td", {}, a.assigned_name || a.assigned_to || ""),
+      short(dayText(a.date)), short(a.slot), short(a.kind_text), short(a.name),
+      short(a.phone), h("td", {}, a.service_name), short(a.assigned_name || a.assigned_to || ""),
       h("td", {}, h("span", { class: "chip", dataset: { status: a.status } }, a.status_text),
         a.reason ? h("div", { class: "field-note" }, a.reason) : null),
       h("td", { class: "row-actions" }, ...(a.status === "booked" ? [
@@ -390,8 +403,8 @@
     if (!answer) return;
     $("enquiry-empty").hidden = answer.entries.length > 0;
     $("enquiry-rows").replaceChildren(...answer.entries.map((e) => h("tr", {},
-      h("td", {}, hallq.time(e.at)), h("td", {}, e.channel_text), h("td", {}, e.who), h("td", {}, e.contact),
-      h("td", {}, e.subject), h("td", {}, e.answer), h("td", {}, e.referred_to), h("td", {}, e.author_name))));
+      short(hallq.time(e.at)), short(e.channel_text), short(e.who), short(e.contact),
+      h("td", {}, e.subject), h("td", {}, e.answer), h("td", {}, e.referred_to), short(e.author_name))));
   }
 
   // ------------------------------------------------------------------ 投诉登记
@@ -421,10 +434,9 @@
     if (!answer) return;
     $("complaint-empty").hidden = answer.complaints.length > 0;
     $("complaint-rows").replaceChildren(...answer.complaints.map((c) => h("tr", { dataset: { complaint: c.id } },
-      h("td", { class: "nowrap" }, `${dayText(c.date)} ${hallq.time(c.received_at)}`),
-      h("td", { class: "nowrap" }, c.channel_text),
+      short(`${dayText(c.date)} ${hallq.time(c.received_at)}`), short(c.channel_text),
       h("td", {}, [c.window_name, c.clerk?.name].filter(Boolean).join(" · ") || "—"),
-      h("td", { class: "nowrap" }, c.name || "—"), h("td", {}, c.contact || "—"), h("td", {}, c.request),
+      short(c.name || "—"), h("td", {}, c.contact || "—"), h("td", {}, c.request),
       h("td", {}, c.handler?.name || "待定"), h("td", {}, complaintDeadline(c)),
       h("td", { class: "nowrap" }, h("span", { class: "chip", dataset: { status: c.overdue ? "overdue" : "open" } },
         c.overdue ? COMPLAINT_STATUS.overdue : COMPLAINT_STATUS.open)))));
@@ -437,13 +449,46 @@
       $(error).textContent = "";
       try {
         await hallq.api("POST", path, body());
-        clear.forEach((id) => { $(id).value = ""; });
+        empty(clear);
         reload();
       } catch (err) {
         if (err.status === 401) showLogin("登录已过期，请重新登录");
         else $(error).textContent = err.message;
       }
     });
+  }
+
+  // ------------------------------------------------------------------ lengths: said, never cut
+
+  const COUNT_FROM = 0.75;  // the count shows once three quarters of the limit are used
+
+  /** A text field's limit (its maxlength, from 32 up: names, contacts, notes) is said instead of enforced by
+   * cutting: a pasted long name kept its first 32 characters without a word. Past the limit the field says by how
+   * much and the form will not submit; the server refuses the same with its own message. */
+  function sayLength(field) {
+    const longest = field.maxLength;
+    field.removeAttribute("maxlength");
+    const count = h("span", { class: "field-count", "aria-live": "polite", id: `${field.id}-count` });
+    field.setAttribute("aria-describedby", count.id);
+    field.after(count);
+    const update = () => {
+      const used = [...field.value].length;
+      const over = used > longest;
+      const message = over ? `最多 ${longest} 字，现在 ${used} 字，请删减` : "";
+      count.textContent = over ? message : used >= longest * COUNT_FROM ? `${used}/${longest} 字` : "";
+      count.classList.toggle("is-over", over);
+      field.setCustomValidity(message);
+      field.setAttribute("aria-invalid", String(over));
+    };
+    field.addEventListener("input", update);
+  }
+
+  /** Fields emptied after a successful entry, their counts with them. */
+  function empty(ids) {
+    for (const id of ids) {
+      $(id).value = "";
+      $(id).dispatchEvent(new Event("input"));
+    }
   }
 
   // ------------------------------------------------------------------ wiring
@@ -457,6 +502,9 @@
 
   function start() {
     hallq.clock($("clock"), null, true);
+    for (const field of $("desk").querySelectorAll("input[maxlength], textarea[maxlength]")) {
+      if (field.maxLength >= 32) sayLength(field);
+    }
     $("login").addEventListener("submit", login);
     $("logout").addEventListener("click", logout);
     for (const tab of document.querySelectorAll(".desk-tab")) tab.addEventListener("click", () => openTab(tab.dataset.tab));

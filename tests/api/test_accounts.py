@@ -52,7 +52,7 @@ def test_the_admin_adds_a_clerk_who_then_logs_in(hall: HallApp, admin: FlaskClie
                                             "role": "clerk", "password": "zhao-min-2026"})
     assert answer.status_code == 201, answer.json
     assert answer.json["staff"] == {"username": "clerk3", "name": "赵敏", "staff_no": "1003", "role": "clerk",
-                                    "disabled": False, "disabled_at": None, "locked": False}
+                                    "party_member": False, "disabled": False, "disabled_at": None, "locked": False}
     assert "password" not in str(admin.get("/api/staff").json)
     staff = {s["username"]: s for s in admin.get("/api/staff").json["staff"]}
     assert set(staff) == {"admin", "clerk1", "clerk2", "clerk3", "guide"}
@@ -208,3 +208,20 @@ def test_the_screens_are_served(hall: HallApp) -> None:
     for path, text in (("/admin/staff", "添加工作人员"), ("/admin/devices", "我已记下"), ("/account", "修改密码")):
         page = client.get(path)
         assert page.status_code == 200 and text in page.get_data(as_text=True)
+
+
+def test_the_admin_marks_a_party_member_whom_the_window_screens_then_name_so(hall: HallApp,
+                                                                            admin: FlaskClient) -> None:
+    """党员 (场所设施标准 2.1.5, 党员“亮身份”): set when adding or correcting; the windows' answer carries it with the
+    clerk signed in, for the window screen's badge."""
+    answer = admin.post("/api/staff", json={"username": "clerk3", "name": "赵敏", "role": "clerk",
+                                            "password": "zhao-min-2026", "party_member": True})
+    assert answer.status_code == 201 and answer.json["staff"]["party_member"] is True
+    assert admin.patch("/api/staff/clerk1", json={"party_member": True}).json["staff"]["party_member"] is True
+    assert admin.patch("/api/staff/clerk1", json={"name": "王小红"}).json["staff"]["party_member"] is True  # kept
+    err(admin.patch("/api/staff/clerk1", json={"party_member": "是"}), 422, "bad_field")
+    clerk = hall.staff("clerk1")
+    assert clerk.post("/api/windows/1/sign-in").status_code == 200
+    window = next(w for w in clerk.get("/api/windows").json["windows"] if w["id"] == 1)
+    assert window["clerk"]["party_member"] is True and window["party_post"] is False
+    assert admin.patch("/api/staff/clerk1", json={"party_member": False}).json["staff"]["party_member"] is False

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from server.api import DESK_WITHOUT_PRINTER
 from server.clock import ManualClock
 from tests.api.conftest import HallApp, open_hall_app
 from tests.api.test_realtime import received, socketio_of
@@ -122,7 +123,8 @@ def test_with_voice_off_calls_still_show_and_the_admin_sees_why(tmp_path: Path, 
 def test_health_is_for_staff_and_names_what_is_wrong(zoned: HallApp) -> None:
     health = zoned.staff("guide").get("/api/health").json
     assert health["voice"] == {**health["voice"], "ok": True, "error": None}
-    assert health["printers"] == {"ok": True, "faults": []} and health["database"]["ok"] is True
+    assert health["printers"] == {"ok": True, "faults": [], "desk_printer": None,
+                                  "desk_note": DESK_WITHOUT_PRINTER} and health["database"]["ok"] is True
     assert zoned.kiosk().get("/api/health").status_code == 403
     assert zoned.app.test_client().get("/api/health").status_code == 401
 
@@ -141,5 +143,5 @@ def test_the_snapshot_tells_each_window_screen_its_clerk_and_count(zoned: HallAp
     clerk = zoned.staff("clerk1")
     clerk.post("/api/windows/1/finish")
     windows = {w["id"]: w for w in zoned.hall.engine.snapshot()["windows"]}
-    assert windows[1]["clerk"] == {"name": "王小红", "staff_no": "1001"}
+    assert windows[1]["clerk"] == {"name": "王小红", "staff_no": "1001", "party_member": False}
     assert windows[1]["served_today"] == 1 and windows[2]["served_today"] == 0

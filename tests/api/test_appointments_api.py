@@ -93,6 +93,9 @@ def test_booking_refusals_are_readable_answers(hall_app: HallApp) -> None:
     err(guide.post("/api/appointments", json={**body, "phone": None}), 422, "missing_field")
     err(guide.post("/api/appointments", json={**body, "name": 5}), 422, "bad_field")
     err(guide.post("/api/appointments", json=[body]), 400, "bad_json")
+    too_long = guide.post("/api/appointments", json={**body, "name": "阿" * 40})  # refused, not cut to 32
+    err(too_long, 422, "too_long")
+    assert "最多 32 字" in too_long.json["error"]["message"] and "40 字" in too_long.json["error"]["message"]
     for n in (2, 3):
         book(hall_app, slot="14:00", phone=f"1390000000{n}")
     err(guide.post("/api/appointments", json={**body, "phone": "13900000009"}), 409, "slot_full")

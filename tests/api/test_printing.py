@@ -231,6 +231,9 @@ def test_the_desk_issues_and_reprints_on_its_own_printer(tmp_path: Path, databas
         assert "绿色通道" in "".join(ticket_jobs(printer, 1)[-1].inverted_texts)
         reprint = guide.post(f"/api/tickets/{answer.json['ticket']['id']}/reprint")
         assert reprint.status_code == 202 and reprint.json["print"]["printer"] == "desk"
+        assert guide.get("/api/appointments/setup").json["desk_printer"] == "desk"  # the desk offers 补打
+        health = guide.get("/api/health").json["printers"]
+        assert (health["desk_printer"], health["desk_note"]) == ("desk", None)
         assert outcomes.wait(2).kind == "printed"
 
 
@@ -243,6 +246,12 @@ def test_reprint_is_for_the_desk_and_says_clearly_when_it_cannot(printing: tuple
     guide = hall_app.staff("guide")
     answer = guide.post(url)  # no desk printer in this hall and none asked for
     assert answer.status_code == 409 and answer.json["error"]["code"] == "no_printer"
+    # the desk is told what it can do; config.toml is the admin's, told on the health answer
+    assert "config.toml" not in answer.json["error"]["message"] and "写在纸上" in answer.json["error"]["message"]
+    assert guide.get("/api/appointments/setup").json["desk_printer"] is None  # so the desk offers no 补打
+    health = hall_app.staff("admin").get("/api/health").json["printers"]
+    assert health["desk_printer"] is None
+    assert "desk_printer" in health["desk_note"] and "不能补打" in health["desk_note"]
     answer = guide.post(url, json={"printer": "nope"})
     assert answer.status_code == 404 and answer.json["error"]["code"] == "printer_not_found"
     answer = guide.post("/api/tickets/999/reprint", json={"printer": "kiosk-printer"})

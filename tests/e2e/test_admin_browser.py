@@ -71,6 +71,7 @@ def add_a_clerk_who_logs_in_then_disable_them(browser: Browser, hall: LiveHall, 
     admin.fill("#staff-name", "赵敏")
     admin.fill("#staff-no", "1003")
     admin.select_option("#staff-role", "clerk")
+    admin.check("#staff-party")  # 党员: the window screen shows the badge (场所设施标准 2.1.5)
     admin.fill("#staff-password", "zhao-min-2026")
     admin.locator("#staff-password").press("Enter")
     expect(admin.locator("#staff-error")).to_have_text("用户名 clerk1 已存在")  # the server's Chinese message
@@ -80,6 +81,7 @@ def add_a_clerk_who_logs_in_then_disable_them(browser: Browser, hall: LiveHall, 
     expect(row).to_contain_text("赵敏")
     expect(row).to_contain_text("1003")
     expect(row).to_contain_text("窗口工作人员")
+    expect(row.locator("td").nth(4)).to_have_text("党员")
     expect(row).to_contain_text("正常")
     expect(admin.locator("#staff tr[data-username='admin']").get_by_role("button", name="停用")).to_have_count(0)
     admin.screenshot(path=out / "admin-staff.png", full_page=True, animations="disabled")

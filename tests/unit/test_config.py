@@ -79,6 +79,7 @@ def test_bad_toml_gives_the_line() -> None:
     (('[hall]', '[hall]\nphone = "咨询"'), "hall.phone", "a phone number"),
     (('daily_cap = 5', 'daily_cap = 5\nphone = "派出所"'), "services[2].phone", "a phone number"),
     (('daily_cap = 5', 'daily_cap = 5\nbasis = 12'), "services[2].basis", "string"),
+    (('name = "2号窗口"', 'name = "2号窗口"\nparty_post = "是"'), "windows[1].party_post", "valid boolean"),
 ])
 def test_other_mistakes_name_their_key(change: tuple[str, str], key: str, fragment: str) -> None:
     error = error_of(SMALL_HALL.replace(*change))
@@ -557,3 +558,9 @@ def test_an_item_names_its_fee_basis_basis_and_phone_for_the_kiosk_guide() -> No
             assert service.fee_basis and service.basis.startswith("《") and service.steps and service.materials, (
                 path, service.code)
             assert (service.fee_basis == "不收费") == (service.fees == "免费"), (path, service.code)
+
+
+def test_a_window_is_a_party_post_only_when_config_says_so() -> None:
+    """党员服务岗 (场所设施标准 2.1.5): ``party_post = true`` on the window; every other window is not one."""
+    hall = parse_config(SMALL_HALL.replace('name = "2号窗口"', 'name = "2号窗口"\nparty_post = true'))
+    assert [(w.name, w.party_post) for w in hall.windows][:2] == [("1号窗口", False), ("2号窗口", True)]

@@ -15,7 +15,7 @@ from tests.conftest import SMALL_HALL
 ROOT = Path(__file__).resolve().parents[2]
 
 #: every optional table config.toml can have, one entry of each array of tables
-EVERY_TABLE = SMALL_HALL + """
+EVERY_TABLE = SMALL_HALL.replace('name = "1号窗口"', 'name = "1号窗口"\nparty_post = true') + """
 [printing]
 footer = "请留意叫号"
 
@@ -93,6 +93,7 @@ def test_the_hall_of_every_table_loads() -> None:
     ("[complaints]", "answer_days = 2", "complaints.answer_days"),
     ("[assessment]", "base = 100", "assessment.base"),
     ("[server]", "proxies = 1", "server.proxies"),
+    ("party_post = true", "party_pots = true", "windows[0].party_pots"),
 ])
 def test_an_unknown_key_is_refused_in_every_table(after: str | None, typo: str, key: str) -> None:
     text = typo + "\n" + EVERY_TABLE if after is None else EVERY_TABLE.replace(after, f"{after}\n{typo}", 1)

@@ -16,7 +16,9 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import create_engine, inspect, text
 from sqlalchemy.exc import DatabaseError, IntegrityError
 
+from server.auth import Accounts
 from server.cli import main
+from server.clock import ManualClock
 from server.db import Storage
 from server.migrations import alembic_config
 from server.models import Base, ExtendedService
@@ -157,5 +159,27 @@ def test_0004_reads_back_the_default_cases_and_splits_the_old_approval_date(data
         assert rows[3].approved_at == rows[3].closed_at is not None
         assert rows[1].due is not None and rows[1].forward_due is None and rows[1].extensions == 0
         assert stored_rows(database_url)["cases"][0]["due"] == ROWS["cases"][0]["due"]
+    finally:
+        storage.dispose()
+
+
+def test_0005_makes_the_staff_of_an_older_hall_not_party_members_until_the_admin_says(database_url: str) -> None:
+    """A hall as 0004 left it: its staff keep everything and are not 党员 until the admin marks them."""
+    make_old_database(database_url)
+    engine = create_engine(database_url)
+    with engine.begin() as connection:
+        command.stamp(alembic_config(connection), "0001")
+        command.upgrade(alembic_config(connection), "0004")
+        assert "party_member" not in {c["name"] for c in inspect(connection).get_columns("staff")}
+    engine.dispose()
+    storage = Storage(database_url)
+    storage.create_schema()
+    try:
+        assert storage.revision() == _head(storage) == "0005"
+        assert stored_rows(database_url)["staff"] == ROWS["staff"]
+        accounts = Accounts(storage, ManualClock(datetime(2026, 12, 7, 2, 0, tzinfo=UTC)))
+        assert [(m["username"], m["party_member"]) for m in accounts.roster()] == [("clerk1", False)]
+        accounts.update_staff("clerk1", party_member=True)
+        assert accounts.roster()[0]["party_member"] is True
     finally:
         storage.dispose()

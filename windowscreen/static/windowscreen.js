@@ -1,4 +1,5 @@
-/* The small screen above a window (/window/<id>): the number at the window, the clerk, 今日已办. A 1280×400
+/* The small screen above a window (/window/<id>): the number at the window, the clerk, 今日已办, the marks of a
+ * 党员服务岗 and of a clerk who is a 党员. A 1280×400
  * stage scaled to the screen's height, stretched to its width (1920×540 shows the same, wider). */
 (() => {
   "use strict";
@@ -44,6 +45,14 @@
     setText("ws-clerk-name", w.clerk?.name || "—");
     setText("ws-clerk-no", w.clerk?.staff_no ? `工号 ${w.clerk.staff_no}` : "");
     setText("ws-served", `今日已办 ${w.served_today ?? 0} 件`);
+    mark("ws-party-post", w.party_post, hallq.words.party_post);
+    mark("ws-clerk-party", w.clerk?.party_member, hallq.words.party_member);
+  }
+
+  /** 党员服务岗 on the window, 党员 by the clerk signed in (场所设施标准 2.1.5: 党员“亮身份”). */
+  function mark(id, shown, text) {
+    setText(id, shown ? text : "");
+    $(id).hidden = !shown;
   }
 
   function applySnapshot(snapshot) {
