@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
+from tests.e2e.test_a11y_browser import assert_accessible
 from tests.e2e.test_browser import CHROMIUM, DISPLAY, KIOSK, SHOTS, OpenPage, browser, confirm_ticket, hall, open_page
 from tests.live import LiveHall
 
@@ -86,6 +87,7 @@ def test_a_guide_is_found_by_pinyin_initials_and_takes_a_confirmed_ticket(hall: 
     expect(results).to_have_count(1)
     in_view(kiosk, "#letters")
     kiosk.screenshot(path=shots / f"kiosk-guide-search-{size}.png", animations="disabled")
+    assert_accessible(kiosk, f"kiosk 办事指南, the search ({size})")
     results.first.click()
 
     expect(kiosk.locator("#guide-item")).to_be_visible()
@@ -100,11 +102,13 @@ def test_a_guide_is_found_by_pinyin_initials_and_takes_a_confirmed_ticket(hall: 
     expect(field("complaint_phone")).to_have_text("0731-86202300")
     in_view(kiosk, "#guide-take")
     kiosk.screenshot(path=shots / f"kiosk-guide-item-{size}.png", animations="disabled")
+    assert_accessible(kiosk, f"kiosk 办事指南, an item's guide ({size})")
 
     kiosk.get_by_role("button", name="取号", exact=True).click()
     dialog = kiosk.get_by_role("alertdialog")
     expect(dialog).to_contain_text("居民身份证核发")
     kiosk.screenshot(path=shots / f"kiosk-guide-confirm-{size}.png", animations="disabled")
+    assert_accessible(kiosk, f"kiosk 办事指南, 确认取号 ({size})")
     dialog.get_by_role("button", name="返回", exact=True).click()  # not this one after all: no ticket
     expect(dialog).to_be_hidden()
     expect(kiosk.locator("#guide-item")).to_be_visible()
