@@ -8,8 +8,10 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypeVar
 
 import requests
 
@@ -127,3 +129,27 @@ class LiveHall:
         if window is not None:
             session.post(f"{self.url}/api/windows/{window}/sign-in").raise_for_status()
         return session
+
+
+class TabletHall:
+    """A live demo hall with its rating tablet rate-1 (bound to 1号窗口 in config.toml), for the browser tests of
+    the resident's screens."""
+
+    def __init__(self, live: LiveHall):
+        self.live = live
+        self.tablet_token = hallq("device", "add", "rate-1", "--kind", "evaluator", instance=live.instance).strip()
+
+    def url(self, path: str) -> str:
+        return f"{self.live.url}{path}"
+
+
+Started = TypeVar("Started", bound=TabletHall)
+
+
+def running(hall: Started) -> Iterator[Started]:
+    """A module fixture's body: the hall started for the tests, stopped after them."""
+    hall.live.start()
+    try:
+        yield hall
+    finally:
+        hall.live.stop()

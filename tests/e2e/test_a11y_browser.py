@@ -24,7 +24,7 @@ from tests.e2e import test_browser
 from tests.e2e.test_browser import CHROMIUM, DISPLAY, KIOSK, new_page, take_ticket
 from tests.e2e.test_evaluation_browser import TABLET
 from tests.e2e.test_fit_browser import UPRIGHT_TABLET
-from tests.live import LiveHall, hallq
+from tests.live import LiveHall, TabletHall, running
 
 AXE = Path(__file__).parent / "vendor" / "axe.min.js"
 AXE_VERSION = "4.14.1"
@@ -64,30 +64,13 @@ def assert_accessible(page: Page, screen: str) -> None:
         for v in failing)
 
 
-class Hall:
-    """The demo hall with its rating tablet rate-1 at 1号窗口."""
-
-    def __init__(self, live: LiveHall):
-        self.live = live
-        self.tablet_token = hallq("device", "add", "rate-1", "--kind", "evaluator", instance=live.instance).strip()
-
-    def url(self, path: str) -> str:
-        return f"{self.live.url}{path}"
-
-
 @pytest.fixture(scope="module")
-def hall(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Hall]:
-    live = LiveHall(tmp_path_factory.mktemp("a11y")).prepare()
-    ready = Hall(live)
-    live.start()
-    try:
-        yield ready
-    finally:
-        live.stop()
+def hall(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TabletHall]:
+    yield from running(TabletHall(LiveHall(tmp_path_factory.mktemp("a11y")).prepare()))
 
 
 def test_the_tracking_page_and_the_rating_tablet_are_accessible(
-        browser: Browser, hall: Hall, contexts: list[BrowserContext]) -> None:
+        browser: Browser, hall: TabletHall, contexts: list[BrowserContext]) -> None:
     """First in the module: its ticket is the next one 1号窗口 calls."""
     ticket = hall.live.kiosk().post(hall.url("/api/tickets"), json={"service": "hukou-id"}).json()["ticket"]
     track_url = urlsplit(ticket["track_url"]).path
@@ -122,7 +105,7 @@ def test_the_tracking_page_and_the_rating_tablet_are_accessible(
     assert_accessible(phone, "tracking page, rated")
 
 
-def test_the_kiosk_screens_are_accessible(browser: Browser, hall: Hall, contexts: list[BrowserContext]) -> None:
+def test_the_kiosk_screens_are_accessible(browser: Browser, hall: TabletHall, contexts: list[BrowserContext]) -> None:
     kiosk = new_page(browser, hall.url(f"/kiosk#token={hall.live.kiosk_token}"), KIOSK, contexts)
     expect(kiosk.locator("#home")).to_be_visible()
     expect(kiosk.get_by_role("button", name=re.compile("^户籍管理"))).to_be_visible()

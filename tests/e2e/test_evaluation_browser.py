@@ -23,7 +23,7 @@ from playwright.sync_api import Browser, BrowserContext, expect, sync_playwright
 from server.models import ExtendedService
 from tests.e2e import test_browser
 from tests.e2e.test_browser import CALLER, CHROMIUM, SHOTS, TIMEOUT_MS, launch, log_in_and_sign_in, new_page, wait_until
-from tests.live import LiveHall, hallq
+from tests.live import LiveHall, TabletHall, running
 
 TABLET = {"width": 1280, "height": 800}
 ADMIN = {"width": 1440, "height": 1100}
@@ -37,16 +37,12 @@ pytestmark = [
 ]
 
 
-class Hall:
+class Hall(TabletHall):
     """The live hall with its rating tablet and the staff sessions the steps use."""
 
     def __init__(self, live: LiveHall):
-        self.live = live
-        self.tablet_token = hallq("device", "add", "rate-1", "--kind", "evaluator", instance=live.instance).strip()
+        super().__init__(live)
         self.clerk: requests.Session | None = None
-
-    def url(self, path: str) -> str:
-        return f"{self.live.url}{path}"
 
     def serve(self, service: str = "hukou-id", case: dict[str, Any] | None = None) -> dict[str, Any]:
         """A resident takes a number at the kiosk and clerk1 finishes it at 1号窗口."""
@@ -68,13 +64,7 @@ class Hall:
 
 @pytest.fixture(scope="module")
 def hall(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Hall]:
-    live = LiveHall(tmp_path_factory.mktemp("rating")).prepare()
-    ready = Hall(live)
-    live.start()
-    try:
-        yield ready
-    finally:
-        live.stop()
+    yield from running(Hall(LiveHall(tmp_path_factory.mktemp("rating")).prepare()))
 
 
 # ---------------------------------------------------------------- the steps (tests and screenshots alike)

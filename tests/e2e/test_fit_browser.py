@@ -20,7 +20,7 @@ from playwright.sync_api import Browser, BrowserContext, Locator, Page, expect
 from tests.e2e import test_browser
 from tests.e2e.test_browser import CHROMIUM, DISPLAY, SHOTS, new_page, shoot
 from tests.e2e.test_voice_browser import REFUSE_SOUND_BEFORE_A_TAP
-from tests.live import LiveHall, hallq
+from tests.live import LiveHall, TabletHall, running
 
 UPRIGHT_TABLET = {"width": 800, "height": 1280}
 #: the least a level button may be, in the tablet's CSS pixels: a thumb, or an unsteady finger, hits it
@@ -36,15 +36,8 @@ pytestmark = [
 ]
 
 
-class Hall:
+class Hall(TabletHall):
     """The demo hall with its rating tablet rate-1 at 1号窗口, and clerk1 signed in there."""
-
-    def __init__(self, live: LiveHall):
-        self.live = live
-        self.tablet_token = hallq("device", "add", "rate-1", "--kind", "evaluator", instance=live.instance).strip()
-
-    def url(self, path: str) -> str:
-        return f"{self.live.url}{path}"
 
     def issue(self, count: int = 1) -> None:
         for _ in range(count):
@@ -59,13 +52,7 @@ class Hall:
 
 @pytest.fixture(scope="module")
 def hall(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Hall]:
-    live = LiveHall(tmp_path_factory.mktemp("fit")).prepare()
-    ready = Hall(live)
-    live.start()
-    try:
-        yield ready
-    finally:
-        live.stop()
+    yield from running(Hall(LiveHall(tmp_path_factory.mktemp("fit")).prepare()))
 
 
 def box(locator: Locator) -> Box:
