@@ -321,7 +321,7 @@
     } catch (err) {
       if (err.status === 401) unauthorized();
       else showError(err.message, OFFER_TICKET.has(err.code) && err.detail?.service
-        ? { label: `取普通号：${err.detail.service_name}`, run: () => issue(err.detail.service) } : null);
+        ? { label: `取普通号：${err.detail.service_name}`, run: () => confirmIssue(err.detail.service) } : null);
     } finally {
       setBusy(false);
       renderEntry();
