@@ -18,7 +18,7 @@ import pytest
 from playwright.sync_api import Browser, BrowserContext, Locator, Page, expect
 
 from tests.e2e import test_browser
-from tests.e2e.test_browser import CHROMIUM, DISPLAY, SHOTS, new_page, shoot
+from tests.e2e.test_browser import CHROMIUM, DISPLAY, KIOSK, SHOTS, new_page, shoot
 from tests.e2e.test_voice_browser import REFUSE_SOUND_BEFORE_A_TAP
 from tests.live import LiveHall, TabletHall, running
 
@@ -159,6 +159,18 @@ def test_the_upright_rating_tablet_shows_everything_with_large_targets(
 def test_the_displays_sound_panel_and_nobody_waiting_line_cover_nothing_and_are_not_covered(
         browser: Browser, hall: Hall, contexts: list[BrowserContext], tmp_path: Path) -> None:
     unlock_beside_the_lists(browser, hall, contexts, tmp_path)
+
+
+@pytest.mark.parametrize("viewport", [KIOSK, DISPLAY], ids=["portrait", "landscape"])
+def test_the_kiosk_home_shows_every_category_and_its_hint(
+        browser: Browser, hall: Hall, contexts: list[BrowserContext], viewport: dict[str, int]) -> None:
+    """The 12 categories of the demo hall, the three buttons above them and the hint below: nothing falls off a
+    1080×1920 or 1920×1080 kiosk."""
+    kiosk = new_page(browser, hall.url(f"/kiosk#token={hall.live.kiosk_token}"), viewport, contexts)
+    expect(kiosk.locator("#categories .tile")).to_have_count(12)
+    for locator in (kiosk.locator("#categories .tile").last, kiosk.locator("#home .hint"),
+                    kiosk.locator("#elder-mode"), kiosk.locator("#guide-open")):
+        inside(locator, viewport)
 
 
 def take_screenshots(out: Path = SHOTS) -> None:
