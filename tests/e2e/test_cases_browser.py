@@ -37,7 +37,8 @@ def live_hall(folder: Path) -> LiveHall:
     """The demo hall (config.toml: 居民身份证核发 promised in 20 working days) with a 投诉电话."""
     config = folder / "with-phone.toml"
     text = (ROOT / "config.toml").read_text(encoding="utf-8")
-    config.write_text(text.replace("\n[hall]\n", f'\n[hall]\ncomplaint_phone = "{PHONE}"\n', 1), encoding="utf-8")
+    text = re.sub(r'(?m)^complaint_phone = .*$', f'complaint_phone = "{PHONE}"', text, count=1)
+    config.write_text(text, encoding="utf-8")
     return LiveHall(folder / "instance", config=config).prepare()
 
 

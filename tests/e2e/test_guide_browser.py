@@ -105,9 +105,13 @@ class AppointmentHall:
         expect(guide.locator("#desk")).to_be_visible()
         return guide
 
-    def close(self) -> None:
+    def close_pages(self) -> None:
         for context in self.contexts:
             context.close()
+        self.contexts.clear()
+
+    def close(self) -> None:
+        self.close_pages()
         self.hall.stop()
 
 
@@ -126,6 +130,14 @@ def setup(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AppointmentHall]
 @pytest.fixture(autouse=True)
 def _expect_timeout() -> None:
     expect.set_options(timeout=TIMEOUT_MS)
+
+
+@pytest.fixture(autouse=True)
+def _pages_closed_after_each_test(request: pytest.FixtureRequest) -> Iterator[None]:
+    """The module's hall holds only so many connections of one address: each test's pages go with it."""
+    yield
+    if "setup" in request.fixturenames:
+        request.getfixturevalue("setup").close_pages()
 
 
 # ---------------------------------------------------------------- the kiosk
