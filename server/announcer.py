@@ -58,6 +58,12 @@ class Announcer:
         if not cached:
             self.start_task(self._synthesise, text)
 
+    def expect(self, number: str, window_name: str) -> None:
+        """A call another server process of the hall announced: its audio may be asked for here, and is then made
+        here from the same words (the processes need not share a folder)."""
+        if self.voice.health()["ok"]:
+            self._name(announcement_text(self.config.announcement, number, window_name, self.voice.settings.yao))
+
     def speak(self, text: str) -> str | None:
         """The URL of ``text`` spoken (a kiosk's prompt), its synthesis started, not awaited: the resident's screen
         must not wait for the voice. None when voice is off or broken: the kiosk stays silent."""

@@ -381,11 +381,23 @@ class CallDelivery(Answer):
     dropped: int
 
 
+class ProcessHealth(Answer):
+    """This server process among the hall's (several with [server] message_queue: docs/deployment.md)."""
+
+    #: host:pid of the process that answered
+    process: str
+    #: "one", or "several" (PostgreSQL and Redis)
+    processes: str
+    #: the background jobs this process runs (ticker, snapshot, printer:<name>); "all" when it is the only one
+    leads: list[str] | str
+
+
 class Health(Answer):
     voice: VoiceHealth
     printers: PrintersHealth
     database: DatabaseHealth
     realtime: CallDelivery
+    cluster: ProcessHealth
 
 
 @operation(bp, "get", "/health", summary="What works and why not (staff): voice, printers, database, calls to the "
@@ -405,7 +417,8 @@ def health() -> dict[str, Any]:
                                     for p in printers if not p["ok"]],
                          "desk_printer": desk, "desk_note": None if desk else DESK_WITHOUT_PRINTER},
             "database": database,
-            "realtime": current_app.extensions["hallq_realtime"].fanout.counts.to_json()}
+            "realtime": current_app.extensions["hallq_realtime"].fanout.counts.to_json(),
+            "cluster": current_app.extensions["hallq_leadership"].to_json()}
 
 
 @operation(bp, "get", "/printers", summary="Printers and their live status (staff)", tag="printing", roles=STAFF,

@@ -27,6 +27,7 @@ from server import (
     api,
     archives_api,
     cases_api,
+    cluster,
     complaints_api,
     evaluation_api,
     guide_api,
@@ -39,12 +40,13 @@ from server import (
 )
 from server.announcer import Announcer
 from server.announcer import bp as audio_bp
-from server.fanout import Fanout
+from server.cluster import AdvisoryLocks, Leadership, LocalRelay, RedisRelay, Relay, SoleProcess
+from server.fanout import Fanout, SharedRooms
 from server.hall import Hall, Settings
 from server.printing.agent import AgentHub
 from server.printing.spooler import Spooler, ThreadRuntime
 from server.proxy import trust_proxies
-from server.realtime import Realtime
+from server.realtime import CALLED, Realtime
 from server.throttle import DeviceLimits
 from server.voice.speech import Voice
 from track import bp as track_bp
@@ -62,21 +64,26 @@ TICK_SECONDS = 5  # how soon 延时服务 starts and ends, an appointment lapses
 
 class Ticker:
     """The hall's clock-driven rules (延时服务, the day's end, appointments more than 30 minutes late), run without
-    anyone pressing anything."""
+    anyone pressing anything: by one process of the hall (server/cluster.py)."""
 
-    def __init__(self, socketio: SocketIO, hall: Hall):
+    def __init__(self, socketio: SocketIO, hall: Hall, leadership: Leadership):
         self.socketio = socketio
         self.hall = hall
+        self.leadership = leadership
         self.running = True
 
     def run(self) -> None:
         while self.running:
-            for tick in (self.hall.engine.tick, self.hall.appointments.tick, self.hall.evaluation.tick):
-                try:
-                    tick()
-                except Exception:  # a database hiccup must not stop the hall's clock
-                    logging.getLogger(__name__).exception("tick failed")
+            if self.leadership.holds(cluster.TICKER):
+                self.tick()
             self.socketio.sleep(TICK_SECONDS)
+
+    def tick(self) -> None:
+        for tick in (self.hall.engine.tick, self.hall.appointments.tick, self.hall.evaluation.tick):
+            try:
+                tick()
+            except Exception:  # a database hiccup must not stop the hall's clock
+                logging.getLogger(__name__).exception("tick failed")
 
     def stop(self) -> None:
         self.running = False
@@ -130,7 +137,9 @@ def create_app(settings: Settings | None = None, async_mode: str | None = None) 
     def index() -> str:
         return render_template("index.html", hall=hall.config)
 
-    socketio = SocketIO(app, async_mode=async_mode, ping_interval=10, ping_timeout=10)
+    shared = _shared_rooms(hall)
+    socketio = SocketIO(app, async_mode=async_mode, ping_interval=10, ping_timeout=10,
+                        **({"client_manager": shared} if shared else {}))
     if socketio.async_mode == "gevent":  # `hallq run`: gevent is patched in
         from gevent.threadpool import ThreadPool
 
@@ -142,22 +151,56 @@ def create_app(settings: Settings | None = None, async_mode: str | None = None) 
     app.extensions["hallq_pause"] = socketio.sleep if socketio.async_mode == "gevent" else lambda _seconds: None
     app.extensions["hallq_limits"] = DeviceLimits(hall.settings.clock, hall.config.server.kiosk_burst,
                                                   hall.config.server.kiosk_per_minute)
+    leadership, relay = _cluster(hall, socketio)
+    app.extensions["hallq_leadership"] = leadership
     agents = AgentHub(socketio.server)
     spooler = Spooler(hall.config, hall.engine.record_print, hall.settings.clock, hall.public_url, ThreadRuntime(),
-                      agents)
-    hall.bus.subscribe(spooler.on_event)
+                      agents, leads=lambda printer: leadership.holds(cluster.printer_job(printer)))
+    hall.bus.subscribe(spooler.on_event, remote=True)
     app.extensions["hallq_spooler"] = spooler
     voice = Voice(hall.config.voice, hall.settings.instance / "voice")
     announcer = Announcer(hall.config, voice, socketio.start_background_task)
     app.extensions["hallq_announcer"] = announcer
     fanout = Fanout(socketio.server, direct=socketio.async_mode == "gevent")
-    realtime = Realtime(socketio, hall, spooler, agents, announcer, fanout)
+    realtime = Realtime(socketio, hall, spooler, agents, announcer, fanout, leadership)
+    if shared:
+        shared.fanout = fanout
+        shared.heard.append(realtime.heard)
     app.extensions["hallq_realtime"] = realtime
     realtime.device_handlers["evaluator"] = EvaluatorFeed(socketio, hall).on_connect
+    leadership.on_gain(lambda job: _taken_over(job, realtime, spooler))
+    leadership.start(socketio.start_background_task)
+    relay.start(socketio.start_background_task)
     spooler.start()
     voice.start()
-    ticker = Ticker(socketio, hall)
+    ticker = Ticker(socketio, hall, leadership)
     socketio.start_background_task(ticker.run)
     app.extensions["hallq_ticker"] = ticker
-    app.extensions["hallq_stop"] = lambda: (spooler.stop(), ticker.stop(), realtime.stop())  # background work ends
+    app.extensions["hallq_stop"] = lambda: (spooler.stop(), ticker.stop(), realtime.stop(), relay.stop(),
+                                            leadership.stop())  # background work ends
     return app
+
+
+def _shared_rooms(hall: Hall) -> SharedRooms | None:
+    """Socket.IO's rooms shared through the hall's Redis, when it has several processes."""
+    if not hall.message_queue:
+        return None
+    return SharedRooms(hall.message_queue, cluster.channel_of(hall.settings.database_url),
+                       frozenset({CALLED}))
+
+
+def _cluster(hall: Hall, socketio: SocketIO) -> tuple[Leadership, Relay]:
+    """Who runs the background jobs, and how this process hears the others' events (server/cluster.py)."""
+    if not hall.message_queue:
+        return SoleProcess(), LocalRelay()
+    jobs = cluster.jobs_of(printer.name for printer in hall.config.printing.printers)
+    return (AdvisoryLocks(hall.settings.database_url, jobs, socketio.sleep),
+            RedisRelay(hall.message_queue, cluster.channel_of(hall.settings.database_url), hall.bus, socketio.sleep))
+
+
+def _taken_over(job: str, realtime: Realtime, spooler: Spooler) -> None:
+    """A job this process now runs starts from the present: the screens get a snapshot, the printer is read."""
+    if job == cluster.SNAPSHOT:
+        realtime.refresh()
+    elif job.startswith("printer:"):
+        spooler.check(job.removeprefix("printer:"))

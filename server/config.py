@@ -336,6 +336,9 @@ class AssessmentConfig:
 
 # ---------------------------------------------------------------- [server]
 
+#: what a Redis address looks like to redis-py's from_url (or nothing: one process)
+MESSAGE_QUEUE_PATTERN = r"^$|^(redis|rediss|unix)://\S+$"
+
 
 @config_table
 class ServerConfig:
@@ -351,6 +354,12 @@ class ServerConfig:
     #: prints a few a minute, a stolen token must not use up the day's numbers
     kiosk_burst: between(1, 100_000, "tickets one kiosk may take at once") = 20
     kiosk_per_minute: between(1, 100_000, "tickets a minute one kiosk may take after its burst") = 6
+    #: a Redis server (``redis://127.0.0.1:6379/0``) through which several `hallq run` processes serve one hall on
+    #: PostgreSQL: calls and snapshots reach the screens of every process, the background jobs run once among
+    #: them, the kiosks' and logins' limits are shared (docs/deployment.md). Empty: one process, as ever. The
+    #: environment's HALLQ_MESSAGE_QUEUE, when set, wins
+    message_queue: matching(MESSAGE_QUEUE_PATTERN, "must be empty or a redis:// (rediss://, unix://) address, "
+                            "e.g. redis://127.0.0.1:6379/0") = ""
 
 
 # ---------------------------------------------------------------- [hall] and the whole file

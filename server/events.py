@@ -71,19 +71,64 @@ class HallEvent:
     detail: dict[str, Any] | None = None
 
 
+def to_wire(event: HallEvent) -> dict[str, Any]:
+    """The event as JSON for the hall's other server processes (server/cluster.py), track token included: they
+    print the ticket's QR code."""
+    data = asdict(event)
+    data["at"] = event.at.isoformat()
+    if event.ticket is not None:
+        data["ticket"] = {**event.ticket.to_json(), "track_token": event.ticket.track_token}
+    return data
+
+
+def from_wire(data: dict[str, Any]) -> HallEvent:
+    ticket = data.get("ticket")
+    if ticket is not None:
+        ticket = TicketView(**{**ticket, "issued_at": datetime.fromisoformat(ticket["issued_at"]),
+                               "called_at": datetime.fromisoformat(ticket["called_at"]) if ticket["called_at"] else
+                               None})
+    return HallEvent(**{**data, "at": datetime.fromisoformat(data["at"]), "ticket": ticket})
+
+
 Subscriber = Callable[[HallEvent], None]
 
 
 class EventBus:
+    """Events of this process go to every subscriber; events another process of the hall published (relayed by
+    server/cluster.py) only to those subscribed for them: the rest already acted where it happened."""
+
     def __init__(self) -> None:
         self._subscribers: list[Subscriber] = []
+        self._remote: list[Subscriber] = []
+        self._batches: list[Callable[[list[HallEvent]], None]] = []
 
-    def subscribe(self, subscriber: Subscriber) -> None:
+    def subscribe(self, subscriber: Subscriber, remote: bool = False) -> None:
+        """``subscriber(event)`` for this process's events, and with ``remote`` for the other processes' too."""
         self._subscribers.append(subscriber)
+        if remote:
+            self._remote.append(subscriber)
+
+    def subscribe_remote(self, subscriber: Subscriber) -> None:
+        """``subscriber(event)`` for the other processes' events only."""
+        self._remote.append(subscriber)
+
+    def subscribe_batches(self, subscriber: Callable[[list[HallEvent]], None]) -> None:
+        """``subscriber(events)`` with each batch this process publishes (the relay to the other processes)."""
+        self._batches.append(subscriber)
 
     def publish(self, events: list[HallEvent]) -> None:
+        self._deliver(events, self._subscribers)
+        for batch in self._batches:
+            batch(events)
+
+    def receive(self, events: list[HallEvent]) -> None:
+        """Events published by another process of the hall."""
+        self._deliver(events, self._remote)
+
+    @staticmethod
+    def _deliver(events: list[HallEvent], subscribers: list[Subscriber]) -> None:
         for event in events:
-            for subscriber in self._subscribers:
+            for subscriber in subscribers:
                 try:
                     subscriber(event)
                 except Exception:  # one broken adapter must not stop the others or the request

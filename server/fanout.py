@@ -10,6 +10,10 @@ our write), the websocket open, nothing queued before it, its writer not in the 
 send buffer nearly empty, so the whole frame is taken at once. Any other client gets the call through its queue as
 before. A write the kernel takes only in part would leave a broken stream, so that client is disconnected: its
 screen reconnects by itself and replays the recent calls from the snapshot.
+
+With several server processes (server/cluster.py) a call is framed and written by each process to its own displays:
+the process that made the call publishes it once on Redis, and every other process's ``SharedRooms`` hands it to
+its own ``Fanout`` instead of python-socketio's queue-per-client path.
 """
 
 from __future__ import annotations
@@ -19,10 +23,12 @@ import logging
 import socket
 import struct
 import termios
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 import engineio.socket
+import socketio
 from engineio import packet as eio_packet
 from socketio import packet as sio_packet
 
@@ -94,7 +100,15 @@ class Fanout:
             remember_websockets()
 
     def emit(self, event: str, data: Any, rooms: str | list[str]) -> None:
-        """``socketio.emit(event, data, to=rooms)`` on the default namespace, one frame for every client."""
+        """``socketio.emit(event, data, to=rooms)`` on the default namespace, one frame for every client, on this
+        process and (through Redis) on the hall's others."""
+        self.deliver(event, data, rooms)
+        manager = self.server.manager
+        if isinstance(manager, SharedRooms):
+            manager.publish_elsewhere(event, data, rooms)
+
+    def deliver(self, event: str, data: Any, rooms: str | list[str]) -> None:
+        """To this process's clients in ``rooms``."""
         message = self.server.packet_class(sio_packet.EVENT, namespace="/", data=[event, data]).encode()
         fallback = eio_packet.Packet(eio_packet.MESSAGE, message)
         frame = text_frame(fallback.encode().encode()) if self.direct else b""
@@ -142,3 +156,32 @@ class Fanout:
 
 def _unsent(raw: socket.socket) -> int:
     return int(_OUTQ.unpack(fcntl.ioctl(raw.fileno(), termios.TIOCOUTQ, b"\0" * _OUTQ.size))[0])
+
+
+class SharedRooms(socketio.RedisManager):
+    """Flask-SocketIO's Redis client manager, with the events in ``fanned_out`` that other processes publish
+    delivered by this process's ``Fanout`` (and told to ``heard``: the announcer learns the call's audio)."""
+
+    def __init__(self, url: str, channel: str, fanned_out: frozenset[str]):
+        super().__init__(url, channel=channel)
+        self.fanned_out = fanned_out
+        self.fanout: Fanout | None = None
+        self.heard: list[Callable[[str, Any], None]] = []
+
+    def publish_elsewhere(self, event: str, data: Any, rooms: str | list[str]) -> None:
+        """Hand the event to the hall's other processes only (this one delivered it already)."""
+        self._publish({"method": "emit", "event": event, "data": [data], "binary": False, "namespace": "/",
+                       "room": rooms, "skip_sid": None, "callback": None, "host_id": self.host_id})
+
+    def _handle_emit(self, message: dict[str, Any]) -> None:
+        event, data = message.get("event"), message.get("data")
+        if (self.fanout is None or event not in self.fanned_out or message.get("host_id") == self.host_id
+                or message.get("callback") or message.get("binary") or not isinstance(data, list) or len(data) != 1):
+            super()._handle_emit(message)
+            return
+        for listener in self.heard:
+            try:
+                listener(event, data[0])
+            except Exception:
+                log.exception("listener of %s from another process failed", event)
+        self.fanout.deliver(event, data[0], message.get("room") or [])

@@ -7,9 +7,12 @@ Used by the web app and by the CLI alike, so both see the same hall.
 from __future__ import annotations
 
 import os
+import re
 import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from sqlalchemy.engine import make_url
 
 from server.appointments import Appointments
 from server.archives import Archives
@@ -17,13 +20,15 @@ from server.auth import Accounts
 from server.cases import Cases
 from server.clock import Clock, SystemClock
 from server.complaints import Complaints
-from server.config import HallConfig, load_config
+from server.config import MESSAGE_QUEUE_PATTERN, ConfigError, HallConfig, load_config
 from server.db import Storage
 from server.desk import DeskRecords
 from server.evaluation import Evaluations
 from server.events import EventBus
 from server.queue import QueueEngine
 from server.stats import Statistics
+
+MESSAGE_QUEUE_VARIABLE = "HALLQ_MESSAGE_QUEUE"
 
 
 @dataclass(frozen=True)
@@ -36,6 +41,8 @@ class Settings:
     clock: Clock = field(default_factory=SystemClock)
     #: where the server answers (``hallq run`` sets it); the tracking QR uses it unless config.toml sets one
     served_at: str = "http://127.0.0.1:5000"
+    #: HALLQ_MESSAGE_QUEUE: the Redis shared by the hall's server processes; None: config.toml's, if any
+    message_queue: str | None = None
 
     @classmethod
     def resolve(cls, config: str | os.PathLike[str] | None = None, instance: str | os.PathLike[str] | None = None,
@@ -44,7 +51,8 @@ class Settings:
         config_path = Path(config or os.environ.get("HALLQ_CONFIG") or "config.toml")
         instance_dir = Path(instance or os.environ.get("HALLQ_INSTANCE") or "instance").absolute()
         url = database_url or os.environ.get("DATABASE_URL") or f"sqlite:///{instance_dir / 'hallq.db'}"
-        return cls(config_path, instance_dir, url, clock or SystemClock(), served_at or cls.served_at)
+        return cls(config_path, instance_dir, url, clock or SystemClock(), served_at or cls.served_at,
+                   os.environ.get(MESSAGE_QUEUE_VARIABLE) or None)
 
 
 @dataclass
@@ -67,6 +75,7 @@ class Hall:
         """Validate the config, open the database (creating tables and window rows) and wire the engine."""
         config = load_config(settings.config_path)
         settings.instance.mkdir(mode=0o700, parents=True, exist_ok=True)  # database, secret key, backups
+        _check_message_queue(settings, config)
         storage = Storage(settings.database_url)
         storage.create_schema()
         bus = EventBus()
@@ -81,6 +90,11 @@ class Hall:
                    Appointments(storage, config, settings.clock, bus, engine),
                    DeskRecords(storage, config, settings.clock, bus),
                    Complaints(storage, config, settings.clock, bus, calendar))
+
+    @property
+    def message_queue(self) -> str:
+        """The Redis of the hall's several server processes; empty: this is the only one."""
+        return self.settings.message_queue or self.config.server.message_queue
 
     @property
     def archives(self) -> Archives:
@@ -100,3 +114,15 @@ class Hall:
             with os.fdopen(descriptor, "w") as handle:
                 handle.write(secrets.token_hex(32))
         return path.read_text().strip()
+
+
+def _check_message_queue(settings: Settings, config: HallConfig) -> None:
+    """Several processes need a database they can all write to at once, and a Redis address redis-py can read."""
+    if settings.message_queue is not None and not re.match(MESSAGE_QUEUE_PATTERN, settings.message_queue):
+        raise ConfigError(MESSAGE_QUEUE_VARIABLE, "(environment)", None,
+                          "must be a redis:// (rediss://, unix://) address, e.g. redis://127.0.0.1:6379/0")
+    if (settings.message_queue or config.server.message_queue) and \
+            make_url(settings.database_url).get_backend_name() == "sqlite":
+        raise ConfigError(str(settings.config_path), "server.message_queue", None,
+                          "several server processes need PostgreSQL: set DATABASE_URL to postgresql+psycopg://…, or "
+                          "leave message_queue empty to serve from one process on SQLite")

@@ -17,6 +17,7 @@ from flask_socketio import SocketIO, emit, join_room
 from server import appointments, cases, complaints, desk, evaluation
 from server.announcer import Announcer
 from server.auth import DEVICE_KINDS, DEVICE_REVOKED, SESSIONS_ENDED, STAFF_ROLES, Principal, allowed
+from server.cluster import SNAPSHOT, Leadership
 from server.events import HallEvent
 from server.fanout import Fanout
 from server.hall import Hall
@@ -27,11 +28,13 @@ from server.web import refused_socket
 
 log = logging.getLogger(__name__)
 
+CALLED = "called"  # a call pushed to the displays (framed once: server/fanout.py)
 HALL_ROOM = "hall"
 STAFF_ROOM = "staff"  # printer faults and print outcomes for the desk
 SNAPSHOT_INTERVAL = 0.2  # seconds between two coalesced snapshots
 #: events that change nothing a snapshot shows (the rating tablet has its own feed)
 QUIET_KINDS = frozenset({"reprint_requested", *evaluation.EVENTS, *cases.EVENTS})
+PRINT_OUTCOMES = frozenset({"printed", "print_failed"})
 GUIDE_EVENTS = frozenset(appointments.EVENTS + desk.EVENTS + complaints.EVENTS)
 
 
@@ -46,8 +49,9 @@ def zone_room(zone: str | None) -> str:
 
 class Realtime:
     def __init__(self, socketio: SocketIO, hall: Hall, spooler: Spooler, agents: AgentHub, announcer: Announcer,
-                 fanout: Fanout):
+                 fanout: Fanout, leadership: Leadership):
         self.socketio = socketio
+        self.leadership = leadership
         self.fanout = fanout
         self.hall = hall
         self.announcer = announcer
@@ -61,6 +65,7 @@ class Realtime:
         #: who each open connection speaks for: the connections to close when their sessions end or token is revoked
         self.principals: dict[str, Principal] = {}
         hall.bus.subscribe(self.on_event)
+        hall.bus.subscribe_remote(self.on_remote_event)
         spooler.on_change(self.on_printers)
         socketio.on_event("connect", self.on_connect)
         socketio.on_event("disconnect", self.on_disconnect)
@@ -125,6 +130,9 @@ class Realtime:
                              "announce": {"chime": voice.chime, "repeat": voice.repeat,
                                           "within_s": voice.announce_within}})
         emit("snapshot", self.hall.engine.snapshot())
+        self._start_loop()
+
+    def _start_loop(self) -> None:
         if not self._loop_started:
             self._loop_started = True
             self.socketio.start_background_task(self._snapshot_loop)
@@ -183,7 +191,7 @@ class Realtime:
             staff = event.kind == SESSIONS_ENDED
             self._close("staff" if staff else "device", str(detail.get("username" if staff else "device")))
             return
-        if event.kind in ("printed", "print_failed"):
+        if event.kind in PRINT_OUTCOMES:
             self._print_outcome(event)
             return
         if event.kind in QUIET_KINDS:
@@ -195,6 +203,25 @@ class Realtime:
             self._announce(event)
         self._dirty.set()
 
+    def on_remote_event(self, event: HallEvent) -> None:
+        """An event of another process of the hall: it pushed the calls and the guide desk's news itself; this
+        process closes its own sockets of an ended session or revoked device, and the snapshot's leader hears of
+        the change."""
+        if event.kind in (SESSIONS_ENDED, DEVICE_REVOKED):
+            self.on_event(event)
+        elif event.kind not in QUIET_KINDS and event.kind not in GUIDE_EVENTS and event.kind not in PRINT_OUTCOMES:
+            self.refresh()
+
+    def heard(self, event: str, call: Any) -> None:
+        """A call another process pushed: this process's displays may fetch its audio here."""
+        if event == CALLED and isinstance(call, dict) and call.get("audio") and isinstance(call.get("ticket"), dict):
+            self.announcer.expect(str(call["ticket"].get("number", "")), str(call.get("window_name", "")))
+
+    def refresh(self) -> None:
+        """A snapshot for every screen soon (coalesced with other changes)."""
+        self._start_loop()
+        self._dirty.set()
+
     def _announce(self, event: HallEvent) -> None:
         """The call to the screens of its window's zone (and to those showing every zone), with its audio."""
         assert event.ticket is not None
@@ -204,7 +231,7 @@ class Realtime:
                 "text": event.text, "recall": event.kind == "recalled", "at": event.at.isoformat()}
         rooms = [zone_room(zone), zone_room(None)] if zone else zone_room(None)
         self.announcer.announce(event.ticket.number, name,
-                                lambda audio: self.fanout.emit("called", {**call, "audio": audio}, rooms))
+                                lambda audio: self.fanout.emit(CALLED, {**call, "audio": audio}, rooms))
 
     def stop(self) -> None:
         """End the snapshot loop (tests: the database may be gone next)."""
@@ -219,6 +246,8 @@ class Realtime:
             if not self._running:
                 return
             self._dirty.clear()
+            if not self.leadership.holds(SNAPSHOT):  # another process broadcasts the hall's snapshots
+                continue
             try:
                 self.socketio.emit("snapshot", self.hall.engine.snapshot(), to=HALL_ROOM)
             except Exception:  # the loop must outlive a database hiccup

@@ -112,8 +112,12 @@ _STOP = object()
 
 class Spooler:
     def __init__(self, config: HallConfig, record: Callable[[int, str, str, str, dict[str, str] | None], None],
-                 clock: Clock, public_url: str, runtime: Runtime, agents: AgentLink | None = None):
+                 clock: Clock, public_url: str, runtime: Runtime, agents: AgentLink | None = None,
+                 leads: Callable[[str], bool] = lambda _printer: True):
+        """``leads(printer)``: whether this process prints on that printer and reads its status (one process of
+        the hall does: server/cluster.py)."""
         self.config = config
+        self.leads = leads
         self.record = record
         self.clock = clock
         self.public_url = public_url
@@ -176,7 +180,7 @@ class Spooler:
             printer, reprint = self.printer_for(event.actor, (event.detail or {}).get("printer")), True
         else:
             return
-        if printer is not None:
+        if printer is not None and self.leads(printer.name):
             self._queues[printer.name].put(PrintJob(event.ticket.id, self.paper(event.ticket, reprint), event.actor,
                                                     self.clock.now()))
 
@@ -212,8 +216,8 @@ class Spooler:
                 log.exception("printer %s: job failed unexpectedly", printer.name)
 
     def _check(self, printer: PrinterConfig) -> None:
-        if printer.via_agent or printer.connection.kind == "dummy":
-            return  # an agent reports with each job; a dummy has nothing to read
+        if printer.via_agent or printer.connection.kind == "dummy" or not self.leads(printer.name):
+            return  # an agent reports with each job; a dummy has nothing to read; another process reads this one
         try:
             status = self.runtime.blocking(probe, printer)
         except PrinterFault as fault:

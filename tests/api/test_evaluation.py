@@ -10,6 +10,7 @@ from urllib.parse import urlparse
 from flask_socketio import SocketIOTestClient
 from sqlalchemy import select
 
+from server.cluster import SoleProcess
 from server.models import Evaluation, TicketEvent
 from tests.api.quality import RatingHall, err
 from tests.conftest import SHANGHAI
@@ -227,7 +228,7 @@ def test_the_servers_own_ticker_records_unrated(rating_hall: RatingHall) -> None
         def sleep(self, seconds: float) -> None:
             ticker.running = False
 
-    ticker = Ticker(OneRound(), rh.h.hall)  # type: ignore[arg-type]
+    ticker = Ticker(OneRound(), rh.h.hall, SoleProcess())  # type: ignore[arg-type]
     ticker.run()
     assert [e.action for e in events(rh, ticket["id"])][-1] == "unrated"
 
