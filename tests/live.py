@@ -52,10 +52,16 @@ class LiveHall:
     environ: dict[str, str] = field(default_factory=lambda: dict(os.environ))
     #: lift the kiosk's ticket limit ([server] kiosk_burst): process tests and benchmarks issue hundreds at once
     unthrottled: bool = True
+    #: what the process prints, in the instance folder (each sibling process has its own)
+    log_name: str = "server.log"
 
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def log_path(self) -> Path:
+        return self.instance / self.log_name
 
     @property
     def env(self) -> dict[str, str]:
@@ -88,8 +94,16 @@ class LiveHall:
         copy.write_text(text, encoding="utf-8")
         return copy
 
+    def sibling(self) -> LiveHall:
+        """Another `hallq run` process of the same hall (instance folder, config, database, environment: give
+        this one HALLQ_MESSAGE_QUEUE in ``environ`` first) on a port of its own, not started."""
+        port = free_port()
+        return LiveHall(self.instance, self.config, self.database_url, port, kiosk_token=self.kiosk_token,
+                        display_token=self.display_token, passwords=self.passwords, command=list(self.command),
+                        environ=dict(self.environ), unthrottled=self.unthrottled, log_name=f"server-{port}.log")
+
     def start(self, timeout: float = 20.0) -> LiveHall:
-        log = open(self.instance / "server.log", "a")  # noqa: SIM115 - closed with the process
+        log = open(self.log_path, "a")  # noqa: SIM115 - closed with the process
         self.process = subprocess.Popen(
             [*self.command, "run", "--port", str(self.port), "--instance", str(self.instance), "--config",
              str(self.config)],
@@ -97,7 +111,7 @@ class LiveHall:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                raise RuntimeError(f"hallq run exited: {(self.instance / 'server.log').read_text()}")
+                raise RuntimeError(f"hallq run exited: {self.log_path.read_text()}")
             try:
                 if requests.get(f"{self.url}/api/openapi.json", timeout=1).ok:
                     return self
