@@ -201,7 +201,7 @@ class Realtime:
             return
         if event.kind in ("called", "recalled") and event.ticket is not None:
             self._announce(event)
-        self._dirty.set()
+        self.refresh()  # also where no screen is connected: this process may be the one that broadcasts
 
     def on_remote_event(self, event: HallEvent) -> None:
         """An event of another process of the hall: it pushed the calls and the guide desk's news itself; this
