@@ -21,6 +21,7 @@ from server.queue import DomainError
 
 if TYPE_CHECKING:
     import redis
+    from redis.commands.core import Script
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -120,7 +121,8 @@ def in_memory(_bucket: str) -> Tally:
 #: MemoryTally's count in one step on the Redis server, so two processes never both read, then both write. KEYS[1]:
 #: the key's hash (s: tokens spent, t: when last counted, in whole microseconds as the hall clock's datetimes, so
 #: the arithmetic is MemoryTally's to the last bit); ARGV: now, burst, per second, how. It expires when its
-#: allowance is back in full. The wait is returned as a string: Redis would cut a Lua number down to an integer
+#: allowance is back in full. The wait is returned as a string: Redis would cut a Lua number down to an integer.
+#: Each process gives its own clock's time: machines a second apart shift a key's refill by that second at most
 _COUNT = """
 local now, burst, rate = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
 local state = redis.call('HMGET', KEYS[1], 's', 't')
@@ -141,7 +143,7 @@ return string.format('%.17g', wait)
 class RedisTallies:
     """The buckets of one hall in Redis, shared by all its processes: keys under the hall's channel
     (server.cluster.channel_of) and the bucket's name. While Redis does not answer, each process counts in its own
-    memory (a warning a minute says so) and asks Redis again every REDIS_RETRY seconds: refusing every login would
+    memory (a warning a minute says so) and asks Redis again after REDIS_RETRY: refusing every login would
     lock the staff out, and a kiosk's limit per process is what the hall had before it had several.
 
     Nothing connects, nor is redis-py imported, before the first count: the CLI opens the same hall and never counts.
@@ -166,7 +168,7 @@ class RedisTallies:
                                     retry=Retry(NoBackoff(), 1))  # once more (Redis restarted), then memory
 
     @cached_property
-    def _script(self) -> Any:
+    def _script(self) -> Script:
         return self.client.register_script(_COUNT)  # EVALSHA; loaded again when Redis restarted without it
 
     def count(self, bucket: str, key: str, how: How, now: datetime, burst: int, per_second: float) -> float | None:
