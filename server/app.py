@@ -150,7 +150,7 @@ def create_app(settings: Settings | None = None, async_mode: str | None = None) 
         hall.accounts.hashes.run_blocking = lambda job: pool.apply(_behind_requests, (job,))
     app.extensions["hallq_pause"] = socketio.sleep if socketio.async_mode == "gevent" else lambda _seconds: None
     app.extensions["hallq_limits"] = DeviceLimits(hall.settings.clock, hall.config.server.kiosk_burst,
-                                                  hall.config.server.kiosk_per_minute)
+                                                  hall.config.server.kiosk_per_minute, hall.tallies)
     leadership, relay = _cluster(hall, socketio)
     app.extensions["hallq_leadership"] = leadership
     agents = AgentHub(socketio.server)

@@ -22,7 +22,7 @@ from server.db import Storage
 from server.events import EventBus, HallEvent
 from server.models import Device, Staff
 from server.queue import DomainError
-from server.throttle import Gate, Throttled, TokenBucket
+from server.throttle import Gate, Tallies, Throttled, TokenBucket, in_memory
 from server.vocabulary import DEVICE_KINDS, STAFF_ROLES
 
 #: the staff's roles and the devices' kinds as types, for the API's bodies and document (named in server/vocabulary.py)
@@ -113,17 +113,18 @@ def _next_epoch(staff: Staff) -> int:
 
 class Accounts:
     def __init__(self, storage: Storage, clock: Clock, bus: EventBus | None = None,
-                 run_blocking: Callable[[Callable[[], Any]], Any] | None = None):
+                 run_blocking: Callable[[Callable[[], Any]], Any] | None = None, tallies: Tallies = in_memory):
         """``run_blocking``: runs a password hash off the event loop (gevent's thread pool under `hallq run`);
-        None: in the calling thread."""
+        None: in the calling thread. ``tallies``: where failed logins are counted (Redis when several processes
+        serve the hall: a guesser gets one allowance from all of them)."""
         self.storage = storage
         self.clock = clock
         self.bus = bus or EventBus()
         #: when this process last wrote each device's last_seen_at (HTTP writes it at most every SEEN_EVERY)
         self._seen_written: dict[str, datetime] = {}
-        self.failures_by_address = TokenBucket(clock, *LOGIN_PER_ADDRESS)
-        self.failures_by_name = TokenBucket(clock, *LOGIN_PER_NAME)
-        self.failures_anywhere = TokenBucket(clock, *LOGIN_ANYWHERE)
+        self.failures_by_address = TokenBucket(clock, *LOGIN_PER_ADDRESS, tallies("login-address"))
+        self.failures_by_name = TokenBucket(clock, *LOGIN_PER_NAME, tallies("login-name"))
+        self.failures_anywhere = TokenBucket(clock, *LOGIN_ANYWHERE, tallies("login-anywhere"))
         self.hashes = Gate(HASHES_IN_FLIGHT, run_blocking)
 
     def _new_password_hash(self, password: str, username: str) -> str:

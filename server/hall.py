@@ -19,6 +19,7 @@ from server.archives import Archives
 from server.auth import Accounts
 from server.cases import Cases
 from server.clock import Clock, SystemClock
+from server.cluster import channel_of
 from server.complaints import Complaints
 from server.config import MESSAGE_QUEUE_PATTERN, ConfigError, HallConfig, load_config
 from server.db import Storage
@@ -27,6 +28,7 @@ from server.evaluation import Evaluations
 from server.events import EventBus
 from server.queue import QueueEngine
 from server.stats import Statistics
+from server.throttle import Tallies, tallies_of
 
 MESSAGE_QUEUE_VARIABLE = "HALLQ_MESSAGE_QUEUE"
 
@@ -69,6 +71,8 @@ class Hall:
     appointments: Appointments
     desk: DeskRecords
     complaints: Complaints
+    #: where the kiosks' and logins' limits are counted: Redis when several processes serve the hall
+    tallies: Tallies
 
     @classmethod
     def open(cls, settings: Settings) -> Hall:
@@ -79,22 +83,24 @@ class Hall:
         storage = Storage(settings.database_url)
         storage.create_schema()
         bus = EventBus()
+        tallies = tallies_of(_message_queue(settings, config), channel_of(settings.database_url))
         engine = QueueEngine(storage, config, settings.clock, bus)
         engine.ensure_windows()
         calendar = engine.hours.calendar  # one calendar for the hall's rules
         cases = Cases(storage, config, settings.clock, bus, calendar)
         evaluation = Evaluations(storage, config, settings.clock, bus, calendar)
         engine.finish_hooks += [cases.on_finish, evaluation.on_finish]
-        return cls(settings, config, storage, bus, engine, Accounts(storage, settings.clock, bus), cases, evaluation,
+        return cls(settings, config, storage, bus, engine, Accounts(storage, settings.clock, bus, tallies=tallies),
+                   cases, evaluation,
                    Statistics(storage, config, settings.clock, engine.extended_records),
                    Appointments(storage, config, settings.clock, bus, engine),
                    DeskRecords(storage, config, settings.clock, bus),
-                   Complaints(storage, config, settings.clock, bus, calendar))
+                   Complaints(storage, config, settings.clock, bus, calendar), tallies)
 
     @property
     def message_queue(self) -> str:
         """The Redis of the hall's several server processes; empty: this is the only one."""
-        return self.settings.message_queue or self.config.server.message_queue
+        return _message_queue(self.settings, self.config)
 
     @property
     def archives(self) -> Archives:
@@ -121,8 +127,13 @@ def _check_message_queue(settings: Settings, config: HallConfig) -> None:
     if settings.message_queue is not None and not re.match(MESSAGE_QUEUE_PATTERN, settings.message_queue):
         raise ConfigError(MESSAGE_QUEUE_VARIABLE, "(environment)", None,
                           "must be a redis:// (rediss://, unix://) address, e.g. redis://127.0.0.1:6379/0")
-    if (settings.message_queue or config.server.message_queue) and \
+    if _message_queue(settings, config) and \
             make_url(settings.database_url).get_backend_name() == "sqlite":
         raise ConfigError(str(settings.config_path), "server.message_queue", None,
                           "several server processes need PostgreSQL: set DATABASE_URL to postgresql+psycopg://…, or "
                           "leave message_queue empty to serve from one process on SQLite")
+
+
+def _message_queue(settings: Settings, config: HallConfig) -> str:
+    """HALLQ_MESSAGE_QUEUE, else config.toml's ``[server] message_queue``; empty: one process."""
+    return settings.message_queue or config.server.message_queue

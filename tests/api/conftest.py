@@ -52,12 +52,14 @@ class HallApp:
         return client
 
 
-def open_hall_app(tmp_path: Path, database_url: str, clock: ManualClock, config_text: str = SMALL_HALL
-                  ) -> Iterator[HallApp]:
-    """A HallApp over ``config_text``, torn down (printer workers stopped, database closed) afterwards."""
+def open_hall_app(tmp_path: Path, database_url: str, clock: ManualClock, config_text: str = SMALL_HALL,
+                  message_queue: str | None = None) -> Iterator[HallApp]:
+    """A HallApp over ``config_text``, torn down (printer workers stopped, database closed) afterwards;
+    ``message_queue``: one of several processes of the hall (PostgreSQL only)."""
     config = tmp_path / "hall.toml"
     config.write_text(config_text, encoding="utf-8")
-    app = create_app(Settings(config, tmp_path / "instance", database_url, clock), async_mode="threading")
+    app = create_app(Settings(config, tmp_path / "instance", database_url, clock, message_queue=message_queue),
+                     async_mode="threading")
     check_answers(app)
     hall: Hall = app.extensions["hallq"]
     for name, role in STAFF.items():

@@ -4,20 +4,36 @@ bounded; weak passwords are refused; a kiosk token cannot use up the day nor try
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 from flask.testing import FlaskClient
 
+from server.clock import ManualClock
 from server.config import ConfigError, parse_config
-from tests.api.conftest import HallApp, password
+from tests.api.conftest import HallApp, open_hall_app, password
 from tests.api.test_api import err, take
 from tests.api.test_appointments_api import MONDAY, PHONE, book, local
 from tests.api.test_appointments_api import hall_app as appointment_hall  # noqa: F401 - the fixture
-from tests.conftest import SMALL_HALL
+from tests.conftest import SMALL_HALL, scratch_postgres
+from tests.unit.test_throttle import REDIS
 
 RIGHT = {"username": "clerk2", "password": password("clerk2")}
+
+
+@pytest.fixture(params=["one process", "several processes"])
+def hall_app(request: pytest.FixtureRequest, tmp_path: Path, clock: ManualClock,
+             caplog: pytest.LogCaptureFixture) -> Iterator[HallApp]:
+    """The hall's only process (SQLite, its limits in memory), or one of several (PostgreSQL, its limits in the
+    hall's Redis: a scratch database is a scratch channel, so no test sees another's counts)."""
+    if request.param == "one process":
+        yield from open_hall_app(tmp_path, f"sqlite:///{tmp_path / 'hallq.db'}", clock)
+        return
+    with scratch_postgres() as url:
+        yield from open_hall_app(tmp_path, url, clock, message_queue=REDIS)
+    assert not [r for r in caplog.get_records("call") if r.name == "server.throttle"], "counted without Redis"
 
 
 def client_at(hall_app: HallApp, address: str) -> FlaskClient:
