@@ -34,6 +34,7 @@ from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.pool import NullPool
 
 from server.events import EventBus, HallEvent, from_wire, to_wire
+from server.fanout import REDIS_OPTIONS
 
 log = logging.getLogger(__name__)
 
@@ -188,7 +189,7 @@ class RedisRelay:
     def __init__(self, redis_url: str, channel: str, bus: EventBus, sleep: Callable[[float], None]):
         import redis
 
-        self.client = redis.Redis.from_url(redis_url, socket_keepalive=True, health_check_interval=10)
+        self.client = redis.Redis.from_url(redis_url, **REDIS_OPTIONS)
         self.channel = f"{channel}:events"
         self.bus = bus
         self.sleep = sleep

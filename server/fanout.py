@@ -34,6 +34,8 @@ from socketio import packet as sio_packet
 
 log = logging.getLogger(__name__)
 
+#: how the hall's processes connect to Redis: give up connecting after 2 s, notice a dead peer by keepalives
+REDIS_OPTIONS = {"socket_connect_timeout": 2.0, "socket_keepalive": True, "health_check_interval": 10}
 #: a frame goes straight out only onto a socket with less than this many bytes still unsent
 _QUIET_OUTQ = 16 * 1024
 _OUTQ = struct.Struct("i")
@@ -163,7 +165,8 @@ class SharedRooms(socketio.RedisManager):
     delivered by this process's ``Fanout`` (and told to ``heard``: the announcer learns the call's audio)."""
 
     def __init__(self, url: str, channel: str, fanned_out: frozenset[str]):
-        super().__init__(url, channel=channel)
+        # a Redis that does not answer costs a push at most the connect timeout, not the OS's minutes
+        super().__init__(url, channel=channel, redis_options=dict(REDIS_OPTIONS))
         self.fanned_out = fanned_out
         self.fanout: Fanout | None = None
         self.heard: list[Callable[[str, Any], None]] = []
