@@ -34,13 +34,14 @@ from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.pool import NullPool
 
 from server.events import EventBus, HallEvent, from_wire, to_wire
-from server.fanout import REDIS_OPTIONS
 
 log = logging.getLogger(__name__)
 
 TICKER = "ticker"  # 延时服务 start and end, appointments forfeited, 未评价 recorded
 SNAPSHOT = "snapshot"  # the coalesced snapshot broadcast to every screen
 TRY_EVERY = 1.0  # seconds between two attempts at the jobs a process does not lead (and a check of those it does)
+#: how the hall's processes connect to Redis: give up connecting after 2 s, notice a dead peer by keepalives
+REDIS_OPTIONS = {"socket_connect_timeout": 2.0, "socket_keepalive": True, "health_check_interval": 10}
 #: the two-key advisory locks of hallq's jobs: this first key ("hall"), the job's CRC-32 the second
 _LOCK_SPACE = 0x68616C6C
 

@@ -32,10 +32,10 @@ import socketio
 from engineio import packet as eio_packet
 from socketio import packet as sio_packet
 
+from server.cluster import REDIS_OPTIONS
+
 log = logging.getLogger(__name__)
 
-#: how the hall's processes connect to Redis: give up connecting after 2 s, notice a dead peer by keepalives
-REDIS_OPTIONS = {"socket_connect_timeout": 2.0, "socket_keepalive": True, "health_check_interval": 10}
 #: a frame goes straight out only onto a socket with less than this many bytes still unsent
 _QUIET_OUTQ = 16 * 1024
 _OUTQ = struct.Struct("i")
