@@ -115,9 +115,17 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _hall(args: argparse.Namespace) -> Any:
+    """The hall; with several server processes, what a command changes reaches them (a revoked device's or a
+    disabled account's open screens are closed at once)."""
+    import time
+
+    from server.cluster import RedisRelay, channel_of
     from server.hall import Hall, Settings
 
-    return Hall.open(Settings.resolve(args.config, args.instance))
+    hall = Hall.open(Settings.resolve(args.config, args.instance))
+    if hall.message_queue:
+        RedisRelay(hall.message_queue, channel_of(hall.settings.database_url), hall.bus, time.sleep, queued=False)
+    return hall
 
 
 def _config(args: argparse.Namespace) -> Any:

@@ -187,7 +187,9 @@ class RedisRelay:
     """The domain events of this process to the others, and theirs to this process's bus (``bus.receive``), over a
     Redis channel of the hall's. Sent from a queue by a background task: a request never waits for Redis."""
 
-    def __init__(self, redis_url: str, channel: str, bus: EventBus, sleep: Callable[[float], None]):
+    def __init__(self, redis_url: str, channel: str, bus: EventBus, sleep: Callable[[float], None],
+                 queued: bool = True):
+        """``queued``: sent by the background task (a server); else at once, by whoever publishes (the CLI)."""
         import redis
 
         self.client = redis.Redis.from_url(redis_url, **REDIS_OPTIONS)
@@ -197,7 +199,7 @@ class RedisRelay:
         self.origin = process_name()
         self._outbox: queue.Queue[list[HallEvent] | None] = queue.Queue()
         self._running = True
-        bus.subscribe_batches(self._outbox.put)
+        bus.subscribe_batches(self._outbox.put if queued else self.send)
 
     def start(self, spawn: Callable[[Callable[[], None]], Any]) -> None:
         spawn(self._send)
@@ -212,15 +214,19 @@ class RedisRelay:
             events = self._outbox.get()
             if events is None:
                 return
-            message = json.dumps({"from": self.origin, "events": [to_wire(e) for e in events]}, ensure_ascii=False,
-                                 default=str)
-            for attempt in range(3):
-                try:
-                    self.client.publish(self.channel, message)
-                    break
-                except Exception as exc:  # Redis restarting: a few tries, then the other processes miss it
-                    log.warning("events not sent to the other processes (try %d): %s", attempt + 1, exc)
-                    self.sleep(0.2 * (attempt + 1))
+            self.send(events)
+
+    def send(self, events: list[HallEvent]) -> None:
+        """Publish now (the CLI: `hallq device revoke` closes the device's sockets on every server process)."""
+        message = json.dumps({"from": self.origin, "events": [to_wire(e) for e in events]}, ensure_ascii=False,
+                             default=str)
+        for attempt in range(3):
+            try:
+                self.client.publish(self.channel, message)
+                return
+            except Exception as exc:  # Redis restarting: a few tries, then the other processes miss it
+                log.warning("events not sent to the other processes (try %d): %s", attempt + 1, exc)
+                self.sleep(0.2 * (attempt + 1))
 
     def _listen(self) -> None:
         while self._running:
