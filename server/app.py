@@ -167,6 +167,10 @@ def create_app(settings: Settings | None = None, async_mode: str | None = None) 
     if shared:
         shared.fanout = fanout
         shared.heard.append(realtime.heard)
+        # listening from the start, not from this process's first client as python-socketio would: a printer
+        # agent's acknowledgement comes back through it to the process leading the printer, clients or not
+        socketio.server.manager_initialized = True
+        shared.initialize()
     app.extensions["hallq_realtime"] = realtime
     realtime.device_handlers["evaluator"] = EvaluatorFeed(socketio, hall).on_connect
     leadership.on_gain(lambda job: _taken_over(job, realtime, spooler))

@@ -6,9 +6,10 @@ nothing. Between jobs each worker reads its printer's status, so staff see a fau
 does, and a printer that comes back is used again by itself.
 
 With several server processes (server/cluster.py) one of them leads each printer: it alone prints and reads the
-status. It publishes each change of the printer's state (``printer_state``, relayed to the others, stored by no
-one), which the others adopt as theirs, so any process answers what the printer is doing and a process that takes
-the printer over starts from there. Every process hears every ``issued``: one that does not lead the printer keeps
+status. It publishes the printer's state at each change and each status read (``printer_state``, relayed to the
+others, stored by no one; and at once to a process that starts and asks, ``printer_states_asked``), which the
+others adopt as theirs, so any process answers what the printer is doing and a process that takes the printer
+over starts from there. Every process hears every ``issued``: one that does not lead the printer keeps
 the jobs of the last ``job_expiry`` seconds whose outcome (``printed``, ``print_failed``) it has not heard, and
 prints them if it takes the printer over: the paper its dead leader had queued, or that was issued while no process
 led the printer. A ticket printed twice (its leader died between printing and telling) beats one never printed.
@@ -41,6 +42,7 @@ PRIORITY_TAG = "绿色通道"
 APPOINTMENT_TAG = "预约"
 #: a printer's state as its leading process saw it change: for the hall's other processes, stored by no one
 PRINTER_STATE = "printer_state"
+PRINTER_STATES_ASKED = "printer_states_asked"  # by a process starting: the leaders publish their printers' states
 PRINT_OUTCOMES = frozenset({"printed", "print_failed"})
 #: jobs kept per printer led elsewhere, at most (the age limit, ``job_expiry``, usually keeps far fewer)
 RECENT_JOBS = 1000
@@ -167,6 +169,7 @@ class Spooler:
     def start(self) -> None:
         if not self._started:
             self._started = True
+            self.publish([HallEvent(PRINTER_STATES_ASKED, self.clock.now())])
             for printer in self.config.printing.printers:
                 self.runtime.start(lambda printer=printer: self._work(printer))
 
@@ -230,6 +233,9 @@ class Spooler:
         if event.kind == PRINTER_STATE:
             self._adopt(detail)
             return
+        if event.kind == PRINTER_STATES_ASKED:
+            self._share([state for name, state in self.states.items() if self.leads(name)])
+            return
         if event.kind in PRINT_OUTCOMES:
             self._settled(str(detail.get("printer")), detail.get("ticket"))
             return
@@ -264,6 +270,11 @@ class Spooler:
         job = next((job for job in unsettled or () if job.ticket_id == ticket_id), None)
         if unsettled is not None and job is not None:
             unsettled.remove(job)
+
+    def _share(self, states: list[PrinterState]) -> None:
+        """The states of printers this process leads, for the others to adopt."""
+        if states:
+            self.publish([HallEvent(PRINTER_STATE, self.clock.now(), detail=state.shared()) for state in states])
 
     def _forget_expired(self, jobs: deque[PrintJob]) -> None:
         now = self.clock.now()
@@ -308,7 +319,7 @@ class Spooler:
             status = self.runtime.blocking(probe, printer)
         except PrinterFault as fault:
             status = PrinterStatus(fault.code, fault.message)
-        self._update(printer, status, None)
+        self._update(printer, status, None, read=True)
 
     def _print(self, printer: PrinterConfig, job: PrintJob) -> None:
         error: dict[str, str] | None = None
@@ -336,7 +347,9 @@ class Spooler:
         except Exception:
             log.exception("printer %s: could not record the outcome for ticket %s", printer.name, job.ticket_id)
 
-    def _update(self, printer: PrinterConfig, status: PrinterStatus, error: dict[str, str] | None) -> None:
+    def _update(self, printer: PrinterConfig, status: PrinterStatus, error: dict[str, str] | None,
+                read: bool = False) -> None:
+        """The printer's state after a job, a status read (``read``) or an agent's coming or going."""
         state = self.states[printer.name]
         now = self.clock.now()
         device.log_change(log, printer.name, state.status, status)
@@ -344,8 +357,8 @@ class Spooler:
         state.status, state.checked_at = status, now
         if error is not None:
             state.last_error = {**error, "at": now.isoformat()}
-        if changed and self.leads(printer.name):
-            self.publish([HallEvent(PRINTER_STATE, now, detail=state.shared())])
+        if (changed or read) and self.leads(printer.name):
+            self._share([state])
         if changed:
             printers = self.printers()
             for listener in self._listeners:

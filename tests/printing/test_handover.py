@@ -13,7 +13,7 @@ import pytest
 from server.clock import ManualClock
 from server.config import parse_config
 from server.events import HallEvent, TicketView
-from server.printing.spooler import PRINTER_STATE, Spooler, ThreadRuntime
+from server.printing.spooler import PRINTER_STATE, PRINTER_STATES_ASKED, Spooler, ThreadRuntime
 from tests.api.test_printing import printing_hall
 from tests.printing.escpos_decode import decode
 from tests.printing.fake_printer import FakePrinter
@@ -121,32 +121,37 @@ def test_the_leader_keeps_nothing_back_and_prints_each_ticket_once(
     assert leader.spooler.take_over(PRINTER) == 0  # the lock regained: nothing kept, nothing printed again
 
 
-def test_the_printer_state_its_leader_publishes_is_adopted_elsewhere_silently_and_kept_on_taking_over(
+def test_the_printer_state_its_leader_reads_is_adopted_elsewhere_silently_and_kept_on_taking_over(
         processes: tuple[Process, Process], printer: FakePrinter, clock: ManualClock) -> None:
     leader, follower = processes
     printer.paper = "out"
     leader.leading.add(PRINTER)
     leader.spooler.start()
     follower.spooler.start()
-    states = leader.published
-    eventually(lambda: states, "the first status read's change published")
+    asked = leader.published[0]
+    assert asked.kind == PRINTER_STATES_ASKED  # a process starting asks the leaders for their printers' states
+    eventually(lambda: len(leader.published) == 2, "the first status read published")
+    read_at = clock.now()
     clock.advance(seconds=5)
     leader.spooler.check(PRINTER)
-    eventually(lambda: len(printer.jobs) == 2 and leader.spooler.states[PRINTER].checked_at == clock.now(),
-               "a second status read")
-    assert [e.kind for e in states] == [PRINTER_STATE] and states[0].detail is not None  # no change: not published
-    assert states[0].detail["status"] == "paper_out"
+    eventually(lambda: len(leader.published) == 3, "the second status read published")
+    states = leader.published[1:]
+    assert [(e.kind, (e.detail or {})["status"], (e.detail or {})["checked_at"]) for e in states] == [
+        (PRINTER_STATE, "paper_out", read_at.isoformat()), (PRINTER_STATE, "paper_out", clock.now().isoformat())]
+    assert len(leader.changes) == 1  # its screens hear of the change only; every read goes to the other processes
 
     assert follower.spooler.states[PRINTER].status.code == "unknown"
     follower.spooler.on_event(states[0])  # relayed by Redis in the server
     state = follower.spooler.printers()[0]
-    assert (state["status"], state["ok"]) == ("paper_out", False)
-    assert state["checked_at"] == states[0].at.isoformat()
-    assert follower.changes == [] and follower.published == []  # the leader told the screens itself
+    assert (state["status"], state["ok"], state["checked_at"]) == ("paper_out", False, read_at.isoformat())
+    assert follower.changes == [] and follower.published == [asked]  # the leader told the screens itself
 
-    leader.spooler.on_event(states[0])  # its own event back from the bus: nothing to adopt
-    assert leader.changes and len(leader.published) == 1
+    leader.spooler.on_event(asked)  # another process started: the leader tells it at once
+    assert leader.published[-1].kind == PRINTER_STATE and len(leader.published) == 4
+    follower.spooler.on_event(asked)  # it leads nothing: nothing to tell
+    assert follower.published == [asked]
 
     follower.leading.add(PRINTER)
-    follower.spooler.on_event(HallEvent(PRINTER_STATE, clock.now(), detail={**states[0].detail, "status": "ok"}))
+    follower.spooler.on_event(HallEvent(PRINTER_STATE, clock.now(), detail={**(states[0].detail or {}),
+                                                                            "status": "ok"}))
     assert follower.spooler.states[PRINTER].status.code == "paper_out"  # it leads now: only its own reads count
