@@ -253,9 +253,13 @@ class Spooler:
         if self.leads(printer.name):
             self._queues[printer.name].put(job)
         else:
-            unsettled = self._unsettled[printer.name]
-            self._forget_expired(unsettled)
-            unsettled.append(job)
+            self._keep(printer.name, job)
+
+    def _keep(self, printer: str, job: PrintJob) -> None:
+        """A job for the printer's leader elsewhere, kept until its outcome is heard."""
+        unsettled = self._unsettled[printer]
+        self._forget_expired(unsettled)
+        unsettled.append(job)
 
     def _adopt(self, shared: dict[str, Any]) -> None:
         """A printer's state as the process leading it published it: this process's own, silently (the leader
@@ -277,6 +281,7 @@ class Spooler:
             self.publish([HallEvent(PRINTER_STATE, self.clock.now(), detail=state.shared()) for state in states])
 
     def _forget_expired(self, jobs: deque[PrintJob]) -> None:
+        """Jobs are kept in the order heard: the expired ones are the first."""
         now = self.clock.now()
         while jobs and (now - jobs[0].queued_at).total_seconds() > self.config.printing.job_expiry:
             jobs.popleft()
@@ -307,8 +312,10 @@ class Spooler:
             try:
                 if job is _CHECK:
                     self._check(printer)
-                else:
+                elif self.leads(printer.name):
                     self._print(printer, job)
+                else:  # the printer was lost (the database went away) with this job queued: its new leader prints it
+                    self._keep(printer.name, job)
             except Exception:  # the worker must outlive any bug in one job
                 log.exception("printer %s: job failed unexpectedly", printer.name)
 

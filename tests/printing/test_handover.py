@@ -121,6 +121,21 @@ def test_the_leader_keeps_nothing_back_and_prints_each_ticket_once(
     assert leader.spooler.take_over(PRINTER) == 0  # the lock regained: nothing kept, nothing printed again
 
 
+def test_a_process_that_lost_the_printer_with_jobs_queued_keeps_them_for_whoever_leads_it_next(
+        processes: tuple[Process, Process], printer: FakePrinter, clock: ManualClock) -> None:
+    former, _ = processes
+    former.leading.add(PRINTER)
+    for ticket_id in (1, 2):
+        former.spooler.on_event(issued(clock, ticket_id))  # queued: its worker has not got to them yet
+    former.leading.clear()  # its connection to the database broke: the lock is gone
+    former.spooler.start()
+    eventually(lambda: former.spooler.unsettled(PRINTER) == [1, 2], "the queued jobs kept back")
+    assert printer.jobs == [] and former.recorded == []  # not printed beside the new leader
+    former.leading.add(PRINTER)  # the lock regained (no other process took it meanwhile)
+    assert former.spooler.take_over(PRINTER) == 2
+    assert printed(printer, 2) == ["A001", "A002"]
+
+
 def test_the_printer_state_its_leader_reads_is_adopted_elsewhere_silently_and_kept_on_taking_over(
         processes: tuple[Process, Process], printer: FakePrinter, clock: ManualClock) -> None:
     leader, follower = processes
