@@ -23,7 +23,7 @@ from server.fanout import Fanout
 from server.hall import Hall
 from server.printing import agent
 from server.printing.agent import OFFLINE, ONLINE, AgentHub
-from server.printing.spooler import PRINTER_STATE, PRINTER_STATES_ASKED, Spooler
+from server.printing.spooler import PRINT_OUTCOMES, PRINTER_STATE, PRINTER_STATES_ASKED, Spooler
 from server.queue import DomainError
 from server.web import refused_socket
 
@@ -36,7 +36,6 @@ SNAPSHOT_INTERVAL = 0.2  # seconds between two coalesced snapshots
 #: events that change nothing a snapshot shows (the rating tablet has its own feed)
 QUIET_KINDS = frozenset({"reprint_requested", *evaluation.EVENTS, *cases.EVENTS, PRINTER_STATE, PRINTER_STATES_ASKED,
                          *agent.EVENTS})
-PRINT_OUTCOMES = frozenset({"printed", "print_failed"})
 GUIDE_EVENTS = frozenset(appointments.EVENTS + desk.EVENTS + complaints.EVENTS)
 
 

@@ -40,10 +40,10 @@ log = logging.getLogger(__name__)
 #: The tags printed for the resident's kind of ticket.
 PRIORITY_TAG = "绿色通道"
 APPOINTMENT_TAG = "预约"
-#: a printer's state as its leading process saw it change: for the hall's other processes, stored by no one
+#: a printer's state as the process leading it last saw it: for the hall's other processes, stored by no one
 PRINTER_STATE = "printer_state"
 PRINTER_STATES_ASKED = "printer_states_asked"  # by a process starting: the leaders publish their printers' states
-PRINT_OUTCOMES = frozenset({"printed", "print_failed"})
+PRINT_OUTCOMES = frozenset({"printed", "print_failed"})  # server/queue.py's record_print
 #: jobs kept per printer led elsewhere, at most (the age limit, ``job_expiry``, usually keeps far fewer)
 RECENT_JOBS = 1000
 
