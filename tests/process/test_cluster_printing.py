@@ -4,6 +4,7 @@ opened each connection."""
 
 from __future__ import annotations
 
+import os
 import signal
 import threading
 from collections import Counter
@@ -170,6 +171,29 @@ def test_an_agent_on_a_process_that_does_not_lead_its_printer_prints_and_is_seen
             agent.stop()
             for hall in halls:
                 eventually(lambda hall=hall: printer_state(hall)["status"] == "agent_offline", f"gone on {hall.port}")
+        finally:
+            agent.stop()
+
+
+def test_when_the_leader_dies_its_successor_finds_the_agent_on_a_third_process_by_a_roll_call(
+        tmp_path: Path) -> None:
+    with FakePrinter() as printer, hall_processes(tmp_path, agent_hall(printer.port), 3) as halls:
+        leader = printer_leader(halls)
+        agent_on, successor = (hall for hall in halls if hall is not leader)
+        agent = Agent(agent_on, tmp_path / "agent.log")
+        try:
+            agent.start()
+            eventually(lambda: printer_state(leader)["message"] == "打印代理已连接", "the leader knows the agent")
+            assert agent_on.process is not None
+            os.kill(agent_on.process.pid, signal.SIGSTOP)  # so the lock goes to the third process
+            try:
+                leader.stop(signal.SIGKILL)
+                printer_leader([successor])
+            finally:
+                os.kill(agent_on.process.pid, signal.SIGCONT)
+            number = issue(successor, successor.kiosk())
+            eventually(lambda: printed_numbers(printer) == [number], f"{number} printed by the agent elsewhere")
+            assert printer_state(successor)["status"] == "ok" and PRINTER_JOB not in leads(agent_on)
         finally:
             agent.stop()
 
