@@ -178,5 +178,12 @@ def audio(name: str) -> Any:
     announcer: Announcer = current_app.extensions["hallq_announcer"]
     path = announcer.file(name) if _NAME.match(name) or name == CHIME else None
     if path is None:
-        return jsonify({"error": {"code": "audio_not_found", "message": "没有这段语音（语音合成失败或已过期）"}}), 404
-    return send_file(path, mimetype="audio/wav", max_age=86400)  # the name is a hash of the content
+        return _no_audio()
+    try:
+        return send_file(path, mimetype="audio/wav", max_age=86400)  # the name is a hash of the content
+    except FileNotFoundError:  # pruned by another process of the hall between the look and the read
+        return _no_audio()
+
+
+def _no_audio() -> tuple[Any, int]:
+    return jsonify({"error": {"code": "audio_not_found", "message": "没有这段语音（语音合成失败或已过期）"}}), 404

@@ -153,9 +153,10 @@ def create_app(settings: Settings | None = None, async_mode: str | None = None) 
                                                   hall.config.server.kiosk_per_minute, hall.tallies)
     leadership, relay = _cluster(hall, socketio)
     app.extensions["hallq_leadership"] = leadership
-    agents = AgentHub(socketio.server)
+    agents = AgentHub(socketio.server, hall.bus, hall.settings.clock)
     spooler = Spooler(hall.config, hall.engine.record_print, hall.settings.clock, hall.public_url, ThreadRuntime(),
-                      agents, leads=lambda printer: leadership.holds(cluster.printer_job(printer)))
+                      agents, leads=lambda printer: leadership.holds(cluster.printer_job(printer)),
+                      publish=hall.bus.publish)
     hall.bus.subscribe(spooler.on_event, remote=True)
     app.extensions["hallq_spooler"] = spooler
     voice = Voice(hall.config.voice, hall.settings.instance / "voice")
@@ -166,6 +167,10 @@ def create_app(settings: Settings | None = None, async_mode: str | None = None) 
     if shared:
         shared.fanout = fanout
         shared.heard.append(realtime.heard)
+        # listening from the start, not from this process's first client as python-socketio would: a printer
+        # agent's acknowledgement comes back through it to the process leading the printer, clients or not
+        socketio.server.manager_initialized = True
+        shared.initialize()
     app.extensions["hallq_realtime"] = realtime
     realtime.device_handlers["evaluator"] = EvaluatorFeed(socketio, hall).on_connect
     leadership.on_gain(lambda job: _taken_over(job, realtime, spooler))
@@ -199,8 +204,9 @@ def _cluster(hall: Hall, socketio: SocketIO) -> tuple[Leadership, Relay]:
 
 
 def _taken_over(job: str, realtime: Realtime, spooler: Spooler) -> None:
-    """A job this process now runs starts from the present: the screens get a snapshot, the printer is read."""
+    """A job this process now runs starts from the present: the screens get a snapshot; the printer prints what
+    its last leader may have left unprinted, and is read."""
     if job == cluster.SNAPSHOT:
         realtime.refresh()
     elif job.startswith("printer:"):
-        spooler.check(job.removeprefix("printer:"))
+        spooler.take_over(job.removeprefix("printer:"))

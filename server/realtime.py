@@ -21,8 +21,9 @@ from server.cluster import SNAPSHOT, Leadership
 from server.events import HallEvent
 from server.fanout import Fanout
 from server.hall import Hall
+from server.printing import agent
 from server.printing.agent import OFFLINE, ONLINE, AgentHub
-from server.printing.spooler import Spooler
+from server.printing.spooler import PRINT_OUTCOMES, PRINTER_STATE, PRINTER_STATES_ASKED, Spooler
 from server.queue import DomainError
 from server.web import refused_socket
 
@@ -33,8 +34,8 @@ HALL_ROOM = "hall"
 STAFF_ROOM = "staff"  # printer faults and print outcomes for the desk
 SNAPSHOT_INTERVAL = 0.2  # seconds between two coalesced snapshots
 #: events that change nothing a snapshot shows (the rating tablet has its own feed)
-QUIET_KINDS = frozenset({"reprint_requested", *evaluation.EVENTS, *cases.EVENTS})
-PRINT_OUTCOMES = frozenset({"printed", "print_failed"})
+QUIET_KINDS = frozenset({"reprint_requested", *evaluation.EVENTS, *cases.EVENTS, PRINTER_STATE, PRINTER_STATES_ASKED,
+                         *agent.EVENTS})
 GUIDE_EVENTS = frozenset(appointments.EVENTS + desk.EVENTS + complaints.EVENTS)
 
 
@@ -67,6 +68,7 @@ class Realtime:
         hall.bus.subscribe(self.on_event)
         hall.bus.subscribe_remote(self.on_remote_event)
         spooler.on_change(self.on_printers)
+        agents.on_change(self._agent_status)
         socketio.on_event("connect", self.on_connect)
         socketio.on_event("disconnect", self.on_disconnect)
 
@@ -142,7 +144,7 @@ class Realtime:
         if who.role != "kiosk":
             raise refused_socket(DomainError("forbidden", "forbidden", "printer agents sign in with a kiosk token"))
         self.agents.attach(who.name, sid)
-        self._agent_status(who.name, online=True)
+        self._agent_status(who.name)
 
     def on_disconnect(self, reason: Any = None) -> None:
         if self._emitted():
@@ -150,12 +152,14 @@ class Realtime:
         self.principals.pop(request.sid, None)  # type: ignore[attr-defined]
         kiosk = self.agents.detach(request.sid)  # type: ignore[attr-defined]
         if kiosk is not None:
-            self._agent_status(kiosk, online=False)
+            self._agent_status(kiosk)
 
-    def _agent_status(self, kiosk: str, online: bool) -> None:
+    def _agent_status(self, kiosk: str) -> None:
+        """An agent of ``kiosk`` came or went (here or on another process): the process leading its printers
+        reports whether one is still connected anywhere (and shares that state with the others)."""
         for printer in self.hall.config.printing.printers:
-            if printer.via_agent and kiosk in printer.kiosks:
-                self.spooler.report(printer.name, ONLINE if online else OFFLINE)
+            if printer.via_agent and kiosk in printer.kiosks and self.spooler.leads(printer.name):
+                self.spooler.report(printer.name, ONLINE if self.agents.connected(printer) else OFFLINE)
 
     def on_printers(self, printers: list[dict[str, Any]]) -> None:
         self.socketio.emit("printers", {"printers": printers}, to=STAFF_ROOM)

@@ -4,6 +4,13 @@ Both ends of one small protocol over Socket.IO. The agent signs in with its kios
 ``"agent": true``; the server sends ``print_job`` {job, printer, data (base64)} and waits for the agent's
 acknowledgement {ok, status, message} or {ok: false, error: {code, message}}. A job not acknowledged in time
 is reported as not printed (staff can reprint it); the agent reconnects by itself.
+
+With several server processes the agent's socket is on whichever process it reached, and the job comes from the
+process leading its printer (server/cluster.py). Each process tells the others of the agents it accepts and loses
+(``agent_attached``/``agent_detached`` with the socket's id, stored by no one), so the leader knows every agent's
+socket; the job then goes to that socket through Socket.IO's message queue, and so does the acknowledgement back
+(python-socketio's ``call`` across hosts). A process that takes a printer over asks for a roll call
+(``agents_asked``): the others tell again of the agents they hold.
 """
 
 from __future__ import annotations
@@ -11,9 +18,12 @@ from __future__ import annotations
 import base64
 import logging
 import threading
+from collections.abc import Callable
 from dataclasses import asdict
 from typing import Any
 
+from server.clock import Clock
+from server.events import EventBus, HallEvent
 from server.printing import device
 from server.printing.device import PrinterFault, PrinterStatus
 from server.printing.settings import Connection, PrinterConfig
@@ -22,34 +32,89 @@ log = logging.getLogger(__name__)
 
 OFFLINE = PrinterStatus("agent_offline", "打印代理未连接（取号机电脑）")
 ONLINE = PrinterStatus("unknown", "打印代理已连接")
+#: the hall's other processes told of an agent accepted or lost here; a roll call of every process's agents
+AGENT_ATTACHED, AGENT_DETACHED, AGENTS_ASKED = "agent_attached", "agent_detached", "agents_asked"
+EVENTS = (AGENT_ATTACHED, AGENT_DETACHED, AGENTS_ASKED)
 
 
 class AgentHub:
-    """The server's side: which kiosk's agent is connected on which socket, and handing jobs to it."""
+    """The server's side: which kiosk's agent is connected on which socket (of this process or another), and
+    handing jobs to it."""
 
-    def __init__(self, server: Any):
+    def __init__(self, server: Any, bus: EventBus, clock: Clock):
         self.server = server  # the python-socketio server
-        self._sids: dict[str, str] = {}  # kiosk name → socket id
+        self.bus = bus
+        self.clock = clock
+        self._here: dict[str, str] = {}  # socket id → kiosk name: agents on this process
+        self._elsewhere: dict[str, str] = {}  # socket id → kiosk name: agents other processes told of
+        self._listeners: list[Callable[[str], None]] = []
         self._lock = threading.Lock()
+        bus.subscribe_remote(self.on_event)
+
+    def on_change(self, listener: Callable[[str], None]) -> None:
+        """``listener(kiosk)`` when an agent of that kiosk is attached or lost on another process."""
+        self._listeners.append(listener)
 
     def attach(self, kiosk: str, sid: str) -> None:
         with self._lock:
-            self._sids[kiosk] = sid
+            self._here[sid] = kiosk
+        self._tell(AGENT_ATTACHED, kiosk, sid)
 
     def detach(self, sid: str) -> str | None:
         """Forget the agent on ``sid``; its kiosk's name, if it was one."""
         with self._lock:
-            kiosk = next((k for k, s in self._sids.items() if s == sid), None)
-            if kiosk is not None:
-                del self._sids[kiosk]
-            return kiosk
+            kiosk = self._here.pop(sid, None)
+        if kiosk is not None:
+            self._tell(AGENT_DETACHED, kiosk, sid)
+        return kiosk
+
+    def roll_call(self) -> None:
+        """Forget the agents other processes told of, and ask them to tell again (this process now leads a
+        printer: the agents of a process that died since must not be counted)."""
+        with self._lock:
+            self._elsewhere.clear()
+        self.bus.publish([HallEvent(AGENTS_ASKED, self.clock.now())])
+
+    def on_event(self, event: HallEvent) -> None:
+        """Another process's news of its agents."""
+        detail = event.detail or {}
+        if event.kind == AGENTS_ASKED:
+            with self._lock:
+                here = list(self._here.items())
+            for sid, kiosk in here:
+                self._tell(AGENT_ATTACHED, kiosk, sid)
+            return
+        if event.kind not in (AGENT_ATTACHED, AGENT_DETACHED):
+            return
+        kiosk, sid = str(detail.get("kiosk")), str(detail.get("sid"))
+        with self._lock:
+            if event.kind == AGENT_ATTACHED:
+                self._elsewhere[sid] = kiosk
+            elif self._elsewhere.pop(sid, None) is None:
+                return
+        self._changed(kiosk)
 
     def connected(self, printer: PrinterConfig) -> bool:
         return self._sid(printer) is not None
 
     def _sid(self, printer: PrinterConfig) -> str | None:
+        """The agent's socket: this process's first, else the one another process told of last."""
         with self._lock:
-            return next((self._sids[k] for k in printer.kiosks if k in self._sids), None)
+            for agents in (self._here, self._elsewhere):
+                found = [sid for sid, kiosk in agents.items() if kiosk in printer.kiosks]
+                if found:
+                    return found[-1]
+            return None
+
+    def _tell(self, kind: str, kiosk: str, sid: str) -> None:
+        self.bus.publish([HallEvent(kind, self.clock.now(), detail={"kiosk": kiosk, "sid": sid})])
+
+    def _changed(self, kiosk: str) -> None:
+        for listener in self._listeners:
+            try:
+                listener(kiosk)
+            except Exception:
+                log.exception("agent listener failed")
 
     def deliver(self, printer: PrinterConfig, data: bytes, timeout: float) -> PrinterStatus:
         sid = self._sid(printer)
@@ -59,6 +124,10 @@ class AgentHub:
         try:
             answer = self.server.call("print_job", job, to=sid, timeout=timeout)
         except Exception as exc:  # socketio.exceptions.TimeoutError, or the socket went away
+            with self._lock:  # told of by a process that died since, say: the agent will come back elsewhere
+                lost = self._elsewhere.pop(sid, None)
+            if lost is not None:
+                self._changed(lost)
             raise PrinterFault("unacknowledged", f"打印代理 {timeout:g} 秒内未确认，请补打", str(exc)) from exc
         if not isinstance(answer, dict):
             raise PrinterFault("error", "打印代理的回答无法识别", repr(answer)[:100])

@@ -4,6 +4,15 @@ The ticket is saved and the kiosk answered before anything here runs: the spoole
 events (``issued``, ``reprint_requested``), so a printer that is off, out of paper or silent costs the kiosk
 nothing. Between jobs each worker reads its printer's status, so staff see a fault before the next resident
 does, and a printer that comes back is used again by itself.
+
+With several server processes (server/cluster.py) one of them leads each printer: it alone prints and reads the
+status. It publishes the printer's state at each change and each status read (``printer_state``, relayed to the
+others, stored by no one; and at once to a process that starts and asks, ``printer_states_asked``), which the
+others adopt as theirs, so any process answers what the printer is doing and a process that takes the printer
+over starts from there. Every process hears every ``issued``: one that does not lead the printer keeps
+the jobs of the last ``job_expiry`` seconds whose outcome (``printed``, ``print_failed``) it has not heard, and
+prints them if it takes the printer over: the paper its dead leader had queued, or that was issued while no process
+led the printer. A ticket printed twice (its leader died between printing and telling) beats one never printed.
 """
 
 from __future__ import annotations
@@ -11,6 +20,7 @@ from __future__ import annotations
 import logging
 import queue
 import threading
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -30,12 +40,21 @@ log = logging.getLogger(__name__)
 #: The tags printed for the resident's kind of ticket.
 PRIORITY_TAG = "绿色通道"
 APPOINTMENT_TAG = "预约"
+#: a printer's state as the process leading it last saw it: for the hall's other processes, stored by no one
+PRINTER_STATE = "printer_state"
+PRINTER_STATES_ASKED = "printer_states_asked"  # by a process starting: the leaders publish their printers' states
+PRINT_OUTCOMES = frozenset({"printed", "print_failed"})  # server/queue.py's record_print
+#: jobs kept per printer led elsewhere, at most (the age limit, ``job_expiry``, usually keeps far fewer)
+RECENT_JOBS = 1000
 
 
 class AgentLink(Protocol):
     """Hands a rendered job to the `hallq printer-agent` of the printer's kiosk PC and waits for its answer."""
 
     def deliver(self, printer: PrinterConfig, data: bytes, timeout: float) -> PrinterStatus: ...
+
+    def roll_call(self) -> None:
+        """Learn afresh which agents are connected (this process now leads a printer on a kiosk PC)."""
 
 
 class Runtime(Protocol):
@@ -89,6 +108,16 @@ class PrinterState:
     last_error: dict[str, str] | None = None
     checked_at: datetime | None = None
 
+    def shared(self) -> dict[str, Any]:
+        """What the other processes adopt (the ``printer_state`` event's detail)."""
+        return {"printer": self.config.name, "status": self.status.code, "message": self.status.message,
+                "last_error": self.last_error, "checked_at": self.checked_at.isoformat() if self.checked_at else None}
+
+    def adopt(self, shared: dict[str, Any]) -> None:
+        self.status = PrinterStatus(str(shared["status"]), str(shared["message"]))
+        self.last_error = shared.get("last_error")
+        self.checked_at = datetime.fromisoformat(shared["checked_at"]) if shared.get("checked_at") else None
+
     def to_json(self) -> dict[str, Any]:
         return {"name": self.config.name, "status": self.status.code, "message": self.status.message,
                 "ok": self.status.printable, "last_error": self.last_error,
@@ -113,11 +142,13 @@ _STOP = object()
 class Spooler:
     def __init__(self, config: HallConfig, record: Callable[[int, str, str, str, dict[str, str] | None], None],
                  clock: Clock, public_url: str, runtime: Runtime, agents: AgentLink | None = None,
-                 leads: Callable[[str], bool] = lambda _printer: True):
+                 leads: Callable[[str], bool] = lambda _printer: True,
+                 publish: Callable[[list[HallEvent]], None] = lambda _events: None):
         """``leads(printer)``: whether this process prints on that printer and reads its status (one process of
-        the hall does: server/cluster.py)."""
+        the hall does: server/cluster.py); ``publish``: the hall's event bus, for the printer states it leads."""
         self.config = config
         self.leads = leads
+        self.publish = publish
         self.record = record
         self.clock = clock
         self.public_url = public_url
@@ -126,6 +157,10 @@ class Spooler:
         self.states = {p.name: PrinterState(p, OFFLINE) if p.via_agent else PrinterState(p)
                        for p in config.printing.printers}
         self._queues: dict[str, queue.Queue[Any]] = {p.name: queue.Queue() for p in config.printing.printers}
+        #: the recent jobs of each printer another process leads, outcome not yet heard: printed if this one takes
+        #: the printer over
+        self._unsettled: dict[str, deque[PrintJob]] = {p.name: deque(maxlen=RECENT_JOBS)
+                                                       for p in config.printing.printers}
         self._listeners: list[Callable[[list[dict[str, Any]]], None]] = []
         self._started = False
 
@@ -134,6 +169,7 @@ class Spooler:
     def start(self) -> None:
         if not self._started:
             self._started = True
+            self.publish([HallEvent(PRINTER_STATES_ASKED, self.clock.now())])
             for printer in self.config.printing.printers:
                 self.runtime.start(lambda printer=printer: self._work(printer))
 
@@ -169,20 +205,86 @@ class Spooler:
         """Ask the printer's worker to read its status now (after staff refilled paper, say)."""
         self._queues[name].put(_CHECK)
 
+    def take_over(self, name: str) -> int:
+        """This process now leads printer ``name``: print the recent jobs whose outcome it never heard (their
+        age still counted from when it heard of them), then read the printer; how many jobs it queued."""
+        unsettled = self._unsettled[name]
+        self._forget_expired(unsettled)
+        jobs = list(unsettled)
+        unsettled.clear()
+        for job in jobs:
+            self._queues[name].put(job)
+        if jobs:
+            log.warning("printer %s taken over with %d job(s) its last leader may not have printed", name, len(jobs))
+        if self.states[name].config.via_agent and self.agents is not None:
+            self.agents.roll_call()
+        self.check(name)
+        return len(jobs)
+
+    def unsettled(self, name: str) -> list[int]:
+        """The tickets of the jobs kept for printer ``name`` (led elsewhere), oldest first."""
+        self._forget_expired(self._unsettled[name])
+        return [job.ticket_id for job in self._unsettled[name]]
+
     # ------------------------------------------------------------------ events in
 
     def on_event(self, event: HallEvent) -> None:
+        detail = event.detail or {}
+        if event.kind == PRINTER_STATE:
+            self._adopt(detail)
+            return
+        if event.kind == PRINTER_STATES_ASKED:
+            self._share([state for name, state in self.states.items() if self.leads(name)])
+            return
+        if event.kind in PRINT_OUTCOMES:
+            self._settled(str(detail.get("printer")), detail.get("ticket"))
+            return
         if event.ticket is None or event.actor is None:
             return
         if event.kind == "issued":
             printer, reprint = self.printer_for(event.actor), False
         elif event.kind == "reprint_requested":
-            printer, reprint = self.printer_for(event.actor, (event.detail or {}).get("printer")), True
+            printer, reprint = self.printer_for(event.actor, detail.get("printer")), True
         else:
             return
-        if printer is not None and self.leads(printer.name):
-            self._queues[printer.name].put(PrintJob(event.ticket.id, self.paper(event.ticket, reprint), event.actor,
-                                                    self.clock.now()))
+        if printer is None:
+            return
+        job = PrintJob(event.ticket.id, self.paper(event.ticket, reprint), event.actor, self.clock.now())
+        if self.leads(printer.name):
+            self._queues[printer.name].put(job)
+        else:
+            self._keep(printer.name, job)
+
+    def _keep(self, printer: str, job: PrintJob) -> None:
+        """A job for the printer's leader elsewhere, kept until its outcome is heard."""
+        unsettled = self._unsettled[printer]
+        self._forget_expired(unsettled)
+        unsettled.append(job)
+
+    def _adopt(self, shared: dict[str, Any]) -> None:
+        """A printer's state as the process leading it published it: this process's own, silently (the leader
+        told every screen itself)."""
+        state = self.states.get(str(shared.get("printer")))
+        if state is not None and not self.leads(state.config.name):
+            state.adopt(shared)
+
+    def _settled(self, printer: str, ticket_id: Any) -> None:
+        """A job's outcome was heard: it is not printed again on taking the printer over."""
+        unsettled = self._unsettled.get(printer)
+        job = next((job for job in unsettled or () if job.ticket_id == ticket_id), None)
+        if unsettled is not None and job is not None:
+            unsettled.remove(job)
+
+    def _share(self, states: list[PrinterState]) -> None:
+        """The states of printers this process leads, for the others to adopt."""
+        if states:
+            self.publish([HallEvent(PRINTER_STATE, self.clock.now(), detail=state.shared()) for state in states])
+
+    def _forget_expired(self, jobs: deque[PrintJob]) -> None:
+        """Jobs are kept in the order heard: the expired ones are the first."""
+        now = self.clock.now()
+        while jobs and (now - jobs[0].queued_at).total_seconds() > self.config.printing.job_expiry:
+            jobs.popleft()
 
     def paper(self, ticket: TicketView, reprint: bool = False) -> TicketPrint:
         service = self.config.service(ticket.service)
@@ -210,8 +312,10 @@ class Spooler:
             try:
                 if job is _CHECK:
                     self._check(printer)
-                else:
+                elif self.leads(printer.name):
                     self._print(printer, job)
+                else:  # the printer was lost (the database went away) with this job queued: its new leader prints it
+                    self._keep(printer.name, job)
             except Exception:  # the worker must outlive any bug in one job
                 log.exception("printer %s: job failed unexpectedly", printer.name)
 
@@ -222,7 +326,7 @@ class Spooler:
             status = self.runtime.blocking(probe, printer)
         except PrinterFault as fault:
             status = PrinterStatus(fault.code, fault.message)
-        self._update(printer, status, None)
+        self._update(printer, status, None, read=True)
 
     def _print(self, printer: PrinterConfig, job: PrintJob) -> None:
         error: dict[str, str] | None = None
@@ -250,7 +354,9 @@ class Spooler:
         except Exception:
             log.exception("printer %s: could not record the outcome for ticket %s", printer.name, job.ticket_id)
 
-    def _update(self, printer: PrinterConfig, status: PrinterStatus, error: dict[str, str] | None) -> None:
+    def _update(self, printer: PrinterConfig, status: PrinterStatus, error: dict[str, str] | None,
+                read: bool = False) -> None:
+        """The printer's state after a job, a status read (``read``) or an agent's coming or going."""
         state = self.states[printer.name]
         now = self.clock.now()
         device.log_change(log, printer.name, state.status, status)
@@ -258,6 +364,8 @@ class Spooler:
         state.status, state.checked_at = status, now
         if error is not None:
             state.last_error = {**error, "at": now.isoformat()}
+        if (changed or read) and self.leads(printer.name):
+            self._share([state])
         if changed:
             printers = self.printers()
             for listener in self._listeners:

@@ -62,6 +62,9 @@ UTTERANCE_TIMEOUT = 15.0  # seconds the engine thread waits for espeak's finishe
 SETTLE_TIMEOUT = 5.0  # seconds the engine thread waits for espeak to be idle (it takes well under 1 ms)
 PROBE_TIMEOUT = 30.0  # seconds for the child process that loads libespeak-ng first
 START_TIMEOUT = 60.0  # seconds an announcement waits for start-up (probe + warm-up) to finish
+#: seconds an announcement made or used is safe from pruning: another process of the hall sharing the folder may
+#: be about to serve it (a display hears a call pushed by one process and fetches its audio from another)
+PRUNE_SPARES = 600.0
 WARM_UP_TEXT = "一"
 _PROBE = "import pyttsx3; pyttsx3.init('espeak')"
 
@@ -394,9 +397,14 @@ class Voice:
         return hashlib.sha1(key.encode()).hexdigest() + ".wav"
 
     def cached(self, text: str) -> Path | None:
-        """The announcement's file if it has been made; never synthesises."""
+        """The announcement's file if it has been made, marked as just used (a recall's audio is not pruned while
+        the displays may fetch it); never synthesises."""
         path = self.cache_dir / self.audio_name(text)
-        return path if path.exists() else None
+        try:
+            os.utime(path)
+        except FileNotFoundError:
+            return None
+        return path
 
     def announcement(self, text: str) -> Path:
         """The WAV of one call: the sentence read once, made once and then cached.
@@ -447,13 +455,23 @@ class Voice:
             _blocking(_write_chime, path)
         return path
 
-    def prune(self, keep: int = 500) -> int:
-        """Delete all but the ``keep`` newest announcements (~0.2 MB each at the defaults); how many went."""
-        files = sorted(self.cache_dir.glob("[0-9a-f]*.wav"), key=lambda p: p.stat().st_mtime, reverse=True)
-        for old in files[keep:]:
-            old.unlink(missing_ok=True)
-            old.with_suffix(".json").unlink(missing_ok=True)
-        return max(0, len(files) - keep)
+    def prune(self, keep: int = 500, now: float | None = None) -> int:
+        """Delete all but the ``keep`` newest announcements (~0.2 MB each at the defaults), sparing any made or
+        used in the last PRUNE_SPARES seconds (``now``: the file system's time, by default the present); how many
+        went. Other processes sharing the folder may prune at the same time: a file already gone is skipped."""
+        now = time.time() if now is None else now
+        files = []
+        for path in self.cache_dir.glob("[0-9a-f]*.wav"):
+            with contextlib.suppress(FileNotFoundError):
+                files.append((path.stat().st_mtime, path))
+        files.sort(reverse=True)
+        gone = 0
+        for made, old in files[keep:]:
+            if now - made >= PRUNE_SPARES:
+                old.unlink(missing_ok=True)
+                old.with_suffix(".json").unlink(missing_ok=True)
+                gone += 1
+        return gone
 
 
 # ---------------------------------------------------------------- helpers

@@ -10,20 +10,35 @@ the ESC/POS DLE EOT definitions (fixed bits 1 and 4 set, 0x12):
 
 python-escpos's Network sends the three bytes with sendall and reads the answer with one recv(16), so an answer is
 exactly one byte, sent right when the query has arrived.
+
+Each connection is also noted as a ``Visit``: how many DLE EOT queries it sent and, with ``watch`` set, which
+process it came from (looked up in /proc while the connection is open, as ``ss -p`` does): with several server
+processes, the test sees which one read the printer.
 """
 
 from __future__ import annotations
 
+import os
 import selectors
 import socket
 import threading
 from collections.abc import Callable
+from dataclasses import dataclass
 from types import TracebackType
 
 from tests.printing.escpos_decode import UnknownCommand, next_token
 
 STATUS_BASE = 0x12
 PAPER_STATES = ("ok", "near_end", "out")
+
+
+@dataclass
+class Visit:
+    """One connection to the printer."""
+
+    #: the process that opened it (with ``watch``); None if unknown (closed before it was accepted)
+    pid: int | None
+    status_queries: int = 0
 
 
 class FakePrinter:
@@ -39,6 +54,8 @@ class FakePrinter:
         self.drop_after = drop_after  # close a connection once it has sent this many bytes
         self.port = 0  # chosen by the system at the first start, then kept
         self.jobs: list[bytes] = []  # one per connection, appended when it ends
+        self.visits: list[Visit] = []  # one per connection, appended with its job
+        self.watch = False  # note which process opened each connection
         self._received = bytearray()
         self._changed = threading.Condition()
         self._thread: threading.Thread | None = None
@@ -137,12 +154,15 @@ class FakePrinter:
                 ready = {key.fileobj for key, _ in selector.select()}
                 if self._wake[1] in ready:
                     return
-                connection, _ = self._listener.accept()
+                connection, peer = self._listener.accept()
                 with connection:
-                    if not self._serve_connection(connection, selector):
+                    if not self._serve_connection(connection, selector, Visit(self._owner(peer[1]))):
                         return
 
-    def _serve_connection(self, connection: socket.socket, selector: selectors.BaseSelector) -> bool:
+    def _owner(self, peer_port: int) -> int | None:
+        return owner(peer_port, self.port) if self.watch else None
+
+    def _serve_connection(self, connection: socket.socket, selector: selectors.BaseSelector, visit: Visit) -> bool:
         """Read one connection to its end; False when the printer is being closed meanwhile."""
         assert self._wake is not None
         job = bytearray()
@@ -165,6 +185,7 @@ class FakePrinter:
                 if not chunk or (self.drop_after is not None and len(job) >= self.drop_after):
                     return True
                 pending, queries = _status_queries(pending + chunk)
+                visit.status_queries += len(queries)
                 answer = bytes(self.status(n) for n in queries if 1 <= n <= 4)
                 if answer and not self.silent:
                     try:
@@ -175,6 +196,7 @@ class FakePrinter:
             selector.unregister(connection)
             with self._changed:
                 self.jobs.append(bytes(job))
+                self.visits.append(visit)
                 self._changed.notify_all()
 
 
@@ -194,3 +216,31 @@ def _status_queries(data: bytes) -> tuple[bytes, list[int]]:
         if token.name == "DLE EOT":
             queries.append(token.params[0])
     return data[i:], queries
+
+
+def owner(client_port: int, server_port: int) -> int | None:
+    """The process holding the TCP connection from 127.0.0.1:``client_port`` to ``server_port``: its socket's inode
+    from /proc/net/tcp, then the process (of those this user may look into) with that inode among its open files
+    (Linux only)."""
+    local, remote = f"0100007F:{client_port:04X}", f"0100007F:{server_port:04X}"
+    inode = None
+    with open("/proc/net/tcp") as table:
+        for line in table:
+            fields = line.split()
+            if fields[1:3] == [local, remote]:
+                inode = fields[9]
+                break
+    if inode is None or inode == "0":  # already closed by the client: no process holds it
+        return None
+    for pid in (int(name) for name in os.listdir("/proc") if name.isdigit()):
+        try:
+            fds = os.listdir(f"/proc/{pid}/fd")
+        except OSError:  # another user's, or gone
+            continue
+        for fd in fds:
+            try:
+                if os.readlink(f"/proc/{pid}/fd/{fd}") == f"socket:[{inode}]":
+                    return pid
+            except OSError:  # closed meanwhile
+                continue
+    return None
