@@ -39,6 +39,8 @@ log = logging.getLogger(__name__)
 
 TICKER = "ticker"  # 延时服务 start and end, appointments forfeited, 未评价 recorded
 SNAPSHOT = "snapshot"  # the coalesced snapshot broadcast to every screen
+#: events relayed before the request that made them is answered: each asks for a paper a resident will wait for
+SENT_AT_ONCE = frozenset({"issued", "reprint_requested"})
 TRY_EVERY = 1.0  # seconds between two attempts at the jobs a process does not lead (and a check of those it does)
 #: how the hall's processes connect to Redis: give up connecting after 2 s, notice a dead peer by keepalives
 REDIS_OPTIONS = {"socket_connect_timeout": 2.0, "socket_keepalive": True, "health_check_interval": 10}
@@ -199,7 +201,15 @@ class RedisRelay:
         self.origin = process_name()
         self._outbox: queue.Queue[list[HallEvent] | None] = queue.Queue()
         self._running = True
-        bus.subscribe_batches(self._outbox.put if queued else self.send)
+        bus.subscribe_batches(self._accept if queued else self.send)
+
+    def _accept(self, events: list[HallEvent]) -> None:
+        """A paper to print is sent before the kiosk is answered (~0.1 ms): were this process killed just after
+        answering, the printer's leader must already know of it. The rest goes from the queue."""
+        if any(event.kind in SENT_AT_ONCE for event in events):
+            self.send(events)
+        else:
+            self._outbox.put(events)
 
     def start(self, spawn: Callable[[Callable[[], None]], Any]) -> None:
         spawn(self._send)
