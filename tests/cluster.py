@@ -2,11 +2,12 @@
 18), for the process tests and bench/.
 
     with hall_cluster(tmp_path, processes=3) as cluster:
-        cluster.kiosk(5)                 # kiosk-6's session, on the process it is spread to
-        cluster.clerk(2)                 # clerk3, signed in to 3号窗口, on its process
-        cluster.leaders()                # {"ticker": <LiveHall>, "snapshot": <LiveHall>}, from /api/health
-        cluster.kill(cluster.leaders()["ticker"])   # SIGKILL
-        cluster.add()                    # one more process of the same hall
+        kiosk = cluster.kiosk(5)         # kiosk-6's session: post to cluster.spread(5).url (or any process)
+        clerk = cluster.clerk(2)         # clerk3, logged in on cluster.spread(2), signed in to 3号窗口
+        display = cluster.display(0, called=print)  # display-1's Socket.IO client on cluster.spread(0)
+        leaders = cluster.settled()      # {"ticker": LiveHall, "snapshot": LiveHall, …} from each /api/health
+        cluster.kill(leaders["ticker"])  # SIGKILL, and out of cluster.processes
+        cluster.add()                    # one more process of the same hall, started
 
 Kiosk ``i``, clerk ``i`` and display ``i`` go to process ``i % N`` (``cluster.spread(i)``), so every process serves
 some of each.
