@@ -268,3 +268,33 @@ def serving(cluster: Cluster, admin: requests.Session, front: Front) -> LiveHall
     """The process nginx sends this machine's requests to, by its own health answer (host:pid)."""
     name = admin.get(f"{front.https}/api/health", timeout=10).json()["cluster"]["process"]
     return next(p for p in cluster.processes if p.process and name.endswith(f":{p.process.pid}"))
+
+
+@pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's chromium at /usr/bin/chromium")
+def test_behind_nginx_the_tv_comes_back_by_itself_when_its_process_dies(tmp_path: Path) -> None:
+    """The display page in Chromium, websocket only (static/hallq.js): its process killed, it shows itself offline,
+    reconnects through nginx to the other process and shows the next call."""
+    with hall_cluster(tmp_path, processes=2, config=proxied(tmp_path)) as cluster, \
+            nginx_before(tmp_path, cluster.first, [p.port for p in cluster.processes]) as front, \
+            sync_playwright() as playwright_:
+        browser = launch(playwright_)
+        try:
+            page = browser.new_context(ignore_https_errors=True, locale="zh-CN").new_page()
+            page.goto(f"{front.https}/display#token={cluster.display_tokens[0]}")
+            page.wait_for_selector("html[data-socket=connected]", timeout=10_000)
+            admin = front.session()
+            admin.cookies = front.login("admin").cookies
+            cluster.kill(serving(cluster, admin, front))
+            page.wait_for_selector("html[data-socket=offline]", timeout=10_000)
+            page.wait_for_selector("html[data-socket=connected]", timeout=15_000)
+
+            kiosk = front.session()
+            kiosk.headers["Authorization"] = f"Bearer {cluster.kiosk_tokens[0]}"
+            number = kiosk.post(f"{front.https}/api/tickets", json={"service": "hukou-id"}).json()["ticket"]["number"]
+            clerk = front.session()
+            clerk.cookies = front.login("clerk1").cookies
+            clerk.post(f"{front.https}/api/windows/1/sign-in", json={}).raise_for_status()
+            clerk.post(f"{front.https}/api/windows/1/call-next", json={}).raise_for_status()
+            page.wait_for_function(f"document.body.innerText.includes({number!r})", timeout=10_000)
+        finally:
+            browser.close()
