@@ -22,6 +22,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import pytest
 import requests
 import socketio
 
@@ -130,6 +131,7 @@ def hall_cluster(folder: Path, processes: int = 2, displays: int = 4, config: Pa
                  database_url: str | None = None) -> Iterator[Cluster]:
     """``processes`` running processes of one hall (``config``, on a scratch PostgreSQL database unless
     ``database_url`` is given) with kiosk-1…8, display-1…``displays`` and clerk1…4; all stopped after."""
+    _redis_answers()
     with _database(database_url) as url:
         first = LiveHall(folder / "instance", config=config, database_url=url)
         first.environ["HALLQ_MESSAGE_QUEUE"] = REDIS
@@ -143,6 +145,16 @@ def hall_cluster(folder: Path, processes: int = 2, displays: int = 4, config: Pa
             yield cluster
         finally:
             cluster.stop()
+
+
+def _redis_answers() -> None:
+    """Skip, as scratch_postgres does without PostgreSQL, when no Redis answers here."""
+    import redis
+
+    try:
+        redis.Redis.from_url(REDIS, socket_connect_timeout=2).ping()
+    except redis.RedisError as exc:
+        pytest.skip(f"several processes need Redis: none answers at {REDIS} ({exc})")
 
 
 @contextmanager
