@@ -188,18 +188,17 @@ def test_one_queue_on_several_processes_survives_the_death_of_one(tmp_path: Path
         assert len(called) == len(set(called)) and set(called) <= tickets.keys()
         assert {port for _, port in load.calls} == ports, "calls made on every process, the killed one too"
 
-        # every display still connected heard every call answered by a survivor, whichever process it is on, each
-        # once. The killed process's calls too, except those whose push it had not sent yet (it sends a call once
-        # its audio is ready, after answering the clerk): those no display heard (they show in the next snapshot's
-        # recent calls)
-        survivors = [screen for screen in screens if screen is not orphan]
-        by_survivors = {ticket for ticket, port in load.calls if port != victim.port}
-        for screen in survivors:
-            eventually(lambda s=screen: by_survivors <= set(s.called),
-                       f"display-{screen.index + 1} hearing all {len(by_survivors)} calls made on the survivors")
-            assert not [t for t, n in Counter(screen.called).items() if n > 1], "a call shown twice"
-        eventually(lambda: len({frozenset(set(called) - set(s.called)) for s in survivors}) == 1,
-                   "the killed process's calls heard by every surviving display or by none")
+        # every display still connected heard every answered call, each once, from whichever process: the killed
+        # one's too (a call is pushed, through Redis, before the clerk is answered)
+        for screen in screens:
+            if screen is not orphan:
+                try:
+                    eventually(lambda s=screen: set(called) <= set(s.called), "")
+                except AssertionError:
+                    missed = [call for call in load.calls if call[0] not in screen.called]
+                    pytest.fail(f"display-{screen.index + 1} missed {missed} of {len(called)} answered calls "
+                                f"(ticket, port; the killed one: {victim.port})")
+                assert not [t for t, n in Counter(screen.called).items() if n > 1], "a call shown twice"
 
         # the killed process's display lost its socket; it comes back on a survivor and resyncs from a snapshot
         assert orphan.gone.wait(20), "the killed process's display did not notice"
