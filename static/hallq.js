@@ -110,8 +110,10 @@
    * shows while disconnected; socket.io reconnects by itself, forever. Unauthorized: the server refused us. */
   function connect(handlers = {}) {
     const banner = offlineBanner();
+    // websocket only: one connection, on one server process for its life (several behind nginx: no sticky
+    // sessions needed, docs/deployment.md); the hall's screens are Chromium
     const socket = io({
-      auth: authToken ? { token: authToken } : {},
+      auth: authToken ? { token: authToken } : {}, transports: ["websocket"],
       reconnection: true, reconnectionAttempts: Infinity, reconnectionDelay: 1000, reconnectionDelayMax: 5000,
     });
     const root = document.documentElement;

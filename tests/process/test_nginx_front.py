@@ -1,5 +1,6 @@
 """The deployment as installed: the real `hallq run` behind the real nginx of deploy/nginx-hallq.conf with HTTPS,
-reached by requests, the python-socketio client and headless Chromium."""
+reached by requests, the python-socketio client and headless Chromium; and several processes of one hall behind it
+(issue 18), one of them killed."""
 
 from __future__ import annotations
 
@@ -7,8 +8,9 @@ import shutil
 import subprocess
 import threading
 import time
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -17,9 +19,12 @@ import requests
 import socketio
 from playwright.sync_api import sync_playwright
 
+from tests.cluster import Cluster, hall_cluster
 from tests.e2e.test_browser import CHROMIUM, launch
 from tests.live import ROOT, LiveHall, free_port
 from tests.nginx import nginx_conf
+from tests.process.test_cluster import database_rows
+from tests.process.test_printing_process import eventually
 
 pytestmark = [pytest.mark.slow,
               pytest.mark.skipif(shutil.which("nginx") is None, reason="nginx is not installed here "
@@ -44,23 +49,37 @@ class Front:
                                    json={"username": name, "password": self.hall.passwords[name]})
 
 
-@pytest.fixture
-def front(tmp_path: Path, database_url: str) -> Iterator[Front]:
-    config = tmp_path / "hall.toml"
+def proxied(folder: Path) -> Path:
+    """The demo hall's config, believing one proxy's X-Forwarded-* (nginx's)."""
+    config = folder / "hall.toml"
     config.write_text((ROOT / "config.toml").read_text(encoding="utf-8") + "\n[server]\ntrusted_proxies = 1\n",
                       encoding="utf-8")
-    hall = LiveHall(tmp_path / "instance", config=config,
-                    database_url=None if database_url.startswith("sqlite") else database_url).prepare().start()
+    return config
+
+
+@contextmanager
+def nginx_before(folder: Path, hall: LiveHall, upstreams: Sequence[int]) -> Iterator[Front]:
+    """The real nginx with the deployed site, in front of the `hallq run` processes on these ports."""
     http, https = free_port(), free_port()
-    nginx = subprocess.Popen(["nginx", "-p", str(tmp_path), "-c", str(nginx_conf(tmp_path, hall.port, http, https)),
+    nginx = subprocess.Popen(["nginx", "-p", str(folder), "-c", str(nginx_conf(folder, upstreams, http, https)),
                               "-g", "daemon off;"], stderr=subprocess.PIPE, text=True)
-    front = Front(hall, f"https://127.0.0.1:{https}", f"http://127.0.0.1:{http}", str(tmp_path / "cert.pem"))
+    front = Front(hall, f"https://127.0.0.1:{https}", f"http://127.0.0.1:{http}", str(folder / "cert.pem"))
     try:
         wait_until_served(front, nginx)
         yield front
     finally:
         nginx.terminate()
         nginx.wait(timeout=10)
+
+
+@pytest.fixture
+def front(tmp_path: Path, database_url: str) -> Iterator[Front]:
+    hall = LiveHall(tmp_path / "instance", config=proxied(tmp_path),
+                    database_url=None if database_url.startswith("sqlite") else database_url).prepare().start()
+    try:
+        with nginx_before(tmp_path, hall, [hall.port]) as served:
+            yield served
+    finally:
         hall.stop()
 
 
@@ -150,5 +169,132 @@ def test_the_tv_opened_at_its_https_address_connects(front: Front) -> None:
             page.goto(f"{front.https}/display#token={front.hall.display_token}")
             page.wait_for_selector("html[data-socket=connected]", timeout=10_000)
             assert "#token" not in page.url
+        finally:
+            browser.close()
+
+
+@dataclass
+class Kiosks:
+    """Kiosks taking numbers through nginx, each in its own thread, until stopped: what each was answered."""
+
+    front: Front
+    cluster: Cluster
+    issued: dict[int, str] = field(default_factory=dict)  # ticket id → number, for each 201
+    failed: list[str] = field(default_factory=list)  # any other answer
+    stop: threading.Event = field(default_factory=threading.Event)
+
+    def __post_init__(self) -> None:
+        self.threads = [threading.Thread(target=self._take, args=(i,)) for i in range(4)]
+        for thread in self.threads:
+            thread.start()
+
+    def _take(self, i: int) -> None:
+        kiosk = self.front.session()
+        kiosk.headers["Authorization"] = f"Bearer {self.cluster.kiosk_tokens[i]}"
+        while not self.stop.is_set():
+            try:
+                answer = kiosk.post(f"{self.front.https}/api/tickets", json={"service": "hukou-id"}, timeout=20)
+            except requests.RequestException as exc:
+                self.failed.append(repr(exc))
+                continue
+            if answer.status_code == 201:
+                self.issued[answer.json()["ticket"]["id"]] = answer.json()["ticket"]["number"]
+            else:
+                self.failed.append(f"{answer.status_code} {answer.json()['error']['code']}")
+
+    def finish(self) -> None:
+        self.stop.set()
+        for thread in self.threads:
+            thread.join(30)
+
+
+@pytest.mark.parametrize("size", [2, 3])
+def test_behind_nginx_a_display_outlives_its_process_and_no_answered_ticket_is_lost(tmp_path: Path,
+                                                                                  size: int) -> None:
+    """The display, the kiosks and the admin all come from 127.0.0.1, so nginx's `hash $remote_addr` sends them
+    to one process: that one is killed. The display's socket.io client reconnects by itself, through nginx, to a
+    survivor and gets a snapshot; the kiosks go on; a POST in flight at the kill may fail (nginx never sends it
+    twice), every answered ticket is kept."""
+    with hall_cluster(tmp_path, processes=size, config=proxied(tmp_path)) as cluster, \
+            nginx_before(tmp_path, cluster.first, [p.port for p in cluster.processes]) as front:
+        connects: list[float] = []
+        snapshots: list[float] = []  # when each came
+        called: list[int] = []
+        display = socketio.Client(reconnection=True, reconnection_delay=0.2, reconnection_delay_max=1,
+                                  http_session=front.session())
+        display.on("connect", lambda: connects.append(time.monotonic()))
+        display.on("snapshot", lambda data: snapshots.append(time.monotonic()))
+        display.on("called", lambda data: called.append(data["ticket"]["id"]))
+        display.connect(front.https, auth={"token": cluster.display_tokens[0]}, transports=["websocket"],
+                        wait_timeout=10)
+        kiosks: Kiosks | None = None
+        try:
+            eventually(lambda: snapshots, "the display's first snapshot")
+            admin = front.session()
+            admin.cookies = front.login("admin").cookies
+            victim = serving(cluster, admin, front)
+
+            kiosks = Kiosks(front, cluster)
+            eventually(lambda: len(kiosks.issued) >= 20, "20 tickets through nginx", timeout=30)
+            cluster.kill(victim)
+            killed_at, before = time.monotonic(), len(kiosks.issued)
+            eventually(lambda: len(connects) == 2, "the display back through nginx", timeout=15)
+            assert connects[1] - killed_at < 10
+            eventually(lambda: snapshots[-1] >= connects[1], "a snapshot after reconnecting")
+            eventually(lambda: len(kiosks.issued) >= before + 20, "20 more tickets after the kill", timeout=30)
+            kiosks.finish()
+
+            assert serving(cluster, admin, front) is not victim
+            tickets = dict(database_rows(cluster, "SELECT id, number FROM tickets"))
+            assert {i: tickets.get(i) for i in kiosks.issued} == kiosks.issued
+            assert len(set(tickets.values())) == len(tickets)
+            # at most the request each kiosk had in flight when its process died, answered by nginx as hallq would
+            assert len(kiosks.failed) <= len(kiosks.threads), kiosks.failed
+            assert set(kiosks.failed) <= {"502 server_unavailable"}
+
+            clerk = front.session()
+            clerk.cookies = front.login("clerk1").cookies
+            clerk.post(f"{front.https}/api/windows/1/sign-in", json={}).raise_for_status()
+            ticket = clerk.post(f"{front.https}/api/windows/1/call-next", json={}).json()["ticket"]
+            eventually(lambda: ticket["id"] in called, "the call heard by the reconnected display")
+            assert display.transport() == "websocket"
+        finally:
+            if kiosks is not None:
+                kiosks.finish()
+            display.disconnect()
+
+
+def serving(cluster: Cluster, admin: requests.Session, front: Front) -> LiveHall:
+    """The process nginx sends this machine's requests to, by its own health answer (host:pid)."""
+    name = admin.get(f"{front.https}/api/health", timeout=10).json()["cluster"]["process"]
+    return next(p for p in cluster.processes if p.process and name.endswith(f":{p.process.pid}"))
+
+
+@pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's chromium at /usr/bin/chromium")
+def test_behind_nginx_the_tv_comes_back_by_itself_when_its_process_dies(tmp_path: Path) -> None:
+    """The display page in Chromium, websocket only (static/hallq.js): its process killed, it shows itself offline,
+    reconnects through nginx to the other process and shows the next call."""
+    with hall_cluster(tmp_path, processes=2, config=proxied(tmp_path)) as cluster, \
+            nginx_before(tmp_path, cluster.first, [p.port for p in cluster.processes]) as front, \
+            sync_playwright() as playwright_:
+        browser = launch(playwright_)
+        try:
+            page = browser.new_context(ignore_https_errors=True, locale="zh-CN").new_page()
+            page.goto(f"{front.https}/display#token={cluster.display_tokens[0]}")
+            page.wait_for_selector("html[data-socket=connected]", timeout=10_000)
+            admin = front.session()
+            admin.cookies = front.login("admin").cookies
+            cluster.kill(serving(cluster, admin, front))
+            page.wait_for_selector("html[data-socket=offline]", timeout=10_000)
+            page.wait_for_selector("html[data-socket=connected]", timeout=15_000)
+
+            kiosk = front.session()
+            kiosk.headers["Authorization"] = f"Bearer {cluster.kiosk_tokens[0]}"
+            number = kiosk.post(f"{front.https}/api/tickets", json={"service": "hukou-id"}).json()["ticket"]["number"]
+            clerk = front.session()
+            clerk.cookies = front.login("clerk1").cookies
+            clerk.post(f"{front.https}/api/windows/1/sign-in", json={}).raise_for_status()
+            clerk.post(f"{front.https}/api/windows/1/call-next", json={}).raise_for_status()
+            page.wait_for_function(f"document.body.innerText.includes({number!r})", timeout=10_000)
         finally:
             browser.close()

@@ -18,7 +18,9 @@ from tests.nginx import nginx_conf
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 DEPLOY = ROOT / "deploy"
-UNITS = ("hallq.service", "hallq-printer-agent.service", "hallq-backup.service", "hallq-backup.timer")
+UNITS = ("hallq.service", "hallq@.service", "hallq-printer-agent.service", "hallq-backup.service",
+         "hallq-backup.timer")
+SERVERS = ("hallq.service", "hallq@.service")  # one process; one of several, its port the instance name
 VENV_HALLQ = "/opt/hallq/venv/bin/hallq"
 DEPLOYMENT_DOC = (ROOT / "docs" / "deployment.md").read_text(encoding="utf-8")
 
@@ -50,7 +52,7 @@ def value(name: str, key: str) -> str:
 
 
 def test_the_services_run_as_hallq_and_come_back_after_a_crash() -> None:
-    for name in ("hallq.service", "hallq-printer-agent.service"):
+    for name in (*SERVERS, "hallq-printer-agent.service"):
         assert value(name, "User") == "hallq" and value(name, "Restart") == "always"
         assert int(value(name, "LimitNOFILE")) >= 65536 and value(name, "NoNewPrivileges") == "yes"
     assert value("hallq-backup.service", "User") == "hallq" and value("hallq-backup.service", "Type") == "oneshot"
@@ -63,7 +65,17 @@ def test_the_server_writes_only_its_instance_and_listens_only_for_nginx() -> Non
     command = shlex.split(value("hallq.service", "ExecStart"))
     assert command[command.index("--host") + 1] == "127.0.0.1"
     port = command[command.index("--port") + 1]
-    assert re.search(rf"server 127\.0\.0\.1:{port};", (DEPLOY / "nginx-hallq.conf").read_text())
+    assert re.search(rf"^    server 127\.0\.0\.1:{port} ", (DEPLOY / "nginx-hallq.conf").read_text(), re.MULTILINE)
+
+
+def test_each_process_of_several_is_the_one_process_unit_on_a_port_of_its_own() -> None:
+    """hallq@.service repeats hallq.service (systemd has no include): only its port and its ordering may differ."""
+    def service(name: str) -> list[tuple[str, str, str]]:
+        return [entry for entry in unit(name) if entry[0] != "Unit"]
+
+    assert service("hallq@.service") == [(section, key, entry.replace("--port 5000", "--port %i"))
+                                         for section, key, entry in service("hallq.service")]
+    assert value("hallq@.service", "Conflicts") == "hallq.service"
 
 
 def test_the_timer_backs_up_archives_then_purges_every_night() -> None:
@@ -85,7 +97,7 @@ def exec_starts() -> list[tuple[str, str]]:
 @pytest.mark.parametrize(("name", "command"), exec_starts(), ids=[f"{n}:{c.split()[1]}" for n, c in exec_starts()])
 def test_every_command_line_is_one_hallq_accepts(name: str, command: str) -> None:
     """The units call the installed hallq with the paths the deployment guide installs it to."""
-    argv = shlex.split(command.replace("${HALLQ_SERVER}", "https://hall.example.cn"))
+    argv = shlex.split(command.replace("${HALLQ_SERVER}", "https://hall.example.cn").replace("%i", "5001"))
     assert argv[0] == VENV_HALLQ and VENV_HALLQ in DEPLOYMENT_DOC
     known = _parser()._subparsers._group_actions[0].choices  # type: ignore[union-attr]
     if argv[1] not in known:
