@@ -9,12 +9,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import and_, bindparam, func, insert, or_, select, update
+from sqlalchemy import and_, bindparam, func, insert, or_, select, union_all, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from server.config import Window
-from server.models import DailyCounter, ExtendedService, Ticket, TicketEvent, WindowState
+from server.models import DailyCounter, ExtendedService, Ticket, TicketEvent, WindowDay, WindowState
 from server.models import TicketStatus as S
 
 TICKETS = Ticket.__table__
@@ -22,12 +22,28 @@ EVENTS = TicketEvent.__table__
 WINDOW_STATES = WindowState.__table__
 
 
+def _insert_for(dialect: str) -> Any:
+    return pg_insert if dialect == "postgresql" else sqlite_insert
+
+
 def next_number(dialect: str) -> Any:
     """Increment the (service, day) counter and return the new value: atomic on both backends."""
-    insert_for = pg_insert if dialect == "postgresql" else sqlite_insert
-    return (insert_for(DailyCounter).values(service=bindparam("service"), business_date=bindparam("day"), last=1)
+    return (_insert_for(dialect)(DailyCounter).values(service=bindparam("service"), business_date=bindparam("day"),
+                                                      last=1)
             .on_conflict_do_update(index_elements=["service", "business_date"], set_={"last": DailyCounter.last + 1})
             .returning(DailyCounter.last))
+
+
+def count_served(dialect: str) -> Any:
+    """One more 办结 at the window today (今日已办), in the 办结's transaction."""
+    return (_insert_for(dialect)(WindowDay).values(window_id=bindparam("window"), business_date=bindparam("day"),
+                                                   served=1)
+            .on_conflict_do_update(index_elements=["window_id", "business_date"],
+                                   set_={"served": WindowDay.served + 1}))
+
+
+#: 今日已办 of every window that has finished someone today
+SERVED_TODAY = select(WindowDay.window_id, WindowDay.served).where(WindowDay.business_date == bindparam("day"))
 
 
 NEW_TICKET = insert(TICKETS).returning(*TICKETS.c)
@@ -96,6 +112,23 @@ RECENT_SERVICE = (select(Ticket.window_id, Ticket.called_at, Ticket.finished_at)
                   .where(Ticket.business_date == bindparam("day"), Ticket.finished_at.is_not(None),
                          Ticket.called_at.is_not(None), Ticket.window_id.is_not(None))
                   .order_by(Ticket.finished_at.desc()).limit(PACE_SAMPLE))
+
+
+def _latest(action: str, count: int) -> Any:
+    """The day's latest ``count`` events of one action, newest first: read backwards along ix_events_action, from
+    now to the day's start at most (one action at a time: an index gives the order of one action's rows only)."""
+    return (select(TicketEvent.id, TicketEvent.at, TicketEvent.window_id, TicketEvent.action, Ticket.number)
+            .join(Ticket, Ticket.id == TicketEvent.ticket_id)
+            .where(TicketEvent.action == action, TicketEvent.at >= bindparam("since"),
+                   Ticket.business_date == bindparam("day"))
+            .order_by(TicketEvent.at.desc(), TicketEvent.id.desc()).limit(count).subquery())
+
+
+def recent_calls(count: int) -> Any:
+    """The day's latest ``count`` calls and recalls, newest first, for the screens' list."""
+    called, recalled = _latest("called", count), _latest("recalled", count)
+    both = union_all(select(called), select(recalled)).subquery()
+    return select(both).order_by(both.c.at.desc(), both.c.id.desc()).limit(count)
 
 
 def window_waiting(window: Window) -> Any:
