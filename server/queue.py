@@ -208,7 +208,7 @@ class QueueEngine:
             seq = self._next_number(connection, service, day, refused_as)
             if service.daily_cap is not None and seq > service.daily_cap:
                 overrides.append("cap_reached")  # only staff get here: the kiosk was refused in _next_number
-            if self._session_full(connection, service, now):
+            if self._session_full(connection, service, day, now):
                 if refused_as == "kiosk":
                     refusal = self.hours.session_cap(service.name, now)
                     raise DomainError("conflict", refusal.code, refusal.message)
@@ -230,12 +230,13 @@ class QueueEngine:
         self.bus.publish([HallEvent("issued", now, view, actor=actor, detail=detail)])
         return view
 
-    def _session_full(self, connection: Connection, service: Service, now: datetime) -> bool:
+    def _session_full(self, connection: Connection, service: Service, day: date, now: datetime) -> bool:
         """Has this session already issued its cap of this service (transfers do not count twice)?"""
         start = self.hours.session_start(now)
         if service.session_cap is None or start is None:
             return False
-        issued = connection.execute(sql.SESSION_ISSUED, {"service": service.code, "start": start, "now": now})
+        issued = connection.execute(sql.SESSION_ISSUED, {"service": service.code, "day": day, "start": start,
+                                                         "now": now})
         return issued.scalar_one() >= service.session_cap
 
     def status(self) -> dict[str, Any]:

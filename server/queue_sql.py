@@ -49,10 +49,12 @@ SERVED_TODAY = select(WindowDay.window_id, WindowDay.served).where(WindowDay.bus
 NEW_TICKET = insert(TICKETS).returning(*TICKETS.c)
 RECORD = insert(EVENTS)
 
-#: issued in the current session of the calendar (上午/下午), for its cap; a transfer is not a new resident
+#: issued in the current session of the calendar (上午/下午), for its cap; a transfer is not a new resident. A
+#: number's queue_at is its issue time (only a transfer's row keeps an earlier one): with the day and every status
+#: spelled out, the count reads ix_tickets_queue's ranges of this item and session, not the day's or the history's
 SESSION_ISSUED = select(func.count()).select_from(Ticket).where(
-    Ticket.service == bindparam("service"), Ticket.issued_at >= bindparam("start"),
-    Ticket.issued_at <= bindparam("now"), Ticket.transferred_from.is_(None))
+    Ticket.business_date == bindparam("day"), Ticket.status.in_(S.ALL), Ticket.service == bindparam("service"),
+    Ticket.queue_at >= bindparam("start"), Ticket.queue_at <= bindparam("now"), Ticket.transferred_from.is_(None))
 
 #: the window's row, locked for the rest of the transaction (PostgreSQL; SQLite holds the write lock already)
 WINDOW = (select(WindowState.status, WindowState.clerk, WindowState.current_ticket_id)
