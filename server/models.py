@@ -120,8 +120,8 @@ class TicketEvent(Base):
     __table_args__ = (
         Index("ix_events_at", "at"),
         Index("ix_events_ticket", "ticket_id"),
-        # the latest calls for the screens: read from the end of one action's rows, however long the history
-        Index("ix_events_action", "action", "at"),
+        # the latest calls for the screens: read from the end of one action's rows (id: in the order they are shown)
+        Index("ix_events_action", "action", "at", "id"),
     )
 
 

@@ -740,12 +740,11 @@ class QueueEngine:
         return result
 
     def _recent_calls(self, connection: Connection, day: date) -> list[dict[str, Any]]:
-        """The day's latest calls: a call of today's ticket is made after the day began (the bound lets the query
-        stop there on a day with few calls, instead of reading the history's)."""
+        """The calls made since the day began, latest first: the bound lets the query stop there on a day with few
+        calls instead of reading the history's."""
         since = datetime.combine(day, time.min, self.config.timezone)
         calls = []
-        for _id, at, window_id, action, number in connection.execute(self._recent_calls_sql,
-                                                                      {"day": day, "since": since}):
+        for at, window_id, action, number in connection.execute(self._recent_calls_sql, {"since": since}):
             window = self.config.window(window_id)
             calls.append({"number": number, "window": window_id, "window_name": window.name if window else "",
                           "zone": window.zone if window else "",

@@ -117,20 +117,23 @@ RECENT_SERVICE = (select(Ticket.window_id, Ticket.called_at, Ticket.finished_at)
 
 
 def _latest(action: str, count: int) -> Any:
-    """The day's latest ``count`` events of one action, newest first: read backwards along ix_events_action, from
-    now to the day's start at most (one action at a time: an index gives the order of one action's rows only)."""
-    return (select(TicketEvent.id, TicketEvent.at, TicketEvent.window_id, TicketEvent.action, Ticket.number)
-            .join(Ticket, Ticket.id == TicketEvent.ticket_id)
-            .where(TicketEvent.action == action, TicketEvent.at >= bindparam("since"),
-                   Ticket.business_date == bindparam("day"))
+    """The latest ``count`` events of one action since the day began, newest first: read backwards along
+    ix_events_action in its order (no sort), stopping at the day's start; one action at a time, as an index orders
+    one action's rows only. No condition on the ticket here: PostgreSQL, which cannot know how many of today's rows
+    match one, would rather collect and sort every event of the day."""
+    return (select(TicketEvent.id, TicketEvent.at, TicketEvent.window_id, TicketEvent.action, TicketEvent.ticket_id)
+            .where(TicketEvent.action == action, TicketEvent.at >= bindparam("since"))
             .order_by(TicketEvent.at.desc(), TicketEvent.id.desc()).limit(count).subquery())
 
 
 def recent_calls(count: int) -> Any:
-    """The day's latest ``count`` calls and recalls, newest first, for the screens' list."""
+    """The latest ``count`` calls and recalls made since the business day began, newest first, with their numbers,
+    for the screens' list (a number of the day before called after midnight is one of today's calls)."""
     called, recalled = _latest("called", count), _latest("recalled", count)
     both = union_all(select(called), select(recalled)).subquery()
-    return select(both).order_by(both.c.at.desc(), both.c.id.desc()).limit(count)
+    return (select(both.c.at, both.c.window_id, both.c.action, Ticket.number)
+            .join(Ticket, Ticket.id == both.c.ticket_id)
+            .order_by(both.c.at.desc(), both.c.id.desc()).limit(count))
 
 
 def window_waiting(window: Window) -> Any:

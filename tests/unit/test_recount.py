@@ -2,7 +2,7 @@
 every window action, over midnight into the next day, each one equals a recount from the tickets and their events.
 
 今日已办 comes from window_days (counted in each 办结's transaction), the latest calls from a bounded read of the event
-log; the recount here is what the engine computed before: a count over the day's tickets, the event log in order.
+log; the recount here counts over the day's tickets and reads the event log in the order it was written.
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from __future__ import annotations
 import contextlib
 import random
 from collections import Counter
-from datetime import date, timedelta
+from datetime import date, datetime, time, timedelta
 
 from sqlalchemy import select
 
@@ -60,12 +60,12 @@ def _recounted_served(storage: Storage) -> Counter[tuple[int, date]]:
             select(Ticket.window_id, Ticket.business_date).where(Ticket.status == S.DONE)))
 
 
-def _recounted_recent(storage: Storage, day: date) -> list[tuple[str, int, bool]]:
-    """The day's latest calls as the event log has them, in the order they were written."""
+def _recounted_recent(storage: Storage, since: datetime) -> list[tuple[str, int, bool]]:
+    """The latest calls made since the day began, as the event log has them, in the order they were written."""
     with storage.read() as session:
         rows = session.execute(select(Ticket.number, TicketEvent.window_id, TicketEvent.action)
                                .join(Ticket, Ticket.id == TicketEvent.ticket_id)
-                               .where(TicketEvent.action.in_(("called", "recalled")), Ticket.business_date == day)
+                               .where(TicketEvent.action.in_(("called", "recalled")), TicketEvent.at >= since)
                                .order_by(TicketEvent.id.desc()).limit(RECENT_CALLS)).all()
     return [(number, window, action == "recalled") for number, window, action in rows]
 
@@ -86,7 +86,7 @@ def _assert_every_figure_is_the_recount(engine: QueueEngine, storage: Storage) -
     assert {w["id"]: w["served_today"] for w in snapshot["windows"]} == {w: served[(w, today)] for w in WINDOWS}
     assert {s["code"]: s["waiting"] for s in snapshot["services"]} == {s: waiting[s] for s in SERVICES}
     assert [(c["number"], c["window"], c["recall"]) for c in snapshot["recent_calls"]] == \
-        _recounted_recent(storage, today)
+        _recounted_recent(storage, datetime.combine(today, time.min, engine.config.timezone))
     assert counters == dict(numbers), "a number counter drifted from the numbers given"
 
 

@@ -26,7 +26,7 @@ def upgrade() -> None:
                "SELECT window_id, business_date, count(*) FROM tickets "
                "WHERE status = 'done' AND window_id IS NOT NULL GROUP BY window_id, business_date")
     op.create_index("ix_tickets_finished", "tickets", ["business_date", "finished_at"])
-    op.create_index("ix_events_action", "ticket_events", ["action", "at"])
+    op.create_index("ix_events_action", "ticket_events", ["action", "at", "id"])
 
 
 def downgrade() -> None:
