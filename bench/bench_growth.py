@@ -9,7 +9,8 @@ day's tickets behind them. Then ``--requests`` kiosk issues in a row, as many ca
 (window 6 serves every item; window 1 is staffed too), and tracking-page requests of one waiting ticket. One
 display is connected, so the snapshot loop's background work is in the server's CPU figures.
 
-Server CPU per request: utime+stime of the server process (/proc/<pid>/stat) over a phase, divided by its requests.
+Server CPU per request: utime+stime of the server process (/proc/<pid>/stat) over a phase, divided by its requests;
+on PostgreSQL the database's backend processes are added (SQLite works inside the server process).
 The snapshot's build time and JSON size are measured in this process over the same database.
 
 The hall runs on UTC here (the demo's Asia/Shanghai day would end at 16:00 UTC, in the middle of a run).
@@ -30,7 +31,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager, nullcontext
+from contextlib import contextmanager, nullcontext, suppress
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -185,15 +186,39 @@ class Display:
         self.wire.close()
 
 
-def timed(server_pid: int, requests_: Sequence[Any]) -> tuple[list[float], float]:
-    """Run each zero-argument request (it raises on failure); latencies (s) and server CPU ms per request."""
+def backends(url: str) -> list[int]:
+    """PostgreSQL's processes serving the hall's database: a query's work is done there, not in `hallq run`."""
+    if not url.startswith("postgresql"):
+        return []
+    engine = create_engine(url)
+    with engine.connect() as connection:
+        pids = list(connection.scalars(text("SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
+                                            "AND pid <> pg_backend_pid()")))
+    engine.dispose()
+    return pids
+
+
+def cpu_of(pids: Sequence[int]) -> dict[int, float]:
+    """CPU seconds of each process still running."""
+    found = {}
+    for pid in pids:
+        with suppress(FileNotFoundError, ProcessLookupError):
+            found[pid] = common.cpu_seconds(pid)
+    return found
+
+
+def timed(server_pid: int, url: str, requests_: Sequence[Any]) -> tuple[list[float], float]:
+    """Run each zero-argument request (it raises on failure); latencies (s) and the CPU ms per request of the
+    server process and, on PostgreSQL, of the database's backends (those that lived through the phase)."""
     latencies = []
-    cpu = common.cpu_seconds(server_pid)
+    before = cpu_of([server_pid, *backends(url)])
     for request in requests_:
         start = time.perf_counter()
         request()
         latencies.append(time.perf_counter() - start)
-    return latencies, (common.cpu_seconds(server_pid) - cpu) / len(requests_) * 1000
+    after = cpu_of(list(before))
+    used = sum(after[pid] - before[pid] for pid in after)
+    return latencies, used / len(requests_) * 1000
 
 
 def ok(answer: requests.Response, status: int = 200) -> requests.Response:
@@ -202,7 +227,7 @@ def ok(answer: requests.Response, status: int = 200) -> requests.Response:
     return answer
 
 
-def stage(live: common.LiveHall, hall: Hall, kiosk: requests.Session, clerk: requests.Session, n: int
+def stage(live: common.LiveHall, hall: Hall, url: str, kiosk: requests.Session, clerk: requests.Session, n: int
           ) -> dict[str, Any]:
     """``n`` requests of each kind, and the snapshot, at the day as it is (``--waiting`` residents waiting)."""
     assert live.process is not None
@@ -221,12 +246,12 @@ def stage(live: common.LiveHall, hall: Hall, kiosk: requests.Session, clerk: req
         if answer.json().get("ticket") is None:
             raise RuntimeError("call-next found nobody waiting")
 
-    issue_latency, issue_cpu = timed(pid, [issue(i) for i in range(n)])
-    call_latency, call_cpu = timed(pid, [call_next] * n)
+    issue_latency, issue_cpu = timed(pid, url, [issue(i) for i in range(n)])
+    call_latency, call_cpu = timed(pid, url, [call_next] * n)
     token = issued[-1]  # the newest: still waiting, behind the whole line
     track = requests.Session()
     track.trust_env = False
-    track_latency, track_cpu = timed(pid, [lambda: ok(track.get(f"{live.url}/t/{token}/state",
+    track_latency, track_cpu = timed(pid, url, [lambda: ok(track.get(f"{live.url}/t/{token}/state",
                                                                 timeout=common.HTTP_TIMEOUT))] * n)
     builds, size = [], 0
     for _ in range(SNAPSHOT_BUILDS):
@@ -269,10 +294,10 @@ def run_on(kind: str) -> dict[int, dict[str, Any]]:
             live.staff("clerk2", OTHER_WINDOW)
             display = Display(live.url, live.display_token)
             grow_today(url, services_of(hall), today, ARGS.stages[0], ARGS.waiting)
-            stage(live, hall, kiosk, clerk, WARM_UP)  # not measured: the day's first stage has WARM_UP more tickets
+            stage(live, hall, url, kiosk, clerk, WARM_UP)  # not measured: the first stage has WARM_UP more tickets
             for count in ARGS.stages:
                 grow_today(url, services_of(hall), today, count, ARGS.waiting)
-                results[count] = stage(live, hall, kiosk, clerk, ARGS.requests)
+                results[count] = stage(live, hall, url, kiosk, clerk, ARGS.requests)
                 print(f"{kind}: stage {count} measured", file=sys.stderr)
         finally:
             if display is not None:
@@ -314,7 +339,8 @@ def run() -> common.Result:
         for count, measured in results.items():
             for phase in ("issue", "call-next", "tracking page"):
                 stats[f"{kind} {count:>5}: {phase}"] = common.Stats.of(measured[phase])
-                extra[f"{kind} {count}: {phase} server CPU per request (ms)"] = round(measured[f"{phase} cpu"], 2)
+                extra[f"{kind} {count}: {phase} server{' + database' if kind == 'postgresql' else ''} CPU per "
+                      "request (ms)"] = round(measured[f"{phase} cpu"], 2)
             extra[f"{kind} {count}: snapshot build (ms, median)"] = measured["snapshot build ms"]
             extra[f"{kind} {count}: snapshot (bytes)"] = measured["snapshot bytes"]
         first, last = results[ARGS.stages[0]], results[ARGS.stages[-1]]
