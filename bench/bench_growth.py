@@ -3,11 +3,11 @@ a real `hallq run` after 100, 1,000 and 5,000 tickets of the day, with 90 days o
 
 The history and the day's earlier tickets are written straight into the database (rows as the engine writes them:
 tickets, their issued/called/finished events, the day's number counters), not through the API: a day of 5,000 is
-built in seconds. The same server process then serves each stage in turn; the day grows between stages. Every stage
-starts with the same line: ``--waiting`` residents waiting (the newest), so what differs between stages is only the
-day's tickets behind them. Then ``--requests`` kiosk issues in a row, as many call-nexts at the 综合受理 window
-(window 6 serves every item; window 1 is staffed too), and tracking-page requests of one waiting ticket. One
-display is connected, so the snapshot loop's background work is in the server's CPU figures.
+built in seconds. The day grows between stages, and each stage has a server process of its own, warmed up by a few
+requests of each kind. Every stage starts with the same line: ``--waiting`` residents waiting (the newest), so what
+differs between stages is only the day's tickets behind them. Then ``--requests`` kiosk issues in a row, as many
+call-nexts at the 综合受理 window (window 6 serves every item; window 1 is staffed too), and tracking-page requests of
+one waiting ticket. One display is connected, so the snapshot loop's background work is in the CPU figures.
 
 Server CPU per request: utime+stime of the server process (/proc/<pid>/stat) over a phase, divided by its requests;
 on PostgreSQL the database's backend processes are added (SQLite works inside the server process).
@@ -51,7 +51,7 @@ CALLING_WINDOW = 6  # 综合受理: serves every item, so call-next always finds
 OTHER_WINDOW = 1
 SNAPSHOT_BUILDS = 20
 CHUNK = 5000  # rows per INSERT batch
-WARM_UP = 10  # requests of each kind before the first stage
+WARM_UP = 10  # requests of each kind before a stage is measured
 QUIET_WAIT = 15.0  # seconds: the VM is shared with other work; the results note how busy it was
 
 
@@ -264,6 +264,23 @@ def stage(live: common.LiveHall, hall: Hall, url: str, kiosk: requests.Session, 
             "snapshot build ms": round(statistics.median(builds) * 1000, 2), "snapshot bytes": size}
 
 
+def serve_stage(live: common.LiveHall, hall: Hall, url: str) -> dict[str, Any]:
+    """One stage on a server process of its own, warmed up first: a process that served the earlier stages would
+    carry their garbage and caches into this one's figures."""
+    display = None
+    try:
+        live.start()
+        kiosk, clerk = live.kiosk(), live.staff("clerk1", CALLING_WINDOW)
+        live.staff("clerk2", OTHER_WINDOW)
+        display = Display(live.url, live.display_token)
+        stage(live, hall, url, kiosk, clerk, WARM_UP)  # not measured: each stage has WARM_UP more tickets
+        return stage(live, hall, url, kiosk, clerk, ARGS.requests)
+    finally:
+        if display is not None:
+            display.close()
+        live.stop()
+
+
 @contextmanager
 def database(kind: str, folder: Path) -> Iterator[str]:
     if kind == "postgresql":
@@ -287,22 +304,12 @@ def run_on(kind: str) -> dict[int, dict[str, Any]]:
         write_history(url, services_of(hall), today, ARGS.history_days, ARGS.history_per_day)
         print(f"{kind}: {ARGS.history_days} days of history written in {time.perf_counter() - started:.1f} s",
               file=sys.stderr)
-        display = None
         try:
-            live.start()
-            kiosk, clerk = live.kiosk(), live.staff("clerk1", CALLING_WINDOW)
-            live.staff("clerk2", OTHER_WINDOW)
-            display = Display(live.url, live.display_token)
-            grow_today(url, services_of(hall), today, ARGS.stages[0], ARGS.waiting)
-            stage(live, hall, url, kiosk, clerk, WARM_UP)  # not measured: the first stage has WARM_UP more tickets
             for count in ARGS.stages:
                 grow_today(url, services_of(hall), today, count, ARGS.waiting)
-                results[count] = stage(live, hall, url, kiosk, clerk, ARGS.requests)
+                results[count] = serve_stage(live, hall, url)
                 print(f"{kind}: stage {count} measured", file=sys.stderr)
         finally:
-            if display is not None:
-                display.close()
-            live.stop()
             hall.storage.dispose()
     return results
 
