@@ -30,6 +30,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections import Counter
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, nullcontext, suppress
 from datetime import UTC, date, datetime, timedelta
@@ -37,7 +38,7 @@ from pathlib import Path
 from typing import Any
 
 import requests
-from sqlalchemy import Connection, create_engine, func, insert, select, text, update
+from sqlalchemy import Connection, create_engine, func, insert, inspect, select, text, update
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench import common
@@ -75,6 +76,9 @@ class Writer:
         self.next_event = (connection.scalar(select(func.max(TicketEvent.id))) or 0) + 1
         self.tickets: list[dict[str, Any]] = []
         self.events: list[dict[str, Any]] = []
+        #: 今日已办 kept per window and day (issue 20); an older hallq counts the tickets instead
+        self.served: Counter[tuple[int, date]] | None = (
+            Counter() if inspect(connection).has_table("window_days") else None)
 
     def day(self, day: date, count: int, first: datetime, last: datetime, waiting: int = 0) -> None:
         """``count`` tickets of ``day`` issued evenly between ``first`` and ``last``, the newest ``waiting`` still
@@ -103,7 +107,10 @@ class Writer:
             if called and finished and window:
                 self._event(ticket_id, "called", window, f"clerk{window}", called)
                 self._event(ticket_id, "finished", window, f"clerk{window}", finished)
+                if self.served is not None:
+                    self.served[(window, day)] += 1
         self.flush()
+        self._count_served()
         for code, last_number in counters.items():
             if code in known:
                 self.connection.execute(update(DailyCounter).where(DailyCounter.service == code,
@@ -112,6 +119,18 @@ class Writer:
             else:
                 self.connection.execute(insert(DailyCounter).values(service=code, business_date=day,
                                                                     last=last_number))
+
+    def _count_served(self) -> None:
+        if not self.served:
+            return
+        table = "window_days"
+        for (window, day), served in self.served.items():
+            known = self.connection.execute(text(f"UPDATE {table} SET served = served + :n WHERE window_id = :w "
+                                                 "AND business_date = :d"), {"n": served, "w": window, "d": day})
+            if known.rowcount == 0:
+                self.connection.execute(text(f"INSERT INTO {table} (window_id, business_date, served) "
+                                             "VALUES (:w, :d, :n)"), {"n": served, "w": window, "d": day})
+        self.served.clear()
 
     def _event(self, ticket_id: int, action: str, window: int | None, actor: str, at: datetime) -> None:
         self.events.append({"id": self.next_event, "ticket_id": ticket_id, "action": action, "window_id": window,
