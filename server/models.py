@@ -75,8 +75,11 @@ class Ticket(Base):
         Index("ix_tickets_track", "track_token"),
         Index("ix_tickets_queue", "business_date", "status", "service", "queue_at"),
         Index("ix_tickets_number", "business_date", "number"),
-        # the day's latest finished (each window's pace): read from the end, however long the day has been
-        Index("ix_tickets_finished", "business_date", "finished_at"),
+        # the day's latest finished (each window's pace): read from the end, however long the day has been. Partial:
+        # PostgreSQL, whose statistics have not seen today's rows yet, would take any index starting with the day for
+        # the waiting line too, and walk the day's finished tickets
+        Index("ix_tickets_finished", "business_date", "finished_at", sqlite_where=text("finished_at IS NOT NULL"),
+              postgresql_where=text("finished_at IS NOT NULL")),
         # one paper number per resident per day; a transfer continues the same number on a new row
         Index("ux_tickets_number", "business_date", "number", unique=True,
               sqlite_where=text("transferred_from IS NULL"), postgresql_where=text("transferred_from IS NULL")),
@@ -99,8 +102,9 @@ class WindowDay(Base):
 
     __tablename__ = "window_days"
 
-    window_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    # the day first: the screens read one day's rows, and the history grows by a row per window a day
     business_date: Mapped[date] = mapped_column(Date, primary_key=True)
+    window_id: Mapped[int] = mapped_column(Integer, primary_key=True)
     served: Mapped[int] = mapped_column(Integer)
 
 

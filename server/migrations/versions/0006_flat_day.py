@@ -17,15 +17,17 @@ down_revision = "0005"
 def upgrade() -> None:
     op.create_table(
         "window_days",
-        sa.Column("window_id", sa.Integer(), nullable=False),
         sa.Column("business_date", sa.Date(), nullable=False),
+        sa.Column("window_id", sa.Integer(), nullable=False),
         sa.Column("served", sa.Integer(), nullable=False),
-        sa.PrimaryKeyConstraint("window_id", "business_date"),
+        sa.PrimaryKeyConstraint("business_date", "window_id"),
     )
-    op.execute("INSERT INTO window_days (window_id, business_date, served) "
-               "SELECT window_id, business_date, count(*) FROM tickets "
-               "WHERE status = 'done' AND window_id IS NOT NULL GROUP BY window_id, business_date")
-    op.create_index("ix_tickets_finished", "tickets", ["business_date", "finished_at"])
+    op.execute("INSERT INTO window_days (business_date, window_id, served) "
+               "SELECT business_date, window_id, count(*) FROM tickets "
+               "WHERE status = 'done' AND window_id IS NOT NULL GROUP BY business_date, window_id")
+    finished = sa.text("finished_at IS NOT NULL")
+    op.create_index("ix_tickets_finished", "tickets", ["business_date", "finished_at"], sqlite_where=finished,
+                    postgresql_where=finished)
     op.create_index("ix_events_action", "ticket_events", ["action", "at", "id"])
 
 
