@@ -5,6 +5,7 @@ a hash of the words read (and the voice's settings), and a recall's words are th
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -16,9 +17,10 @@ from server.voice.speech import Voice, VoiceSettings
 from tests.conftest import Recorder
 
 
-@pytest.fixture(scope="module")
-def voice(tmp_path_factory: pytest.TempPathFactory) -> Voice:
-    started = Voice(VoiceSettings(), tmp_path_factory.mktemp("voice"))
+@pytest.fixture
+def voice(tmp_path: Path) -> Voice:
+    """An empty cache for each test: the same words on the other database must be synthesised again."""
+    started = Voice(VoiceSettings(), tmp_path / "voice")
     health = started.wait_ready()
     assert health["ok"], health
     return started
