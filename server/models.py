@@ -75,6 +75,11 @@ class Ticket(Base):
         Index("ix_tickets_track", "track_token"),
         Index("ix_tickets_queue", "business_date", "status", "service", "queue_at"),
         Index("ix_tickets_number", "business_date", "number"),
+        # the day's latest finished (each window's pace): read from the end, however long the day has been. Partial:
+        # PostgreSQL, whose statistics have not seen today's rows yet, would take any index starting with the day for
+        # the waiting line too, and walk the day's finished tickets
+        Index("ix_tickets_finished", "business_date", "finished_at", sqlite_where=text("finished_at IS NOT NULL"),
+              postgresql_where=text("finished_at IS NOT NULL")),
         # one paper number per resident per day; a transfer continues the same number on a new row
         Index("ux_tickets_number", "business_date", "number", unique=True,
               sqlite_where=text("transferred_from IS NULL"), postgresql_where=text("transferred_from IS NULL")),
@@ -89,6 +94,18 @@ class DailyCounter(Base):
     service: Mapped[str] = mapped_column(String(32), primary_key=True)
     business_date: Mapped[date] = mapped_column(Date, primary_key=True)
     last: Mapped[int] = mapped_column(Integer)
+
+
+class WindowDay(Base):
+    """今日已办 of a window: the tickets it finished (办结) that business day, counted in each 办结's own transaction
+    so the screens never count the day's tickets."""
+
+    __tablename__ = "window_days"
+
+    # the day first: the screens read one day's rows, and the history grows by a row per window a day
+    business_date: Mapped[date] = mapped_column(Date, primary_key=True)
+    window_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    served: Mapped[int] = mapped_column(Integer)
 
 
 class TicketEvent(Base):
@@ -107,6 +124,8 @@ class TicketEvent(Base):
     __table_args__ = (
         Index("ix_events_at", "at"),
         Index("ix_events_ticket", "ticket_id"),
+        # the latest calls for the screens: read from the end of one action's rows (id: in the order they are shown)
+        Index("ix_events_action", "action", "at", "id"),
     )
 
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from sqlalchemy import Connection, Row, func, select
@@ -77,6 +77,8 @@ class QueueEngine:
         self._waiting_at = {window.id: sql.window_waiting(window) for window in config.windows}
         self._rules = {window.id: _rule(config, window) for window in config.windows}
         self._next_number_sql = sql.next_number(storage.dialect)
+        self._count_served = sql.count_served(storage.dialect)
+        self._recent_calls_sql = sql.recent_calls(RECENT_CALLS)
         self._calling_turn = sql.CALLING_TURN if storage.dialect == "postgresql" else None
 
     # ------------------------------------------------------------------ set-up
@@ -169,7 +171,7 @@ class QueueEngine:
         with self.storage.read() as session:
             waiting = self._waiting_by_service(session, day)
             windows = self._windows_json(session, day)
-            recent = self._recent_calls(session, day)
+            recent = self._recent_calls(session.connection(), day)
             status = self._status(session, now, day, sum(waiting.values()))
         staffed = {window["id"]: window["status"] for window in windows if window["status"] != "closed"}
         return {
@@ -206,7 +208,7 @@ class QueueEngine:
             seq = self._next_number(connection, service, day, refused_as)
             if service.daily_cap is not None and seq > service.daily_cap:
                 overrides.append("cap_reached")  # only staff get here: the kiosk was refused in _next_number
-            if self._session_full(connection, service, now):
+            if self._session_full(connection, service, day, now):
                 if refused_as == "kiosk":
                     refusal = self.hours.session_cap(service.name, now)
                     raise DomainError("conflict", refusal.code, refusal.message)
@@ -228,12 +230,13 @@ class QueueEngine:
         self.bus.publish([HallEvent("issued", now, view, actor=actor, detail=detail)])
         return view
 
-    def _session_full(self, connection: Connection, service: Service, now: datetime) -> bool:
+    def _session_full(self, connection: Connection, service: Service, day: date, now: datetime) -> bool:
         """Has this session already issued its cap of this service (transfers do not count twice)?"""
         start = self.hours.session_start(now)
         if service.session_cap is None or start is None:
             return False
-        issued = connection.execute(sql.SESSION_ISSUED, {"service": service.code, "start": start, "now": now})
+        issued = connection.execute(sql.SESSION_ISSUED, {"service": service.code, "day": day, "start": start,
+                                                         "now": now})
         return issued.scalar_one() >= service.session_cap
 
     def status(self) -> dict[str, Any]:
@@ -550,12 +553,15 @@ class QueueEngine:
         state.current_ticket_id = None
         self._record(session, ticket, action, state.window_id, staff, now, detail)
         if status == S.DONE:
-            self._finished(session.connection(), ticket.id, state.window_id, staff, now, case)
+            self._finished(session.connection(), ticket, state.window_id, staff, now, case)
 
-    def _finished(self, connection: Connection, ticket_id: int, window_id: int, staff: str, now: datetime,
+    def _finished(self, connection: Connection, ticket: Ticket | Row[Any], window_id: int, staff: str, now: datetime,
                   case: Any) -> None:
+        """Every 办结, in its transaction: the window's 已办 of the ticket's day (a ticket of yesterday finished after
+        midnight is yesterday's, as it always was), then the hooks."""
+        connection.execute(self._count_served, {"window": window_id, "day": ticket.business_date})
         for hook in self.finish_hooks:
-            hook(connection, ticket_id, window_id, staff, now, case)
+            hook(connection, ticket.id, window_id, staff, now, case)
 
     def _make_room_for_call(self, connection: Connection, window: Window, staff: str, now: datetime,
                             events: list[HallEvent]) -> None:
@@ -573,7 +579,7 @@ class QueueEngine:
         finished = connection.execute(sql.FINISH_CURRENT, {"ticket": state.current_ticket_id, "now": now}).first()
         if finished is not None:
             self._record(connection, finished, "finished", window.id, staff, now, {"auto": True})
-            self._finished(connection, finished.id, window.id, staff, now, None)
+            self._finished(connection, finished, window.id, staff, now, None)
             events.append(HallEvent("finished", now, self._view_of(connection, finished), window.id))
 
     def _start_call(self, connection: Connection, window: Window, ticket: Row[Any] | None, staff: str,
@@ -706,9 +712,7 @@ class QueueEngine:
 
     def _windows_json(self, session: Session, day: date) -> list[dict[str, Any]]:
         states = {s.window_id: s for s in session.scalars(select(WindowState))}
-        served = dict(session.execute(  # 今日已办: shown above each window
-            select(Ticket.window_id, func.count()).where(Ticket.business_date == day, Ticket.status == S.DONE)
-            .group_by(Ticket.window_id)).all())
+        served = dict(session.execute(sql.SERVED_TODAY, {"day": day}).all())  # 今日已办: shown above each window
         current_ids = [s.current_ticket_id for s in states.values() if s.current_ticket_id]
         current = {t.id: t for t in session.scalars(select(Ticket).where(Ticket.id.in_(current_ids)))}
         sources = [t.transferred_from for t in current.values() if t.transferred_from]
@@ -735,14 +739,12 @@ class QueueEngine:
             })
         return result
 
-    def _recent_calls(self, session: Session, day: date) -> list[dict[str, Any]]:
-        rows = session.execute(
-            select(TicketEvent.at, TicketEvent.window_id, TicketEvent.action, Ticket.number)
-            .join(Ticket, Ticket.id == TicketEvent.ticket_id)
-            .where(TicketEvent.action.in_(("called", "recalled")), Ticket.business_date == day)
-            .order_by(TicketEvent.id.desc()).limit(RECENT_CALLS))
+    def _recent_calls(self, connection: Connection, day: date) -> list[dict[str, Any]]:
+        """The calls made since the day began, latest first: the bound lets the query stop there on a day with few
+        calls instead of reading the history's."""
+        since = datetime.combine(day, time.min, self.config.timezone)
         calls = []
-        for at, window_id, action, number in rows:
+        for at, window_id, action, number in connection.execute(self._recent_calls_sql, {"since": since}):
             window = self.config.window(window_id)
             calls.append({"number": number, "window": window_id, "window_name": window.name if window else "",
                           "zone": window.zone if window else "",

@@ -9,12 +9,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import and_, bindparam, func, insert, or_, select, update
+from sqlalchemy import and_, bindparam, func, insert, or_, select, union_all, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from server.config import Window
-from server.models import DailyCounter, ExtendedService, Ticket, TicketEvent, WindowState
+from server.models import DailyCounter, ExtendedService, Ticket, TicketEvent, WindowDay, WindowState
 from server.models import TicketStatus as S
 
 TICKETS = Ticket.__table__
@@ -22,21 +22,39 @@ EVENTS = TicketEvent.__table__
 WINDOW_STATES = WindowState.__table__
 
 
+def _insert_for(dialect: str) -> Any:
+    return pg_insert if dialect == "postgresql" else sqlite_insert
+
+
 def next_number(dialect: str) -> Any:
     """Increment the (service, day) counter and return the new value: atomic on both backends."""
-    insert_for = pg_insert if dialect == "postgresql" else sqlite_insert
-    return (insert_for(DailyCounter).values(service=bindparam("service"), business_date=bindparam("day"), last=1)
+    return (_insert_for(dialect)(DailyCounter).values(service=bindparam("service"), business_date=bindparam("day"),
+                                                      last=1)
             .on_conflict_do_update(index_elements=["service", "business_date"], set_={"last": DailyCounter.last + 1})
             .returning(DailyCounter.last))
+
+
+def count_served(dialect: str) -> Any:
+    """One more 办结 at the window today (今日已办), in the 办结's transaction."""
+    return (_insert_for(dialect)(WindowDay).values(window_id=bindparam("window"), business_date=bindparam("day"),
+                                                   served=1)
+            .on_conflict_do_update(index_elements=["window_id", "business_date"],
+                                   set_={"served": WindowDay.served + 1}))
+
+
+#: 今日已办 of every window that has finished someone today
+SERVED_TODAY = select(WindowDay.window_id, WindowDay.served).where(WindowDay.business_date == bindparam("day"))
 
 
 NEW_TICKET = insert(TICKETS).returning(*TICKETS.c)
 RECORD = insert(EVENTS)
 
-#: issued in the current session of the calendar (上午/下午), for its cap; a transfer is not a new resident
+#: issued in the current session of the calendar (上午/下午), for its cap; a transfer is not a new resident. A
+#: number's queue_at is its issue time (only a transfer's row keeps an earlier one): with the day and every status
+#: spelled out, the count reads ix_tickets_queue's ranges of this item and session, not the day's or the history's
 SESSION_ISSUED = select(func.count()).select_from(Ticket).where(
-    Ticket.service == bindparam("service"), Ticket.issued_at >= bindparam("start"),
-    Ticket.issued_at <= bindparam("now"), Ticket.transferred_from.is_(None))
+    Ticket.business_date == bindparam("day"), Ticket.status.in_(S.ALL), Ticket.service == bindparam("service"),
+    Ticket.queue_at >= bindparam("start"), Ticket.queue_at <= bindparam("now"), Ticket.transferred_from.is_(None))
 
 #: the window's row, locked for the rest of the transaction (PostgreSQL; SQLite holds the write lock already)
 WINDOW = (select(WindowState.status, WindowState.clerk, WindowState.current_ticket_id)
@@ -96,6 +114,26 @@ RECENT_SERVICE = (select(Ticket.window_id, Ticket.called_at, Ticket.finished_at)
                   .where(Ticket.business_date == bindparam("day"), Ticket.finished_at.is_not(None),
                          Ticket.called_at.is_not(None), Ticket.window_id.is_not(None))
                   .order_by(Ticket.finished_at.desc()).limit(PACE_SAMPLE))
+
+
+def _latest(action: str, count: int) -> Any:
+    """The latest ``count`` events of one action since the day began, newest first: read backwards along
+    ix_events_action in its order (no sort), stopping at the day's start; one action at a time, as an index orders
+    one action's rows only. No condition on the ticket here: PostgreSQL, which cannot know how many of today's rows
+    match one, would rather collect and sort every event of the day."""
+    return (select(TicketEvent.id, TicketEvent.at, TicketEvent.window_id, TicketEvent.action, TicketEvent.ticket_id)
+            .where(TicketEvent.action == action, TicketEvent.at >= bindparam("since"))
+            .order_by(TicketEvent.at.desc(), TicketEvent.id.desc()).limit(count).subquery())
+
+
+def recent_calls(count: int) -> Any:
+    """The latest ``count`` calls and recalls made since the business day began, newest first, with their numbers,
+    for the screens' list (a number of the day before called after midnight is one of today's calls)."""
+    called, recalled = _latest("called", count), _latest("recalled", count)
+    both = union_all(select(called), select(recalled)).subquery()
+    return (select(both.c.at, both.c.window_id, both.c.action, Ticket.number)
+            .join(Ticket, Ticket.id == both.c.ticket_id)
+            .order_by(both.c.at.desc(), both.c.id.desc()).limit(count))
 
 
 def window_waiting(window: Window) -> Any:

@@ -13,15 +13,18 @@ from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import create_engine, inspect, text
+from sqlalchemy import create_engine, inspect, select, text
 from sqlalchemy.exc import DatabaseError, IntegrityError
 
 from server.auth import Accounts
 from server.cli import main
 from server.clock import ManualClock
+from server.config import HallConfig
 from server.db import Storage
+from server.events import EventBus
 from server.migrations import alembic_config
-from server.models import Base, ExtendedService
+from server.models import Base, ExtendedService, WindowDay
+from server.queue import QueueEngine
 from tests.conftest import SMALL_HALL, clear_database
 from tests.old_hall import DAY, ROWS, make_old_database, stored_rows
 
@@ -175,11 +178,40 @@ def test_0005_makes_the_staff_of_an_older_hall_not_party_members_until_the_admin
     storage = Storage(database_url)
     storage.create_schema()
     try:
-        assert storage.revision() == _head(storage) == "0005"
+        assert storage.revision() == _head(storage)
         assert stored_rows(database_url)["staff"] == ROWS["staff"]
         accounts = Accounts(storage, ManualClock(datetime(2026, 12, 7, 2, 0, tzinfo=UTC)))
         assert [(m["username"], m["party_member"]) for m in accounts.roster()] == [("clerk1", False)]
         accounts.update_staff("clerk1", party_member=True)
         assert accounts.roster()[0]["party_member"] is True
+    finally:
+        storage.dispose()
+
+
+def test_0006_counts_what_each_window_of_an_older_hall_already_finished(database_url: str,
+                                                                          small_hall: HallConfig) -> None:
+    """A hall as 0005 left it: 今日已办 of its days is carried into window_days from the tickets finished (one 办结
+    at 3号窗口 that day; the transferred ticket does not count), and counting goes on from there."""
+    make_old_database(database_url)
+    engine = create_engine(database_url)
+    with engine.begin() as connection:
+        command.stamp(alembic_config(connection), "0001")
+        command.upgrade(alembic_config(connection), "0005")
+        assert "window_days" not in inspect(connection).get_table_names()
+    engine.dispose()
+    storage = Storage(database_url)
+    storage.create_schema()
+    try:
+        assert storage.revision() == _head(storage)
+        with storage.read() as session:
+            assert session.execute(select(WindowDay.window_id, WindowDay.business_date, WindowDay.served)
+                                   ).all() == [(3, DAY, 1)]
+        clock = ManualClock(datetime(2026, 11, 30, 2, 0, tzinfo=UTC))  # 10:00 in the hall, the same day
+        queue = QueueEngine(storage, small_hall, clock, EventBus())
+        assert {w["id"]: w["served_today"] for w in queue.windows()} == {1: 0, 2: 0, 3: 1, 4: 0}
+        queue.issue("hukou", None, "device:kiosk-1")
+        queue.call_next(3, "clerk1")
+        queue.finish(3, "clerk1")  # counted on top of the day's carried figure
+        assert {w["id"]: w["served_today"] for w in queue.windows()}[3] == 2
     finally:
         storage.dispose()
