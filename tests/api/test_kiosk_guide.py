@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
 from pathlib import Path
 
+import pytest
+
+from server import kiosk_guide
 from server.clock import ManualClock
-from server.kiosk_guide import initials
+from server.kiosk_guide import initials, initials_of
 from tests.api.conftest import open_hall_app
 from tests.conftest import SMALL_HALL
+from tests.live import ROOT
 
 ID_CARD_GUIDE = "\n".join([
     'materials = "户口簿"', 'steps = "取号 → 采集 → 缴费"', "promised_working_days = 20", 'fees = "20元"',
@@ -44,3 +51,26 @@ def test_initials_follow_the_words_and_offer_a_polyphones_everyday_reading() -> 
     assert initials("义务兵家庭优待金给付") == ("YWBJTYDJJF", "YWBJTYDJGF")
     assert initials("就（失）业登记") == ("JSYDJ",)
     assert initials("城乡居民养老保险参保缴费") == ("CXJMYLBXCBJF",)  # 参 cān, 缴 jiǎo
+
+
+def test_the_server_process_never_loads_the_pinyin_dictionaries() -> None:
+    """~55 MB of dictionaries for a few names: a child process works them out (a fresh interpreter here, as the
+    test process may have loaded them already)."""
+    script = ("import json, sys; from server.kiosk_guide import initials_of; "
+              "print(json.dumps([initials_of(('义务兵家庭优待金给付', '就（失）业登记')), 'pypinyin' in sys.modules]))")
+    answer = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=60,
+                            check=True)
+    found, loaded_here = json.loads(answer.stdout)
+    assert found == {"义务兵家庭优待金给付": ["YWBJTYDJJF", "YWBJTYDJGF"], "就（失）业登记": ["JSYDJ"]}
+    assert loaded_here is False
+
+
+def test_without_a_child_process_the_initials_are_worked_out_in_the_server(monkeypatch: pytest.MonkeyPatch,
+                                                                           tmp_path: Path) -> None:
+    monkeypatch.setattr(kiosk_guide.sys, "executable", str(tmp_path / "no-python"))
+    initials_of.cache_clear()
+    try:
+        assert initials_of(("居民身份证核发", "养老保险参保登记")) == {"居民身份证核发": ("JMSFZHF",),
+                                                                 "养老保险参保登记": ("YLBXCBDJ",)}
+    finally:
+        initials_of.cache_clear()
