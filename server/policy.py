@@ -15,11 +15,13 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import NamedTuple
 
 
-@dataclass(frozen=True)
-class Candidate:
-    """A waiting ticket as the calling rule sees it."""
+class Candidate(NamedTuple):
+    """A waiting ticket as the calling rule sees it. A named tuple: every call and every ticket issued reads the
+    whole line (hundreds of rows), and a frozen dataclass took ~3 µs each to build, most of a call's time in the
+    engine."""
 
     ticket_id: int
     service: str

@@ -12,7 +12,7 @@ called only through a conditional UPDATE, so no ticket is called at two windows.
 from __future__ import annotations
 
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta
 from typing import Any
@@ -604,7 +604,7 @@ class QueueEngine:
         # 延时服务: strictly first come, first served
         rule = self._rule_now(connection, window.id, day)
         for _ in range(_CALL_ATTEMPTS):
-            waiting = [_candidate(row) for row in connection.execute(self._waiting_at[window.id], {"day": day})]
+            waiting = _candidates(connection.execute(self._waiting_at[window.id], {"day": day}))
             choice = choose_next(waiting, self._passes(connection, day, waiting), rule)
             if choice is None:
                 return None
@@ -651,7 +651,7 @@ class QueueEngine:
         if ticket.status != S.WAITING:
             return _NOT_WAITING
         day, now = ticket.business_date, self.clock.now()
-        waiting = [_candidate(row) for row in connection.execute(sql.WAITING, {"day": day})]
+        waiting = _candidates(connection.execute(sql.WAITING, {"day": day}))
         target = next((c for c in waiting if c.ticket_id == ticket.id), None)
         if target is None:
             return _NOT_WAITING
@@ -766,10 +766,11 @@ def _rule(config: HallConfig, window: Window) -> Rule:
                 max_extra_wait=timedelta(minutes=rules.max_extra_wait_minutes), favour=frozenset(window.favour))
 
 
-def _candidate(row: Row[Any]) -> Candidate:
-    return Candidate(ticket_id=row.id, service=row.service, queue_at=row.queue_at, issued_at=row.issued_at,
-                     priority=row.priority, appointment=row.appointment_id is not None,
-                     target_window=row.target_window)
+def _candidates(rows: Iterable[Row[Any]]) -> list[Candidate]:
+    """Waiting tickets (rows of ``sql.WAITING``'s columns) as the calling rule sees them. Unpacked by position: a
+    call and an issue read the whole line, and reading each column by name cost ~2 µs a row."""
+    return [Candidate(ticket_id, service, queue_at, issued_at, priority, appointment_id is not None, target_window)
+            for ticket_id, service, queue_at, issued_at, priority, appointment_id, target_window in rows]
 
 
 def _paces(rows: list[Row[Any]]) -> dict[int | None, timedelta]:

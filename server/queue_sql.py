@@ -91,7 +91,7 @@ EXTENDED_ACTIVE = select(ExtendedService.id).where(ExtendedService.business_date
                                                    ExtendedService.ended_at.is_(None)).limit(1)
 
 
-#: what the calling rule needs of a waiting ticket (policy.Candidate)
+#: what the calling rule needs of a waiting ticket (policy.Candidate), in the order queue._candidates unpacks
 _CANDIDATE = (Ticket.id, Ticket.service, Ticket.queue_at, Ticket.issued_at, Ticket.priority, Ticket.appointment_id,
               Ticket.target_window)
 
