@@ -21,7 +21,6 @@ from datetime import UTC, date, datetime, time
 from pathlib import Path
 from typing import Any
 
-from openpyxl import Workbook
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -31,7 +30,7 @@ from server.config import HallConfig
 from server.db import Storage
 from server.models import Complaint, DutyLogEntry, Enquiry, TicketEvent
 from server.queue import DomainError
-from server.spreadsheet import register_sheet, saved
+from server.spreadsheet import register_sheet, saved, workbook
 from server.vocabulary import COMPLAINT_CHANNELS, DUTY_KINDS, ENQUIRY_CHANNELS
 
 FOLDER = "archives"
@@ -250,7 +249,7 @@ def _start_of(day: date, config: HallConfig) -> datetime:
 
 def _workbook(hall_name: str, month: date, sheets: list[tuple[str, Sequence[str], list[tuple[Any, ...]]]]) -> bytes:
     """One sheet a register: title, month and count, the header row repeated on every printed A4 page."""
-    book = Workbook()
+    book = workbook()
     book.remove(book.active)
     for title, columns, rows in sheets:
         sheet = book.create_sheet(title)

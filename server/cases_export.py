@@ -7,10 +7,7 @@ from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from openpyxl import Workbook
-from openpyxl.styles import Font
-
-from server.spreadsheet import saved, text
+from server.spreadsheet import saved, text, workbook
 from server.vocabulary import CASE_STEPS
 
 TITLE = "办件登记表"
@@ -42,7 +39,9 @@ def rows(cases: list[dict[str, Any]], zone: ZoneInfo) -> list[tuple[Any, ...]]:
 
 
 def to_xlsx(hall_name: str, first: date, last: date, cases: list[dict[str, Any]], zone: ZoneInfo) -> bytes:
-    book = Workbook()
+    from openpyxl.styles import Font
+
+    book = workbook()
     sheet = book.active
     sheet.title = TITLE
     sheet.append([f"{hall_name}　{TITLE}　{first.isoformat()} 至 {last.isoformat()}　共 {len(cases)} 件"])

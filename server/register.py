@@ -5,10 +5,8 @@ from __future__ import annotations
 
 from datetime import date
 
-from openpyxl import Workbook
-
 from server.appointments import AppointmentView, day_text
-from server.spreadsheet import register_sheet, saved
+from server.spreadsheet import register_sheet, saved, workbook
 
 TITLE = "中心预约服务登记表"
 COLUMNS = ("序号", "预约时间", "姓名", "联系电话", "身份证后六位", "预约事项", "方式", "类别", "预约码", "状态",
@@ -36,7 +34,7 @@ def rows(appointments: list[AppointmentView]) -> list[tuple[str, ...]]:
 
 def xlsx(hall_name: str, day: date, appointments: list[AppointmentView]) -> bytes:
     """The register as an XLSX workbook: title, date, the header row repeated on each printed A4 landscape page."""
-    book = Workbook()
+    book = workbook()
     sheet = book.active
     sheet.title = "预约登记表"
     register_sheet(sheet, f"{hall_name}　{TITLE}", f"日期：{day.year}年{day_text(day)}　共 {len(appointments)} 条",

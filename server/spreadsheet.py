@@ -1,17 +1,19 @@
 """Cells for the spreadsheets we hand out (register.xlsx, stats.xlsx, stats.csv): text a resident or an admin typed
 must stay text when Excel, WPS or LibreOffice opens the file, never a formula (CSV/formula injection: a name
-``=HYPERLINK("http://…"&C4,"x")`` would send the row's neighbours away when clicked)."""
+``=HYPERLINK("http://…"&C4,"x")`` would send the row's neighbours away when clicked).
+
+openpyxl (~5 MB once loaded) is imported when a workbook is made, not when the server starts: it serves for hours
+without an admin downloading one (docs/performance.md, the server's memory)."""
 
 from __future__ import annotations
 
 import io
 from collections.abc import Iterable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from openpyxl import Workbook
-from openpyxl.styles import Alignment, Border, Font, Side
-from openpyxl.utils import get_column_letter
-from openpyxl.worksheet.worksheet import Worksheet
+if TYPE_CHECKING:
+    from openpyxl import Workbook
+    from openpyxl.worksheet.worksheet import Worksheet
 
 #: what makes a spreadsheet read a cell as a formula or a DDE command (OWASP's list)
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -25,11 +27,21 @@ def text(value: Any) -> Any:
     return value
 
 
+def workbook() -> Workbook:
+    """A new, empty workbook."""
+    from openpyxl import Workbook
+
+    return Workbook()
+
+
 def register_sheet(sheet: Worksheet, heading: str, subheading: str, columns: Sequence[str],
                    rows: Iterable[Sequence[Any]], *, heading_size: int = 14, borders: bool = False,
                    widths: Sequence[float] = ()) -> None:
     """A register as the hall prints it: heading and subheading over the table, the header row bold and repeated on
     every A4 landscape page, the table as wide as the paper; every cell through ``text``."""
+    from openpyxl.styles import Alignment, Border, Font, Side
+    from openpyxl.utils import get_column_letter
+
     last = get_column_letter(len(columns))
     for row, value in ((1, heading), (2, subheading)):
         sheet.merge_cells(f"A{row}:{last}{row}")

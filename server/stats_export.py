@@ -7,14 +7,13 @@ from __future__ import annotations
 
 import csv
 import io
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from openpyxl import Workbook
-from openpyxl.styles import Font
-from openpyxl.worksheet.worksheet import Worksheet
-
-from server.spreadsheet import saved, text
+from server.spreadsheet import saved, text, workbook
 from server.vocabulary import ASSESSMENT_DEDUCTIONS, CASE_TYPES, RATING_LEVELS, TICKET_STATUS, UNRATED
+
+if TYPE_CHECKING:
+    from openpyxl.worksheet.worksheet import Worksheet
 
 HEADER = ["范围", "名称", "工号", "取号", "办结", TICKET_STATUS["no_show"], "转移",
           "平均等候(分钟)", "等候中位数(分钟)", "等候P90(分钟)", "平均办理(分钟)", "办理中位数(分钟)", "办理P90(分钟)",
@@ -93,6 +92,8 @@ def rows(report: dict[str, Any]) -> list[list[Any]]:
 
 def _fill(sheet: Worksheet, table: list[list[Any]], header: int) -> None:
     """The rows as text-safe cells (server.spreadsheet.text), the header (row ``header``) bold and kept in view."""
+    from openpyxl.styles import Font
+
     for row in table:
         sheet.append([text(cell) for cell in row])
     for cell in sheet[header]:
@@ -110,7 +111,7 @@ def to_csv(report: dict[str, Any]) -> bytes:
 
 
 def to_xlsx(report: dict[str, Any]) -> bytes:
-    book = Workbook()
+    book = workbook()
     sheet = book.active
     sheet.title = "统计"
     _fill(sheet, rows(report), header=4)
