@@ -13,6 +13,7 @@ import asyncio
 import sys
 import time
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -32,6 +33,11 @@ EVENT_TIMEOUT = 2.0  # a display that has not seen a call after this long counts
 WINDOW = 1
 
 
+#: when a `called` event reached one display: the kernel's receive stamp and when this process read it (both
+#: nanoseconds of the wall clock), and which of the hall's processes the display is connected to (its index)
+Arrival = tuple[int, int, int]
+
+
 class Displays:
     """The display connections and, per ticket number, when its `called` event reached each of them.
 
@@ -39,27 +45,31 @@ class Displays:
     socket (what a display on its own machine sees) and when this process got round to reading it.
     """
 
-    def __init__(self, url: str, token: str):
-        self.url = url
+    def __init__(self, urls: Sequence[str], token: str):
+        """``urls``: the hall's server processes; the displays connect to each in turn."""
+        self.urls = urls
         self.token = token
         self.clients: list[WireDisplay] = []
-        self.arrivals: defaultdict[str, list[tuple[int, int]]] = defaultdict(list)
+        self.arrivals: defaultdict[str, list[Arrival]] = defaultdict(list)
         self.changed = asyncio.Event()
 
-    def _called(self, data: dict[str, Any], stamp: int) -> None:
-        self.arrivals[data["ticket"]["number"]].append((stamp, time.time_ns()))
+    def _called(self, process: int, data: dict[str, Any], stamp: int) -> None:
+        self.arrivals[data["ticket"]["number"]].append((stamp, time.time_ns(), process))
         self.changed.set()
 
     async def connect(self, count: int) -> None:
         loop = asyncio.get_running_loop()
         for i in range(count):  # from 127.0.0.2 on: each TV has its own address, as in a hall
-            client = WireDisplay(self.url, self.token, self._called, source=f"127.0.{2 + i // 250}.{2 + i % 250}")
+            process = i % len(self.urls)
+            client = WireDisplay(self.urls[process], self.token,
+                                 lambda data, stamp, process=process: self._called(process, data, stamp),
+                                 source=f"127.0.{2 + i // 250}.{2 + i % 250}")
             await loop.run_in_executor(None, client.connect)
             assert client.sock is not None
             loop.add_reader(client.sock.fileno(), client.on_readable)
             self.clients.append(client)
 
-    async def wait_for(self, number: str, timeout: float) -> list[tuple[int, int]]:
+    async def wait_for(self, number: str, timeout: float) -> list[Arrival]:
         """Arrival times of `number` at the displays, once all have it or `timeout` has passed."""
         deadline = time.perf_counter() + timeout
         while len(self.arrivals[number]) < len(self.clients) and (left := deadline - time.perf_counter()) > 0:
@@ -89,20 +99,25 @@ class Calls:
     last: list[float] = field(default_factory=list)
     #: when this process read each event: the socket stamp plus the load generator's own queueing
     read: list[float] = field(default_factory=list)
+    #: the pairs by the index of the server process the display is connected to
+    by_process: defaultdict[int, list[float]] = field(default_factory=lambda: defaultdict(list))
     missing: int = 0
     cpu: dict[str, float] = field(default_factory=dict)
-    #: the server's resident memory (MB): before the displays connect, once they have, after the calls
+    #: the server's resident memory (MB; the largest process's): before the displays connect, once they have, after
+    #: the calls
     rss: dict[str, float] = field(default_factory=dict)
 
-    def add(self, http: float, start: int, arrivals: list[tuple[int, int]]) -> None:
+    def add(self, http: float, start: int, arrivals: list[Arrival]) -> None:
         self.http.append(http)
         self.missing += self.displays - len(arrivals)
         if arrivals:
-            stamped = [(stamp - start) / 1e9 for stamp, _ in arrivals]
+            stamped = [(stamp - start) / 1e9 for stamp, _, _ in arrivals]
             self.pairs += stamped
             self.first.append(min(stamped))
             self.last.append(max(stamped))
-            self.read += [(read - start) / 1e9 for _, read in arrivals]
+            self.read += [(read - start) / 1e9 for _, read, _ in arrivals]
+            for (_, _, process), latency in zip(arrivals, stamped, strict=True):
+                self.by_process[process].append(latency)
 
 
 async def post(session: aiohttp.ClientSession, url: str, payload: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -112,14 +127,22 @@ async def post(session: aiohttp.ClientSession, url: str, payload: dict[str, Any]
         return await answer.json()
 
 
-async def measure(hall: common.LiveHall, n_displays: int, n_calls: int) -> Calls:
-    assert hall.process is not None
+def largest_rss(servers: Sequence[common.LiveHall]) -> float:
+    """The resident memory (MB) of the largest of the hall's server processes."""
+    return max(common.rss_mb(common.pid_of(server)) for server in servers)
+
+
+async def measure(hall: common.LiveHall, n_displays: int, n_calls: int, others: Sequence[common.LiveHall] = ()
+                  ) -> Calls:
+    """The clerk calls on ``hall``'s process; the displays connect to it and to the ``others`` (processes of the same
+    hall) in turn."""
+    servers = [hall, *others]
     services = common.window_services(WINDOW)
-    displays = Displays(hall.url, hall.display_token)
+    displays = Displays([server.url for server in servers], hall.display_token)
     kiosk = aiohttp.ClientSession(headers={"Authorization": f"Bearer {hall.kiosk_token}"})
     clerk = aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True))  # unsafe: keep cookies of 127.0.0.1
 
-    async def call_next() -> tuple[float, int, list[tuple[int, int]]]:
+    async def call_next() -> tuple[float, int, list[Arrival]]:
         """One call: the HTTP round trip (s), when it was sent and the displays' arrivals (wall-clock ns)."""
         await asyncio.sleep(GAP)
         start = time.time_ns()
@@ -134,16 +157,16 @@ async def measure(hall: common.LiveHall, n_displays: int, n_calls: int) -> Calls
             await post(kiosk, f"{hall.url}/api/tickets", {"service": services[i % len(services)]})
         await post(clerk, f"{hall.url}/api/auth/login", {"username": "clerk1", "password": hall.passwords["clerk1"]})
         await post(clerk, f"{hall.url}/api/windows/{WINDOW}/sign-in")
-        calls.rss["server RSS before the displays (MB)"] = common.rss_mb(hall.process.pid)
+        calls.rss["server RSS before the displays (MB)"] = largest_rss(servers)
         await displays.connect(n_displays)
-        calls.rss["server RSS, displays connected (MB)"] = common.rss_mb(hall.process.pid)
+        calls.rss["server RSS, displays connected (MB)"] = largest_rss(servers)
         for _ in range(WARM_UP):
             await call_next()
-        watch = common.CpuWatch(hall.process.pid)
+        watch = common.CpuWatch(*map(common.pid_of, servers))
         for _ in range(n_calls):
             calls.add(*await call_next())
         calls.cpu = watch.report(n_calls)
-        calls.rss["server RSS after the calls (MB)"] = common.rss_mb(hall.process.pid)
+        calls.rss["server RSS after the calls (MB)"] = largest_rss(servers)
     finally:
         await displays.close()
         await kiosk.close()

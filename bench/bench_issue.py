@@ -8,6 +8,7 @@ from __future__ import annotations
 import sys
 import threading
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -62,26 +63,27 @@ def issue_many(hall: common.LiveHall, count: int, first: int, step: int = 1) -> 
     return tally
 
 
-def concurrent(hall: common.LiveHall) -> tuple[Tally, float, dict[str, Any]]:
-    """CLIENTS threads, each its own session, released together; returns the tally, wall time and CPU use."""
-    tallies = [Tally() for _ in range(CLIENTS)]
-    ready = threading.Barrier(CLIENTS + 1)
+def concurrent(halls: Sequence[common.LiveHall], clients: int = CLIENTS, per_client: int = PER_CLIENT
+               ) -> tuple[Tally, float, dict[str, Any]]:
+    """``clients`` threads, each its own session, client k on process k mod len(``halls``) (the processes of one
+    hall), released together; returns the tally, wall time and CPU use (of all the processes)."""
+    tallies = [Tally() for _ in range(clients)]
+    ready = threading.Barrier(clients + 1)
 
     def client(k: int) -> None:
         ready.wait()
-        tallies[k] = issue_many(hall, PER_CLIENT, first=k, step=CLIENTS)
+        tallies[k] = issue_many(halls[k % len(halls)], per_client, first=k, step=clients)
 
-    threads = [threading.Thread(target=client, args=(k,), daemon=True) for k in range(CLIENTS)]
+    threads = [threading.Thread(target=client, args=(k,), daemon=True) for k in range(clients)]
     for thread in threads:
         thread.start()
-    assert hall.process is not None
-    watch = common.CpuWatch(hall.process.pid)
+    watch = common.CpuWatch(*map(common.pid_of, halls))
     ready.wait()
     start = time.perf_counter()
     for thread in threads:
         thread.join(timeout=max(0.0, start + JOIN_TIMEOUT - time.perf_counter()))
     wall = time.perf_counter() - start
-    cpu = watch.report(CLIENTS * PER_CLIENT)
+    cpu = watch.report(clients * per_client)
     total = Tally()
     for tally in tallies:
         total.add(tally)
@@ -98,7 +100,7 @@ def run(profile: Path | None = None) -> common.Result:
         watch = common.CpuWatch(hall.process.pid)
         single = issue_many(hall, SEQUENTIAL, first=WARM_UP)
         cpu_single = watch.report(SEQUENTIAL)
-        many, wall, cpu_many = concurrent(hall)
+        many, wall, cpu_many = concurrent([hall])
     everything.add(single)
     everything.add(many)
     duplicates = len(everything.numbers) - len(set(everything.numbers))

@@ -72,6 +72,12 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def pid_of(hall: LiveHall) -> int:
+    """The process id of a started hall's server."""
+    assert hall.process is not None, "the hall's server is not running"
+    return hall.process.pid
+
+
 def rss_mb(pid: int) -> float:
     """The process's resident memory now (VmRSS of /proc/PID/status), in MB (2**20 bytes)."""
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
@@ -94,13 +100,15 @@ class CpuWatch:
     (another test run on the machine) competed, and so how far to trust the numbers.
     """
 
-    def __init__(self, server_pid: int):
-        self.server_pid = server_pid
+    def __init__(self, *server_pids: int):
+        """``server_pids``: the hall's server processes (one, or each of a cluster's: their CPU is summed)."""
+        self.server_pids = server_pids
         self._start = self._now()
 
     def _now(self) -> tuple[float, float, float, float, float]:
         busy, steal = _machine_seconds()
-        return cpu_seconds(self.server_pid), time.process_time(), busy, steal, time.perf_counter()
+        server = sum(cpu_seconds(pid) for pid in self.server_pids)
+        return server, time.process_time(), busy, steal, time.perf_counter()
 
     def report(self, operations: int) -> dict[str, float]:
         """CPU milliseconds per operation of server and load generator; cores busy elsewhere meanwhile."""
@@ -195,9 +203,10 @@ class Result:
 
     def report(self) -> None:
         print(f"\n{self.title}")
-        print(f"  {'measurement':<34}{'n':>7}{'p50 ms':>9}{'p90 ms':>9}{'p99 ms':>9}{'max ms':>9}")
+        width = max(34, *(len(name) + 1 for name in self.stats))
+        print(f"  {'measurement':<{width}}{'n':>7}{'p50 ms':>9}{'p90 ms':>9}{'p99 ms':>9}{'max ms':>9}")
         for name, s in self.stats.items():
-            print(f"  {name:<34}{s.n:>7}{s.p50:>9.2f}{s.p90:>9.2f}{s.p99:>9.2f}{s.max:>9.2f}")
+            print(f"  {name:<{width}}{s.n:>7}{s.p50:>9.2f}{s.p90:>9.2f}{s.p99:>9.2f}{s.max:>9.2f}")
         for key, value in self.extra.items():
             print(f"  {key}: {value}")
         print_targets(self.targets)
@@ -216,10 +225,12 @@ def positive_count(text: str) -> int:
     return value
 
 
-def arguments(description: str, **counts: int) -> argparse.Namespace:
-    """``--profile``, plus one ``--NAME N`` option (a positive count) for each keyword, defaulting to its value."""
+def arguments(description: str, profile: bool = True, **counts: int) -> argparse.Namespace:
+    """``--profile`` (unless ``profile`` is False), plus one ``--NAME N`` option (a positive count) for each keyword,
+    defaulting to its value."""
     parser = argparse.ArgumentParser(description=description, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--profile", type=Path, help="py-spy the server into this speedscope file")
+    if profile:
+        parser.add_argument("--profile", type=Path, help="py-spy the server into this speedscope file")
     for name, default in counts.items():
         parser.add_argument(f"--{name}", type=positive_count, default=default, metavar="N",
                             help=f"number of {name} (default: %(default)s)")
