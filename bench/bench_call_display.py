@@ -162,7 +162,7 @@ async def measure(hall: common.LiveHall, n_displays: int, n_calls: int, others: 
         calls.rss["server RSS, displays connected (MB)"] = largest_rss(servers)
         for _ in range(WARM_UP):
             await call_next()
-        watch = common.CpuWatch(*map(common.pid_of, servers))
+        watch = common.CpuWatch(*map(common.pid_of, servers), database=common.database_name(hall))
         for _ in range(n_calls):
             calls.add(*await call_next())
         calls.cpu = watch.report(n_calls)

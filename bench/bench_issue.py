@@ -77,7 +77,7 @@ def concurrent(halls: Sequence[common.LiveHall], clients: int = CLIENTS, per_cli
     threads = [threading.Thread(target=client, args=(k,), daemon=True) for k in range(clients)]
     for thread in threads:
         thread.start()
-    watch = common.CpuWatch(*map(common.pid_of, halls))
+    watch = common.CpuWatch(*map(common.pid_of, halls), database=common.database_name(halls[0]))
     ready.wait()
     start = time.perf_counter()
     for thread in threads:

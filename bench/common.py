@@ -78,6 +78,12 @@ def pid_of(hall: LiveHall) -> int:
     return hall.process.pid
 
 
+def database_name(hall: LiveHall) -> str:
+    """The PostgreSQL database a hall is served from, or "" for SQLite."""
+    url = hall.database_url or ""
+    return url.rpartition("/")[2] if url.startswith("postgresql") else ""
+
+
 def rss_mb(pid: int) -> float:
     """The process's resident memory now (VmRSS of /proc/PID/status), in MB (2**20 bytes)."""
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
@@ -100,23 +106,42 @@ class CpuWatch:
     (another test run on the machine) competed, and so how far to trust the numbers.
     """
 
-    def __init__(self, *server_pids: int):
-        """``server_pids``: the hall's server processes (one, or each of a cluster's: their CPU is summed)."""
+    def __init__(self, *server_pids: int, database: str = ""):
+        """``server_pids``: the hall's server processes (one, or each of a cluster's: their CPU is summed);
+        ``database``: a PostgreSQL database's name, whose server processes are counted apart."""
         self.server_pids = server_pids
+        self.database = database
         self._start = self._now()
 
-    def _now(self) -> tuple[float, float, float, float, float]:
+    def _now(self) -> tuple[float, float, float, float, float, float]:
         busy, steal = _machine_seconds()
         server = sum(cpu_seconds(pid) for pid in self.server_pids)
-        return server, time.process_time(), busy, steal, time.perf_counter()
+        return server, time.process_time(), postgres_seconds(self.database), busy, steal, time.perf_counter()
 
     def report(self, operations: int) -> dict[str, float]:
-        """CPU milliseconds per operation of server and load generator; cores busy elsewhere meanwhile."""
-        server, generator, busy, steal, wall = (b - a for a, b in zip(self._start, self._now(), strict=True))
+        """CPU milliseconds per operation of server, load generator (and PostgreSQL); cores busy elsewhere."""
+        server, generator, database, busy, steal, wall = (
+            b - a for a, b in zip(self._start, self._now(), strict=True))
         return {"server CPU per op (ms)": round(server / operations * 1000, 2),
                 "load generator CPU per op (ms)": round(generator / operations * 1000, 2),
-                "other processes (cores busy)": round(max(0.0, busy - server - generator) / wall, 2),
+                **({"PostgreSQL CPU per op (ms)": round(database / operations * 1000, 2)} if self.database else {}),
+                "other processes (cores busy)": round(max(0.0, busy - server - generator - database) / wall, 2),
                 "hypervisor steal (cores)": round(steal / wall, 2)}
+
+
+def postgres_seconds(database: str) -> float:
+    """CPU seconds used so far by the PostgreSQL backends serving ``database`` (their command line names it; one
+    that has exited is no longer counted): the server's own connections, which last the whole phase."""
+    if not database:
+        return 0.0
+    total = 0.0
+    for folder in Path("/proc").iterdir():
+        try:
+            if folder.name.isdigit() and f" {database} " in (folder / "cmdline").read_text():
+                total += cpu_seconds(int(folder.name))
+        except OSError:  # a process that ended meanwhile, or one of another user
+            continue
+    return total
 
 
 def speed_index() -> float:
