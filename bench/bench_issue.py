@@ -100,7 +100,7 @@ def run(profile: Path | None = None) -> common.Result:
         watch = common.CpuWatch(hall.process.pid)
         single = issue_many(hall, SEQUENTIAL, first=WARM_UP)
         cpu_single = watch.report(SEQUENTIAL)
-        many, wall, cpu_many = concurrent([hall])
+        many, wall, cpu_many = concurrent([hall], CLIENTS, PER_CLIENT)  # read now: wrappers may set them
     everything.add(single)
     everything.add(many)
     duplicates = len(everything.numbers) - len(set(everything.numbers))
