@@ -74,7 +74,7 @@ class QueueEngine:
         self.finish_hooks: list[FinishHook] = []  # the case record (五件制) and the rating prompt (一事一评)
         self.hours = Hours(HallCalendar(config.calendar, config.timezone))
         self.wayfinding = Wayfinding(config)
-        self._waiting_at = {window.id: sql.window_waiting(window) for window in config.windows}
+        self._lines = {window.id: sql.CallingLine.of(window) for window in config.windows}
         self._rules = {window.id: _rule(config, window) for window in config.windows}
         self._next_number_sql = sql.next_number(storage.dialect)
         self._count_served = sql.count_served(storage.dialect)
@@ -604,7 +604,7 @@ class QueueEngine:
         # 延时服务: strictly first come, first served
         rule = self._rule_now(connection, window.id, day)
         for _ in range(_CALL_ATTEMPTS):
-            waiting = _candidates(connection.execute(self._waiting_at[window.id], {"day": day}))
+            waiting = self._line_to_choose_from(connection, window.id, day, rule)
             choice = choose_next(waiting, self._passes(connection, day, waiting), rule)
             if choice is None:
                 return None
@@ -612,6 +612,18 @@ class QueueEngine:
             if (ticket := taken.first()) is not None:
                 return ticket
         raise DomainError("conflict", "busy", "叫号繁忙，请重试")
+
+    def _line_to_choose_from(self, connection: Connection, window_id: int, day: date, rule: Rule) -> list[Candidate]:
+        """The front of the window's line that decides its call (``sql.CallingLine``); under 延时服务 (strict
+        arrival order) its first resident alone."""
+        line = self._lines[window_id]
+        heads = [] if rule.strict else [
+            row for query in line.heads if (row := connection.execute(query, {"day": day}).first()) is not None]
+        if not heads:
+            return _candidates(connection.execute(line.first, {"day": day}))
+        last = max(heads, key=lambda row: (row.queue_at, row.id))
+        return _candidates(connection.execute(line.until, {"day": day, "until_at": last.queue_at,
+                                                           "until_id": last.id}))
 
     def _rule_now(self, connection: Connection, window_id: int, day: date) -> Rule:
         """The window's rule, or strict arrival order while 延时服务 runs."""

@@ -7,6 +7,7 @@ returning the row it made (RETURNING), so a call is a handful of round trips and
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import and_, bindparam, func, insert, or_, select, union_all, update
@@ -140,3 +141,26 @@ def window_waiting(window: Window) -> Any:
     """The tickets one window may call, in order of arrival: built once per window at start-up."""
     return WAITING.where(or_(and_(Ticket.service.in_(window.services), Ticket.target_window.is_(None)),
                              Ticket.target_window == window.id))
+
+
+@dataclass(frozen=True)
+class CallingLine:
+    """What a call at one window reads of its line (server/policy.py ``choose_next``): the first waiting resident,
+    the first of each kind that may go ahead of earlier arrivals (绿色通道, 预约, the window's favoured items), and
+    the line up to the last of those. Nobody behind them can change the choice, so a call reads a few rows, not
+    the whole line (~5 µs a waiting resident on every call)."""
+
+    first: Any
+    heads: tuple[Any, ...]
+    until: Any
+
+    @classmethod
+    def of(cls, window: Window) -> CallingLine:
+        line = window_waiting(window)
+        plain = and_(Ticket.priority.is_(None), Ticket.appointment_id.is_(None))
+        kinds = [Ticket.priority.is_not(None), and_(Ticket.appointment_id.is_not(None), Ticket.priority.is_(None))]
+        if window.favour:
+            kinds.append(and_(plain, Ticket.service.in_(window.favour)))
+        until = or_(Ticket.queue_at < bindparam("until_at"),
+                    and_(Ticket.queue_at == bindparam("until_at"), Ticket.id <= bindparam("until_id")))
+        return cls(line.limit(1), tuple(line.where(kind).limit(1) for kind in kinds), line.where(until))

@@ -18,13 +18,14 @@ from hypothesis import strategies as st
 from hypothesis.stateful import initialize, rule
 from sqlalchemy import select
 
-from server.clock import ManualClock
-from server.config import ConfigError, HallConfig, parse_config
+from server import queue_sql as sql
+from server.clock import ManualClock, business_date
+from server.config import ConfigError, HallConfig, Window, parse_config
 from server.db import Storage
 from server.events import EventBus
 from server.models import Ticket, TicketStatus
 from server.policy import Candidate, Rule, choose_next
-from server.queue import AppointmentClaim, DomainError, QueueEngine
+from server.queue import AppointmentClaim, DomainError, QueueEngine, _candidates
 from tests.conftest import FreshHallMachine, opening_time
 
 ITEMS = ("a", "b", "c", "d")
@@ -196,10 +197,12 @@ class FairHall(FreshHallMachine):
         assert window is not None
         waiting = [t for t in self.waiting() if (t.target_window == window_id if t.target_window is not None
                                                  else t.service in window.services)]
+        expected = self.choice_over_the_whole_line(window)
         called = self.engine.call_next(window_id, f"clerk{window_id}")
         if called is None:
             assert not waiting, "a window said nobody waits while someone it may call does"
             return False
+        assert called.id == expected, "the front of the line read for a call chose otherwise than the whole line"
         chosen = next(t for t in waiting if t.id == called.id)
         precedence = chosen.priority is not None or chosen.appointment_id is not None
         favoured = not precedence and chosen.service in window.favour
@@ -216,6 +219,17 @@ class FairHall(FreshHallMachine):
                 assert extra <= timedelta(minutes=rules.max_extra_wait_minutes), \
                     f"{chosen.number} went ahead of {earlier.number}, who came {extra} earlier"
         return True
+
+    def choice_over_the_whole_line(self, window: Window) -> int | None:
+        """Whom the rule picks reading every waiting ticket the window may call (a call reads only the front of the
+        line, sql.CallingLine: it must pick the same)."""
+        day = business_date(self.clock.now(), self.config.timezone)
+        with self.storage.read() as session:
+            connection = session.connection()
+            line = _candidates(connection.execute(sql.window_waiting(window), {"day": day}))
+            rule = self.engine._rule_now(connection, window.id, day)
+            choice = choose_next(line, self.engine._passes(connection, day, line), rule)
+        return choice.ticket_id if choice else None
 
     def waiting(self) -> list[Ticket]:
         with self.storage.read() as session:
