@@ -11,6 +11,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import bindparam, create_engine, select, text, update
+from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session, sessionmaker
 
 from district import migrations
@@ -61,10 +62,13 @@ class DistrictStore:
         self.on_applied: list[Applied] = []
 
     def create_schema(self) -> None:
-        """Schema district at its newest revision; two processes starting at once migrate one after the other."""
+        """Schema district at its newest revision, with a session key; two processes starting at once migrate one
+        after the other."""
         with self.engine.begin() as connection:
             connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _MIGRATION_LOCK})
             migrations.upgrade(connection)
+            connection.execute(insert(Secret).values(name=SESSION_KEY, value=secrets.token_hex(32))
+                               .on_conflict_do_nothing())
 
     @contextmanager
     def write(self) -> Iterator[Session]:
@@ -98,8 +102,6 @@ class DistrictStore:
                                                         HallToken.revoked_at.is_(None)).values(revoked_at=now))
                 if known is None:
                     session.add(HallToken(hall=entry.code, token_hash=digest, created_at=now))
-            if session.get(Secret, SESSION_KEY) is None:
-                session.add(Secret(name=SESSION_KEY, value=secrets.token_hex(32)))
         for entry in self.config.halls:  # each replica at the hall's newest schema (a new hallq's migrations too)
             create_replica(self.engine, entry.code)
         return new
@@ -127,12 +129,9 @@ class DistrictStore:
                     for h, has_token in rows]
 
     def secret_key(self) -> str:
-        """The session-signing key made by `hallq district init`."""
+        """The session-signing key, made once with the schema: sessions outlive a restart."""
         with self.write() as session:
-            secret = session.get(Secret, SESSION_KEY)
-        if secret is None:
-            raise ConfigError(self.config.source, "(database)", None, "数据库尚未初始化：请先运行 hallq district init")
-        return secret.value
+            return session.scalars(select(Secret.value).where(Secret.name == SESSION_KEY)).one()
 
     def dispose(self) -> None:
         self.engine.dispose()
