@@ -13,24 +13,23 @@ has moved on past it.
 from __future__ import annotations
 
 import heapq
-import json
 import math
 import statistics
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from functools import partial
 from typing import Any
 
-from sqlalchemy import JSON, Date, Engine, ForeignKey, Integer, String, func, select, text
+from sqlalchemy import JSON, Date, Engine, ForeignKey, Integer, String, func, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from district.models import Base
+from district.models import Base, DistrictHall
 from district.replica import ReplicaStorage
-from server.clock import Clock, business_date
 from server import extended
+from server.clock import Clock, business_date
 from server.config import HallConfig, config_from_data
 from server.models import Ticket, WindowState
 from server.models import TicketStatus as S
@@ -80,36 +79,50 @@ class HallFigures:
         return business_date(clock.now(), self.config.timezone)
 
 
+@dataclass(frozen=True)
+class Listed:
+    """A hall of the district as the screens list it."""
+
+    code: str
+    name: str
+    #: the last of its event ids the district holds, and when it last shipped
+    through: int
+    seen: datetime | None
+    figures: HallFigures | None
+
+
 class Figures:
     def __init__(self, engine: Engine, clock: Clock):
         self.engine = engine
         self.clock = clock
-        self._halls: dict[str, tuple[str, HallFigures]] = {}
+        self._halls: dict[str, tuple[dict[str, Any], HallFigures]] = {}
 
     # ------------------------------------------------------------------ the halls
 
-    def halls(self) -> list[tuple[str, str, HallFigures | None]]:
-        """Every hall (code, name) in code order, with its figures' means; None before it first shipped."""
-        with self.engine.connect() as connection:
-            rows = connection.execute(text("SELECT code, name, config_text FROM district.halls ORDER BY code")).all()
-        return [(code, name, self._hall(code, name, config_text) if config_text else None)
-                for code, name, config_text in rows]
+    def halls(self) -> list[Listed]:
+        """Every hall in code order, with its figures' means (None before it first shipped)."""
+        with Session(self.engine) as session:
+            rows = session.execute(select(DistrictHall.code, DistrictHall.name, DistrictHall.config,
+                                          DistrictHall.through, DistrictHall.last_seen_at)
+                                   .order_by(DistrictHall.code)).all()
+        return [Listed(code, name, through, seen, self._hall(code, name, config) if config else None)
+                for code, name, config, through, seen in rows]
 
     def hall(self, code: str) -> HallFigures | None:
         """One hall's figures' means; None for an unknown hall or one that never shipped."""
-        return next((found for known, _, found in self.halls() if known == code), None)
+        return next((listed.figures for listed in self.halls() if listed.code == code), None)
 
-    def _hall(self, code: str, name: str, config_text: str) -> HallFigures:
-        """Kept while the hall's config.toml stays the same (parsing it and a replica's engine options are not free)."""
+    def _hall(self, code: str, name: str, config_data: dict[str, Any]) -> HallFigures:
+        """Kept while the hall's rules stay the same (validating them is not free)."""
         cached = self._halls.get(code)
-        if cached is not None and cached[0] == config_text and cached[1].name == name:
+        if cached is not None and cached[0] == config_data and cached[1].name == name:
             return cached[1]
-        config = config_from_data(json.loads(config_text), f"{code}/config.toml")
+        config = config_from_data(config_data, f"{code}/config.toml")
         storage = ReplicaStorage(self.engine, code)
         stats = Statistics(storage, config, self.clock,  # type: ignore[arg-type]
                            partial(extended.between, storage, config.timezone))
         found = HallFigures(code, name, config, storage, stats)
-        self._halls[code] = (config_text, found)
+        self._halls[code] = (config_data, found)
         return found
 
     # ------------------------------------------------------------------ the day rollups
@@ -158,10 +171,10 @@ class Figures:
 
     def side_by_side(self, first: date, last: date) -> dict[str, Any]:
         """Every hall's figures of the period, merged from its days; a hall that never shipped has none."""
-        halls = []
-        for code, name, hall in self.halls():
-            figures = merged(hall, self._parts(hall, first, last)) if hall is not None else None
-            halls.append({"code": code, "name": name, "figures": figures})
+        halls = [{"code": listed.code, "name": listed.name,
+                  "figures": None if listed.figures is None else merged(listed.figures,
+                                                                        self._parts(listed.figures, first, last))}
+                 for listed in self.halls()]
         return {"from": first.isoformat(), "to": last.isoformat(), "days": (last - first).days + 1,
                 "generated_at": self.clock.now().isoformat(), "halls": halls}
 
@@ -173,17 +186,13 @@ class Figures:
     def live(self) -> list[dict[str, Any]]:
         """Each hall's line now: residents waiting, being called or served, and windows open, of its business
         date; with when the district last heard from it and the last event it holds."""
-        with self.engine.connect() as connection:
-            heard = {code: (seen, through) for code, seen, through in connection.execute(
-                text("SELECT code, last_seen_at, through FROM district.halls"))}
         board = []
-        for code, name, hall in self.halls():
-            seen, through = heard.get(code, (None, None))
-            entry: dict[str, Any] = {"code": code, "name": name, "waiting": None, "in_service": None,
-                                     "windows_open": None, "windows": None, "through": through,
-                                     "last_seen_at": seen.isoformat() if seen is not None else None}
-            if hall is not None:
-                entry.update(line_now(hall, hall.today(self.clock)))
+        for listed in self.halls():
+            entry: dict[str, Any] = {"code": listed.code, "name": listed.name, "waiting": None, "in_service": None,
+                                     "windows_open": None, "windows": None, "through": listed.through,
+                                     "last_seen_at": None if listed.seen is None else listed.seen.isoformat()}
+            if listed.figures is not None:
+                entry.update(line_now(listed.figures, listed.figures.today(self.clock)))
             board.append(entry)
         return board
 
