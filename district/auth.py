@@ -77,19 +77,20 @@ class DistrictAccounts:
                 raise Throttled("account_locked", f"密码错误次数过多，账号已锁定，请 {minutes} 分钟后再试", wait)
         digest = user.password_hash if user is not None else _dummy_hash()
         opens = self.hashes.run(lambda: check_password_hash(digest, password))
-        with self.store.write() as session:
+        with self.store.write() as session:  # the failure is counted, committed, before the refusal
             user = session.get(DistrictUser, username[:64], with_for_update=True)
-            if not opens or user is None:
-                self.failures_by_address.spend(address)
-                if user is not None:
-                    user.failed_logins += 1
-                    if user.failed_logins >= LOCK_AFTER:
-                        user.failed_logins, user.locked_until = 0, now + LOCK_FOR
-                raise DomainError("unauthorized", "bad_credentials", "用户名或密码错误")
-            if user.disabled_at is not None:
-                raise DomainError("forbidden", "account_disabled", "账号已停用")
-            user.failed_logins, user.locked_until = 0, None
-            return DistrictAdmin(user.username, user.display_name, user.session_epoch)
+            if opens and user is not None:
+                user.failed_logins, user.locked_until = 0, None
+            elif user is not None:
+                user.failed_logins += 1
+                if user.failed_logins >= LOCK_AFTER:
+                    user.failed_logins, user.locked_until = 0, now + LOCK_FOR
+        if not opens or user is None:
+            self.failures_by_address.spend(address)
+            raise DomainError("unauthorized", "bad_credentials", "用户名或密码错误")
+        if user.disabled_at is not None:
+            raise DomainError("forbidden", "account_disabled", "账号已停用")
+        return DistrictAdmin(user.username, user.display_name, user.session_epoch)
 
     def admin(self, username: str, epoch: int) -> DistrictAdmin | None:
         """The enabled admin while a session signed with ``epoch`` has not ended: read on every request."""

@@ -9,10 +9,11 @@ import logging
 from typing import Any
 
 from flask import Blueprint, Response, current_app, jsonify, request
-from sqlalchemy import select, text
+from sqlalchemy import select
+from sqlalchemy.exc import DataError, IntegrityError
 
 from district.models import DistrictHall
-from district.replica import replica_schema
+from district.replica import search_path
 from district.store import DistrictStore
 from server.queue import DomainError
 from server.shipment import Batch, ShipmentError, apply
@@ -61,11 +62,16 @@ def events() -> Any:
         before = (hall.through, hall.as_of)
         if batch.after > hall.through:
             return _gap(hall.through)
-        session.execute(text(f"SET LOCAL search_path TO {replica_schema(code)}, district"))
-        hall.through, hall.as_of = apply(session, batch, through=hall.through, as_of=hall.as_of)
+        search_path(session, code)
+        try:
+            hall.through, hall.as_of = apply(session, batch, through=hall.through, as_of=hall.as_of)
+        except ShipmentError as exc:
+            raise DomainError("bad_request", exc.code, exc.message) from None
+        except (DataError, IntegrityError):  # a row the hall's tables cannot hold: rolled back, nothing filed
+            raise DomainError("bad_request", "bad_row", "批次中有行不符合大厅的表结构") from None
         hall.last_seen_at = district.clock.now()
         if batch.config:
-            hall.config_text = batch.config
+            hall.config = batch.config
         after = (hall.through, hall.as_of)
     if after != before:
         _applied(district, code, batch)

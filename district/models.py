@@ -4,8 +4,9 @@ district/replica.py). Created and upgraded by district/migrations, never by crea
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import ForeignKey, Integer, MetaData, String, Text
+from sqlalchemy import JSON, ForeignKey, Integer, MetaData, String
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from server.models import UTCDateTime
@@ -29,8 +30,9 @@ class DistrictHall(Base):
     #: the hall's event id its replicated rows were read at
     as_of: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     last_seen_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    #: the hall's config.toml as it last shipped it (without [server], [district], [printing], [voice], [[displays]])
-    config_text: Mapped[str] = mapped_column(Text, default="", server_default="")
+    #: the tables of the hall's config.toml its figures need, as it last shipped them (server/shipment.py
+    #: figures_config; server/config.py config_from_data reads them)
+    config: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
 
 
 class HallToken(Base):

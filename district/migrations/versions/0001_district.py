@@ -22,7 +22,7 @@ def upgrade() -> None:
         sa.Column("through", sa.Integer(), nullable=False, server_default="0"),
         sa.Column("as_of", sa.Integer(), nullable=False, server_default="0"),
         sa.Column("last_seen_at", sa.DateTime(), nullable=True),
-        sa.Column("config_text", sa.Text(), nullable=False, server_default=""),
+        sa.Column("config", sa.JSON(), nullable=False),
         schema=SCHEMA,
     )
     op.create_table(
