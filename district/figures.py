@@ -34,8 +34,8 @@ from server.config import HallConfig, config_from_data
 from server.models import Ticket, WindowState
 from server.models import TicketStatus as S
 from server.shipment import Batch
-from server.stats import Group, Statistics, stage
-from server.vocabulary import RATING_LEVELS, UNRATED
+from server.stats import UNRATED, Group, Statistics, stage
+from server.vocabulary import RATING_LEVELS
 
 #: 承诺件 outcomes a day keeps (and "total": all its 承诺件)
 PROMISED = ("on_time", "late", "overdue", "pending")
@@ -200,9 +200,10 @@ class Figures:
 def line_now(hall: HallFigures, today: date) -> dict[str, int]:
     """The replica's tickets of ``today`` by state, and its windows open."""
     with hall.storage.read() as session:
-        counts = dict(session.execute(select(Ticket.status, func.count()).where(
-            Ticket.business_date == today, Ticket.status.in_((S.WAITING, S.CALLED, S.SERVING)))
-            .group_by(Ticket.status)).tuples().all())
+        counts: dict[str, int] = {status: count for status, count in session.execute(
+            select(Ticket.status, func.count()).where(Ticket.business_date == today,
+                                                      Ticket.status.in_((S.WAITING, S.CALLED, S.SERVING)))
+            .group_by(Ticket.status))}
         open_windows = session.scalar(select(func.count()).select_from(WindowState).where(
             WindowState.status == "open")) or 0
     return {"waiting": counts.get(S.WAITING, 0), "in_service": counts.get(S.CALLED, 0) + counts.get(S.SERVING, 0),
