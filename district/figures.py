@@ -184,17 +184,22 @@ class Figures:
         return None if hall is None else hall.stats.report(first, last)
 
     def live(self) -> list[dict[str, Any]]:
-        """Each hall's line now: residents waiting, being called or served, and windows open, of its business
-        date; with when the district last heard from it and the last event it holds."""
-        board = []
-        for listed in self.halls():
-            entry: dict[str, Any] = {"code": listed.code, "name": listed.name, "waiting": None, "in_service": None,
-                                     "windows_open": None, "windows": None, "through": listed.through,
-                                     "last_seen_at": None if listed.seen is None else listed.seen.isoformat()}
-            if listed.figures is not None:
-                entry.update(line_now(listed.figures, listed.figures.today(self.clock)))
-            board.append(entry)
-        return board
+        """Each hall's line now, as the live board shows it."""
+        return [self._line(listed) for listed in self.halls()]
+
+    def live_of(self, code: str) -> dict[str, Any] | None:
+        """One hall's line now (pushed after each of its batches); None for an unknown hall."""
+        return next((self._line(listed) for listed in self.halls() if listed.code == code), None)
+
+    def _line(self, listed: Listed) -> dict[str, Any]:
+        """Residents waiting, being called or served, and windows open, of the hall's business date; when the
+        district last heard from it and the last event it holds."""
+        entry: dict[str, Any] = {"code": listed.code, "name": listed.name, "waiting": None, "in_service": None,
+                                 "windows_open": None, "windows": None, "through": listed.through,
+                                 "last_seen_at": None if listed.seen is None else listed.seen.isoformat()}
+        if listed.figures is not None:
+            entry.update(line_now(listed.figures, listed.figures.today(self.clock)))
+        return entry
 
 
 def line_now(hall: HallFigures, today: date) -> dict[str, int]:

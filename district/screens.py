@@ -57,7 +57,7 @@ def init_app(app: Flask, socketio: SocketIO, store: DistrictStore) -> None:
 
     def applied(code: str, batch: Batch) -> None:
         found.on_applied(code, batch)
-        entry = next((row for row in found.live() if row["code"] == code), None)
+        entry = found.live_of(code)
         if entry is not None:
             socketio.emit("live", entry, to=ADMINS)
 
