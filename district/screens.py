@@ -12,6 +12,7 @@ from typing import Any
 from flask import Blueprint, Flask, Response, abort, current_app, render_template, request
 from flask_socketio import SocketIO, join_room
 
+import admin
 from district.auth import current_admin, district_admin
 from district.figures import Figures
 from district.store import DistrictStore
@@ -26,7 +27,7 @@ from server.stats_export import minutes, percent
 blueprint = Blueprint("district_screens", __name__, template_folder="templates", static_folder="static",
                       static_url_path="/district/screens/static")
 #: the hall's statistics page, template and scripts, for the drill-down (named "admin": its templates say so)
-ADMIN = Path(__file__).resolve().parent.parent / "admin"
+ADMIN = Path(admin.bp.root_path)
 hall_pages = Blueprint("admin", __name__, template_folder=str(ADMIN / "templates"),
                        static_folder=str(ADMIN / "static"), static_url_path="/district/admin/static")
 #: the Socket.IO room of the logged-in district admins: the only ones the live board is pushed to
