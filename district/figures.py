@@ -13,6 +13,7 @@ has moved on past it.
 from __future__ import annotations
 
 import heapq
+import logging
 import math
 import statistics
 from collections import Counter, defaultdict
@@ -30,7 +31,7 @@ from district.models import Base, DistrictHall
 from district.replica import ReplicaStorage
 from server import extended
 from server.clock import Clock, business_date
-from server.config import HallConfig, config_from_data
+from server.config import ConfigError, HallConfig, config_from_data
 from server.models import Ticket, WindowState
 from server.models import TicketStatus as S
 from server.shipment import Batch
@@ -105,8 +106,19 @@ class Figures:
             rows = session.execute(select(DistrictHall.code, DistrictHall.name, DistrictHall.config,
                                           DistrictHall.through, DistrictHall.last_seen_at)
                                    .order_by(DistrictHall.code)).all()
-        return [Listed(code, name, through, seen, self._hall(code, name, config) if config else None)
-                for code, name, config, through, seen in rows]
+        return [Listed(code, name, through, seen, self._usable(code, name, config)) for code, name, config, through,
+                seen in rows]
+
+    def _usable(self, code: str, name: str, config_data: dict[str, Any]) -> HallFigures | None:
+        """None before the hall first shipped, or while its rules are ones this hallq cannot read (a hall upgraded
+        to a newer hallq, with keys this one does not know): the other halls' figures are shown all the same."""
+        if not config_data:
+            return None
+        try:
+            return self._hall(code, name, config_data)
+        except ConfigError as exc:
+            logging.getLogger(__name__).warning("hall %s: its config cannot be read here: %s", code, exc)
+            return None
 
     def hall(self, code: str) -> HallFigures | None:
         """One hall's figures' means; None for an unknown hall or one that never shipped."""

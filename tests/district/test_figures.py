@@ -257,3 +257,19 @@ def test_consecutive_days_make_one_read() -> None:
     assert list(runs(days)) == [(date(2026, 12, 1), date(2026, 12, 3)), (date(2026, 12, 9), date(2026, 12, 9))]
     assert list(runs([])) == []
 
+
+
+def test_a_hall_whose_rules_this_hallq_cannot_read_leaves_the_others_shown(district: District) -> None:
+    """A hall upgraded to a newer hallq ships config keys this district does not know: it is listed without
+    figures, the others as ever."""
+    district.add_hall("chengguan", "城关镇便民服务中心")
+    district.add_hall("xinqiao", "新桥镇便民服务中心")
+    rules = figures_config(CONFIG)
+    with Session(district.engine) as session, session.begin():
+        session.execute(update(DistrictHall).where(DistrictHall.code == "chengguan").values(config=rules))
+        session.execute(update(DistrictHall).where(DistrictHall.code == "xinqiao").values(
+            config={**rules, "hall": {**rules["hall"], "newer_key": True}}))
+    halls = district.figures.side_by_side(DAYS[0], DAYS[-1])["halls"]
+    assert halls[0]["figures"]["issued"] == 0 and halls[0]["figures"]["satisfaction_rate"] is None
+    assert halls[1]["figures"] is None
+    assert [entry["waiting"] for entry in district.figures.live()] == [0, None]
