@@ -695,17 +695,30 @@ def parse_config(text: str, source: str = "config.toml") -> HallConfig:
         match = re.search(r"line (\d+)", str(exc))
         raise ConfigError(source, "(syntax)", int(match.group(1)) if match else None,
                           f"invalid TOML: {exc}") from None
-    try:
-        hall = _HALL.validate_python(data)
-    except ValidationError as exc:
-        problems = [_problem(error) for error in exc.errors(include_url=False)]
-    else:
-        problems = []
-    problems += [(path, "must not be empty") for path in _empty_strings(data, ())]
-    if problems:
+    hall, problems = _validated(data)
+    if problems or hall is None:
         raise _first_in_file(problems, text, source)
     object.__setattr__(hall, "source", source)
     return hall
+
+
+def config_from_data(data: dict[str, Any], source: str) -> HallConfig:
+    """A hall's config shipped as JSON data (the district's copy of each hall's rules): the same validation as
+    config.toml, the first problem named by its key."""
+    hall, problems = _validated(data)
+    if problems or hall is None:
+        path, message = problems[0]
+        raise ConfigError(source, _key(path), None, message)
+    object.__setattr__(hall, "source", source)
+    return hall
+
+
+def _validated(data: dict[str, Any]) -> tuple[HallConfig | None, list[tuple[tuple[str | int, ...], str]]]:
+    try:
+        hall = _HALL.validate_python(data)
+    except ValidationError as exc:
+        return None, [_problem(error) for error in exc.errors(include_url=False)]
+    return hall, [(path, "must not be empty") for path in _empty_strings(data, ())]
 
 
 def _first_in_file(problems: list[tuple[tuple[str | int, ...], str]], text: str, source: str) -> ConfigError:

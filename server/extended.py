@@ -10,7 +10,7 @@ Functions over one session (the engine's transaction) and plain values; no clock
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
@@ -19,6 +19,9 @@ from server.calendar import HallCalendar
 from server.config import HallConfig, Window
 from server.models import ExtendedService, Ticket, TicketEvent, WindowState
 from server.models import TicketStatus as S
+
+if TYPE_CHECKING:
+    from server.db import Storage
 
 OPEN = (S.WAITING, S.CALLED, S.SERVING)
 LEFT_OPEN = "left_open"  # the event flagging a ticket still open when the next business day began
@@ -134,3 +137,21 @@ def summary(record: ExtendedService, zone: Any) -> dict[str, Any]:
             "minutes": round(minutes, 1) if minutes is not None else None,
             "waiting_at_start": record.waiting_at_start, "served": record.served, "windows": record.windows,
             "clerks": record.clerks, "anomalies": record.anomalies}
+
+
+def between(storage: Storage, zone: Any, first: date, last: date) -> dict[str, Any]:
+    """延时服务 of the days from ``first`` to ``last``: each record (one per session it followed) and the totals:
+    the days and the times (次) apart, as a day may have had it at noon and in the evening. A function of the
+    storage alone, so the district computes a hall's figures from its replica with this same code."""
+    with storage.read() as session:
+        records = session.scalars(select(ExtendedService).where(
+            ExtendedService.business_date >= first, ExtendedService.business_date <= last)
+            .order_by(ExtendedService.business_date, ExtendedService.started_at)).all()
+        rows = [summary(record, zone) for record in records]
+    served = sum(r["served"] for r in rows)
+    days = len({r["business_date"] for r in rows})
+    return {"from": first.isoformat(), "to": last.isoformat(), "records": rows, "days": days,
+            "sessions": len(rows), "served": served,
+            "text": f"延时服务 {days} 天 {len(rows)} 次，服务群众 {served} 件",
+            "minutes": round(sum(r["minutes"] or 0 for r in rows), 1),
+            "anomalies": sum(len(r["anomalies"]) for r in rows)}

@@ -28,7 +28,7 @@ from server.config import HallConfig, Service, Window
 from server.db import Storage
 from server.events import EventBus, HallEvent, TicketView
 from server.hours import Hours
-from server.models import ExtendedService, Staff, Ticket, TicketEvent, TicketStatus, WindowState
+from server.models import Staff, Ticket, TicketEvent, TicketStatus, WindowState
 from server.policy import Candidate, Rule, choose_next, passed_by
 from server.vocabulary import PRIORITIES, TICKET_STATUS
 from server.wayfinding import CAME_FROM, STAFFED, Wayfinding
@@ -270,20 +270,8 @@ class QueueEngine:
         self.bus.publish([HallEvent(kind, now) for kind in happened])
 
     def extended_records(self, first: date, last: date) -> dict[str, Any]:
-        """延时服务 of the days from ``first`` to ``last``: each record (one per session it followed) and the totals:
-        the days and the times (次) apart, as a day may have had it at noon and in the evening."""
-        with self.storage.read() as session:
-            records = session.scalars(select(ExtendedService).where(
-                ExtendedService.business_date >= first, ExtendedService.business_date <= last)
-                .order_by(ExtendedService.business_date, ExtendedService.started_at)).all()
-            rows = [extended.summary(record, self.config.timezone) for record in records]
-        served = sum(r["served"] for r in rows)
-        days = len({r["business_date"] for r in rows})
-        return {"from": first.isoformat(), "to": last.isoformat(), "records": rows, "days": days,
-                "sessions": len(rows), "served": served,
-                "text": f"延时服务 {days} 天 {len(rows)} 次，服务群众 {served} 件",
-                "minutes": round(sum(r["minutes"] or 0 for r in rows), 1),
-                "anomalies": sum(len(r["anomalies"]) for r in rows)}
+        """延时服务 of the days from ``first`` to ``last`` (server/extended.py ``between``)."""
+        return extended.between(self.storage, self.config.timezone, first, last)
 
     def move(self, ticket_id: int, window_id: int, actor: str) -> TicketView:
         """The admin (首席代表/中心负责人) sends a waiting resident to another window."""
