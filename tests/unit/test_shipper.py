@@ -27,7 +27,12 @@ INTERVAL = 5
 
 
 def linked(url: str, batch_events: int = 500, token: str = TOKEN) -> str:
-    return SMALL_HALL + f"""
+    """The small hall shipping to ``url``."""
+    return SMALL_HALL + district_table(url, batch_events, token)
+
+
+def district_table(url: str, batch_events: int = 500, token: str = TOKEN) -> str:
+    return f"""
 [district]
 url = "{url}"
 token = "{token}"
