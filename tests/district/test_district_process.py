@@ -14,7 +14,7 @@ import requests
 from server.hall import Hall
 from tests.district.conftest import ADMIN, ADMIN_PASSWORD, TOKENS, district_text
 from tests.district.test_ingest import CODE, batches
-from tests.district.test_ingest import hall as hall  # noqa: F401 - the fixture: a hall's busy day
+from tests.district.test_ingest import hall as hall  # the fixture: a hall's busy day
 from tests.live import HALLQ, ROOT, free_port
 from tests.process.test_printing_process import eventually
 
