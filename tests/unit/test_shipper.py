@@ -26,17 +26,17 @@ CODE = "zhen-1"
 INTERVAL = 5
 
 
-def linked(url: str, batch_events: int = 500, token: str = TOKEN) -> str:
+def linked(url: str, batch_events: int = 500, token: str = TOKEN, code: str = CODE) -> str:
     """The small hall shipping to ``url``."""
-    return SMALL_HALL + district_table(url, batch_events, token)
+    return SMALL_HALL + district_table(url, batch_events, token, code)
 
 
-def district_table(url: str, batch_events: int = 500, token: str = TOKEN) -> str:
+def district_table(url: str, batch_events: int = 500, token: str = TOKEN, code: str = CODE) -> str:
     return f"""
 [district]
 url = "{url}"
 token = "{token}"
-code = "{CODE}"
+code = "{code}"
 batch_events = {batch_events}
 interval_seconds = {INTERVAL}
 """
