@@ -93,7 +93,9 @@ def _halls(args: argparse.Namespace) -> int:
         if hall.last_seen_at:
             behind = f"  last heard {int((datetime.now(zone) - hall.last_seen_at).total_seconds())} s ago"
         state = "revoked" if hall.revoked else "active"
-        print(f"{hall.code:16} {state:8} through {hall.through:<10} seen {seen}{behind}  {hall.name}")
+        # as_of: the hall's newest event when it last shipped; the ones after through were still to come
+        print(f"{hall.code:16} {state:8} through {hall.through:<10} behind {hall.as_of - hall.through:<6} "
+              f"seen {seen}{behind}  {hall.name}")
     return 0
 
 

@@ -23,7 +23,15 @@ from pathlib import Path
 from typing import Annotated, Any, ClassVar, Union
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BeforeValidator, TypeAdapter, ValidationError, WithJsonSchema, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BeforeValidator,
+    TypeAdapter,
+    ValidationError,
+    WithJsonSchema,
+    field_validator,
+    model_validator,
+)
 from pydantic_core import PydanticCustomError
 
 from server.calendar import CalendarConfig, minute_of, refuse_overlaps
@@ -363,6 +371,50 @@ class ServerConfig:
                             "e.g. redis://127.0.0.1:6379/0") = ""
 
 
+# ---------------------------------------------------------------- [district]
+
+
+def _web_address(url: str) -> str:
+    url = url.rstrip("/")
+    if url and not re.fullmatch(r"https?://[^/\s?#]+(/[^\s?#]*)?", url):
+        raise refuse(f"{url!r}: an http:// or https:// address")
+    return url
+
+
+#: an http:// or https:// address (a trailing / dropped), or empty
+WebAddress = Annotated[Text, AfterValidator(_web_address)]
+
+#: a hall's code at the district (district/replica.py makes its replica's schema of it)
+DISTRICT_CODE_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,31}$"
+
+
+@config_table
+class DistrictLink:
+    """config.toml ``[district]``: the district server this hall ships its event log to (server/shipper.py); no
+    url: the hall ships nothing. The token is the hall's password at the district: never logged nor shown."""
+
+    url: WebAddress = ""
+    token: Text = field(default="", repr=False)
+    code: matching(DISTRICT_CODE_PATTERN, "{shown}: the hall's code at the district: lower-case letters, digits, "
+                   "- and _ (at most 32)") = ""
+    #: events in one batch at most
+    batch_events: between(1, 5000, "events in one batch") = 500
+    #: a batch (the current rows, when no event happened) is sent at least this often
+    interval_seconds: between(1, 300, "seconds between two batches at most") = 5
+
+    @model_validator(mode="after")
+    def _named_and_admitted(self) -> DistrictLink:
+        if self.url and not self.token:
+            raise refuse("is required with url: the token the district issued to this hall", "token")
+        if self.url and not self.code:
+            raise refuse("is required with url: the hall's code at the district", "code")
+        return self
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.url)
+
+
 # ---------------------------------------------------------------- [hall] and the whole file
 
 
@@ -390,7 +442,7 @@ class HallTable:
     timezone: Zone = ZoneInfo("Asia/Shanghai")
     announcement: Text = "请{number}号到{window}办理"
     #: the hall's address as residents' phones reach it (the ticket's QR code); empty: the address it runs on
-    public_url: Text = ""
+    public_url: WebAddress = ""
     #: 投诉电话, printed on the ticket, the notices and the tracking page; empty: not printed
     complaint_phone: PhoneNumber = ""
     #: 咨询电话 of the hall, shown in the kiosk's 办事指南 of an item without its own ``phone``; empty: not shown
@@ -403,13 +455,6 @@ class HallTable:
             raise refuse("must contain {number} and {window}")
         return announcement
 
-    @field_validator("public_url")
-    @classmethod
-    def _web_address(cls, url: str) -> str:
-        url = url.rstrip("/")
-        if url and not re.fullmatch(r"https?://[^/\s?#]+(/[^\s?#]*)?", url):
-            raise refuse(f"{url!r}: an http:// or https:// address")
-        return url
 
 
 @config_table
@@ -419,7 +464,7 @@ class HallConfig:
     #: config.toml's top level: its tables (``[[printers]]`` are kept in ``printing``)
     KEYS: ClassVar[tuple[str, ...]] = ("hall", "queue", "services", "windows", "printing", "printers", "displays",
                                        "voice", "calendar", "appointments", "evaluation", "cases", "complaints",
-                                       "assessment", "server")
+                                       "assessment", "server", "district")
 
     hall: HallTable
     services: tuple[Service, ...]
@@ -435,6 +480,7 @@ class HallConfig:
     complaints: ComplaintsConfig = ComplaintsConfig()
     assessment: AssessmentConfig = AssessmentConfig()
     server: ServerConfig = ServerConfig()
+    district: DistrictLink = DistrictLink()
     #: the file read, for messages (not a key of config.toml)
     source: str = field(default="config.toml", init=False)
 

@@ -45,7 +45,8 @@ def test_only_postgresql_and_the_environment_wins() -> None:
      "district.toml:3: district.zone: unknown key; one of name, database_url, timezone"),
     (('name = "测试区政务服务中心"\n', 'name = "测试区政务服务中心"\ntimezone = "Mars/Base"\n'),
      "district.timezone: unknown time zone 'Mars/Base'"),
-    (('name = "西山镇便民服务中心"', 'name = "西山镇便民服务中心"\nurl = "x"'), "halls[1].url: unknown key; one of code, name"),
+    (('name = "西山镇便民服务中心"', 'name = "西山镇便民服务中心"\nurl = "x"'),
+     "halls[1].url: unknown key; one of code, name"),
 ])
 def test_each_error_names_its_key(change: tuple[str, str], expected: str) -> None:
     text = district_text(PG)
