@@ -101,8 +101,7 @@ class Shipper:
         #: the last event the district holds; None until it said so (at the start, after a lost leadership)
         self.through: int | None = None
         self.position = position
-        #: the last position the district acknowledged and when (kept in ``position``), for a health that cannot
-        #: ask the district yet
+        #: the last position the district acknowledged and when, as kept in ``position``
         self.known = _known_position(position, self.link)
         self.last_shipped_at: datetime | None = None
         self.last_error: str | None = None
@@ -201,11 +200,13 @@ class Shipper:
 
     def state(self) -> dict[str, Any]:
         """How far behind the district is: events not shipped and the age of the oldest; until the district has said
-        where its copy ends, from the last position it acknowledged (``last_known_at`` says when), null without one."""
+        where its copy ends, from the last position it acknowledged (``last_known_at`` says when: read again, as
+        the process of the hall that ships keeps it), null without one."""
         behind_events = behind_seconds = None
         through, known_at = self.through, None
-        if through is None and self.known is not None:
-            through, known_at = self.known
+        known = _known_position(self.position, self.link) if through is None else None
+        if known is not None:
+            through, known_at = known
         if through is not None:
             with self.storage.read() as session:
                 count, oldest = session.execute(
