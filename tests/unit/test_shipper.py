@@ -19,7 +19,8 @@ from server.models import TicketEvent
 from server.queue import QueueEngine
 from server.shipper import BAD_TOKEN, MAX_BACKOFF, POSITION_FILE, REFUSED_RETRY, WRONG_HALL, HttpLink, Shipper
 from tests.conftest import SMALL_HALL
-from tests.live_district import Gateway, LiveDistrict, district_at
+from tests.live import free_port
+from tests.live_district import Gateway, LiveDistrict, district_at, new_hall
 from tests.live_district import district_database as district_database  # the fixture: one database a module
 
 INTERVAL = 5
@@ -247,13 +248,10 @@ def test_a_restarted_hall_says_how_far_behind_it_was_last_known(engine: QueueEng
     '[2]',
 ])
 def test_a_position_of_another_district_or_unreadable_is_not_trusted(engine: QueueEngine, clock: ManualClock,
-                                                                     tmp_path: Path, district_database: str,
-                                                                     kept: str) -> None:
-    district = LiveDistrict(district_database)  # not serving
-    try:
-        issue(engine, 3)
-        (tmp_path / POSITION_FILE).write_text(kept % {"url": district.url, "code": district.hall.code})
-        state = shipper_of(district, engine, clock, tmp_path).state()
-        assert (state["through"], state["behind_events"], state["last_known_at"]) == (None, None, None)
-    finally:
-        district.close()
+                                                                     tmp_path: Path, kept: str) -> None:
+    ours = new_hall()
+    url = f"http://127.0.0.1:{free_port()}"
+    issue(engine, 3)
+    (tmp_path / POSITION_FILE).write_text(kept % {"url": url, "code": ours.code})
+    state = shipper_to(url, engine, clock, tmp_path, code=ours.code, token=ours.token).state()
+    assert (state["through"], state["behind_events"], state["last_known_at"]) == (None, None, None)
