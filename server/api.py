@@ -401,7 +401,8 @@ class DistrictHealth(Answer):
     code: str
     #: whether this process ships (it leads job "district"); another process of the hall does otherwise
     ships: bool
-    #: the last event the district holds; null until it answered (since this process took the job)
+    #: the last event the district holds; until it answered since this process took the job, the last one it
+    #: acknowledged before (see last_known_at), null without one
     through: int | None
     #: events not shipped yet, and the age of the oldest of them in seconds (null while through is)
     behind_events: int | None
@@ -410,6 +411,9 @@ class DistrictHealth(Answer):
     last_shipped_at: str | None
     #: why the last try failed, in Chinese; null when it did not
     last_error: str | None
+    #: when the district acknowledged ``through``, while the numbers are that last known position (kept in the
+    #: instance folder) because the district has not answered since this process started; null once it has
+    last_known_at: str | None
 
 
 class Health(Answer):

@@ -47,7 +47,7 @@ from server.printing.agent import AgentHub
 from server.printing.spooler import Spooler, ThreadRuntime
 from server.proxy import trust_proxies
 from server.realtime import CALLED, Realtime
-from server.shipper import HttpLink, Shipper
+from server.shipper import POSITION_FILE, HttpLink, Shipper
 from server.throttle import DeviceLimits
 from server.voice.speech import Voice
 from track import bp as track_bp
@@ -212,7 +212,7 @@ def _shipper(hall: Hall, socketio: SocketIO, leadership: Leadership) -> Shipper 
     if not hall.config.district.enabled:
         return None
     shipper = Shipper(hall.storage, hall.config, hall.settings.clock, hall.settings.config_path,
-                      HttpLink(hall.config.district))
+                      HttpLink(hall.config.district), hall.settings.instance / POSITION_FILE)
     hall.bus.subscribe(shipper.heard, remote=True)
     socketio.start_background_task(shipper.run, lambda: leadership.holds(cluster.DISTRICT), socketio.sleep)
     return shipper

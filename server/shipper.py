@@ -4,7 +4,9 @@ The hall never waits for the district. One background task (in the one process l
 server/cluster.py) asks the district where its copy ends, reads the next batch (server/shipment.py ``collect``),
 posts it and advances; the district applies each event once, so a replay after a restart or a lost answer costs
 nothing. An outage is waited out with a backoff of 1, 2, 4 … 30 s on the hall's clock; a refused token is tried again
-only every minute. ``state()`` says for /api/health how far behind the district is.
+only every minute. ``state()`` says for /api/health how far behind the district is; the last position the district
+acknowledged is kept in the instance folder (district.json), so a hall restarted while the district cannot be reached
+says at once how far behind it was last known to be (the shipper still asks the district before it ships).
 
 The token is sent in the Authorization header and nowhere else: no message, log line or health field holds it.
 """
@@ -22,6 +24,7 @@ from typing import Any, NamedTuple
 import requests
 from sqlalchemy import func, select
 
+from server.archives import _write_private
 from server.clock import Clock
 from server.config import DistrictLink, HallConfig
 from server.db import Storage
@@ -37,6 +40,9 @@ TIMEOUTS = (3.0, 10.0)
 MAX_BACKOFF = 30.0  # seconds between two tries at most while the district cannot be reached
 REFUSED_RETRY = 60.0  # seconds between two tries with a token the district refused
 DEBOUNCE = 0.2  # seconds the task waits after an event, so a burst of events goes in one batch
+
+#: the instance folder's file with the last position the district acknowledged: {"url", "code", "through", "at"}
+POSITION_FILE = "district.json"
 
 BAD_TOKEN = "令牌无效或已吊销，请向区级管理员核对 config.toml [district] token"
 WRONG_HALL = "区级服务器不认可本中心代码，请核对 config.toml [district] code"
@@ -83,7 +89,8 @@ class Shipper:
     """Ships the hall's events to the district, one batch a step; ``run`` steps whenever the hall publishes and at
     least every ``interval_seconds``."""
 
-    def __init__(self, storage: Storage, config: HallConfig, clock: Clock, config_path: Path, send: Send):
+    def __init__(self, storage: Storage, config: HallConfig, clock: Clock, config_path: Path, send: Send,
+                 position: Path):
         self.storage = storage
         self.link = config.district
         self.zone = config.timezone
@@ -93,6 +100,9 @@ class Shipper:
         self.gaps = Gaps()
         #: the last event the district holds; None until it said so (at the start, after a lost leadership)
         self.through: int | None = None
+        self.position = position
+        #: the last position the district acknowledged and when, as kept in ``position``
+        self.known = _known_position(position, self.link)
         self.last_shipped_at: datetime | None = None
         self.last_error: str | None = None
         self._failures = 0
@@ -121,7 +131,7 @@ class Shipper:
 
     def _ship(self, now: datetime) -> float:
         if self.through is None:
-            self.through = _position(self.send("GET", THROUGH, None))
+            self._acknowledged(_position(self.send("GET", THROUGH, None)), now)
         with self.storage.read() as session:
             batch = collect(session, hall=self.link.code, config=self.figures, after=self.through,
                             limit=self.link.batch_events, now=now, gaps=self.gaps, zone=self.zone)
@@ -129,13 +139,25 @@ class Shipper:
         if not batch.events and since is not None and since < self.link.interval_seconds:
             return self.link.interval_seconds - since  # nothing new, and the last batch is recent
         reply = self.send("POST", EVENTS, json.dumps(batch.to_json(), ensure_ascii=False))
-        self.through = _position(reply)
+        self._acknowledged(_position(reply), now)
         if reply.status == 409:  # the district lacks events before this batch: from where its copy ends
             return 0.0
         self._posted_at = now
         if batch.events:
             self.last_shipped_at = now
         return 0.0 if len(batch.events) >= self.link.batch_events else float(self.link.interval_seconds)
+
+    def _acknowledged(self, through: int, now: datetime) -> None:
+        """The district holds events through ``through``: kept in the instance folder when it moved."""
+        self.through = through
+        if self.known is not None and self.known[0] == through:
+            return
+        self.known = (through, now)
+        record = {"url": self.link.url, "code": self.link.code, "through": through, "at": now.isoformat()}
+        try:
+            _write_private(self.position, json.dumps(record).encode())
+        except OSError as exc:  # only the health after a restart misses it: shipping goes on
+            log.warning("district link: cannot keep the position in %s (%s)", self.position, exc)
 
     def _failed(self, now: datetime, message: str, retry: float | None) -> float:
         """Wait before the next try: the backoff (1, 2, 4 … 30 s) or ``retry``; logged once for a run of them."""
@@ -177,10 +199,14 @@ class Shipper:
     # ------------------------------------------------------------ health
 
     def state(self) -> dict[str, Any]:
-        """How far behind the district is: events not shipped and the age of the oldest (null until the district
-        said where its copy ends)."""
+        """How far behind the district is: events not shipped and the age of the oldest; until the district has said
+        where its copy ends, from the last position it acknowledged (``last_known_at`` says when: read again, as
+        the process of the hall that ships keeps it), null without one."""
         behind_events = behind_seconds = None
-        through = self.through
+        through, known_at = self.through, None
+        known = _known_position(self.position, self.link) if through is None else None
+        if known is not None:
+            through, known_at = known
         if through is not None:
             with self.storage.read() as session:
                 count, oldest = session.execute(
@@ -190,7 +216,23 @@ class Shipper:
         return {"url": self.link.url, "code": self.link.code, "through": through, "behind_events": behind_events,
                 "behind_seconds": behind_seconds,
                 "last_shipped_at": self.last_shipped_at.isoformat() if self.last_shipped_at else None,
-                "last_error": self.last_error}
+                "last_error": self.last_error, "last_known_at": known_at.isoformat() if known_at else None}
+
+
+def _known_position(path: Path, link: DistrictLink) -> tuple[int, datetime] | None:
+    """The position kept in ``path`` for this district and hall code; None without one (a file of another district
+    or code, or unreadable: a position it cannot trust)."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        through, at = data["through"], datetime.fromisoformat(data["at"])
+        if data["url"] != link.url or data["code"] != link.code or type(through) is not int or at.tzinfo is None:
+            return None
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError, TypeError, KeyError) as exc:
+        log.warning("district link: ignoring %s (%s)", path, type(exc).__name__)
+        return None
+    return through, at
 
 
 def _position(reply: Reply) -> int:

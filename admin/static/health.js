@@ -17,8 +17,10 @@
     }
     const last = d.last_shipped_at ? `最近一次上报 ${when(d.last_shipped_at)}` : "本次启动后尚无新事件上报";
     const error = d.last_error ? `，错误：${d.last_error}` : "";
+    // a restarted hall whose district has not answered yet: the position the district last confirmed
+    const known = d.last_known_at ? `（区级服务器 ${when(d.last_known_at)} 最后确认，本次启动后尚未应答）` : "";
     return [state(!d.last_error),
-      `已同步至事件 ${d.through}，落后 ${d.behind_events} 条 / ${d.behind_seconds} 秒，${last}${error}`];
+      `已同步至事件 ${d.through}${known}，落后 ${d.behind_events} 条 / ${d.behind_seconds} 秒，${last}${error}`];
   }
 
   function rows(health) {

@@ -11,42 +11,46 @@ import pytest
 from server.clock import ManualClock
 from tests.api.conftest import HallApp, open_hall_app
 from tests.live import free_port
+from tests.live_district import LiveDistrict, district_at, new_hall
+from tests.live_district import district_database as district_database  # the fixture: one database a module
 from tests.printing.test_handover import eventually
-from tests.unit.test_shipper import CODE, TOKEN, linked
-from tests.wire_district import WireDistrict
+from tests.unit.test_shipper import linked
+
+#: the hall of a district that is down
+CUT_OFF = new_hall()
 
 
 @pytest.fixture
-def district() -> Iterator[WireDistrict]:
-    served = WireDistrict({TOKEN: CODE})
-    yield served
-    served.close()
+def district(district_database: str) -> Iterator[LiveDistrict]:
+    yield from district_at(district_database)
 
 
 @pytest.fixture
-def linked_hall(tmp_path: Path, database_url: str, clock: ManualClock, district: WireDistrict) -> Iterator[HallApp]:
-    yield from open_hall_app(tmp_path, database_url, clock, linked(district.url))
+def linked_hall(tmp_path: Path, database_url: str, clock: ManualClock, district: LiveDistrict) -> Iterator[HallApp]:
+    yield from open_hall_app(tmp_path, database_url, clock,
+                             linked(district.url, code=district.hall.code, token=district.hall.token))
 
 
 @pytest.fixture
 def cut_off_hall(tmp_path: Path, database_url: str, clock: ManualClock) -> Iterator[HallApp]:
     """A hall whose district is down: nothing listens at its address."""
-    yield from open_hall_app(tmp_path, database_url, clock, linked(f"http://127.0.0.1:{free_port()}"))
+    yield from open_hall_app(tmp_path, database_url, clock, linked(f"http://127.0.0.1:{free_port()}",
+                                                                   code=CUT_OFF.code, token=CUT_OFF.token))
 
 
 def test_events_reach_the_district_as_they_happen_and_health_says_so(linked_hall: HallApp,
-                                                                     district: WireDistrict) -> None:
+                                                                     district: LiveDistrict) -> None:
     issued = linked_hall.kiosk().post("/api/tickets", json={"service": "id-card"})
     assert issued.status_code == 201
-    copy = district.copies[CODE]
-    eventually(lambda: len(copy.events) == 1, "the issued event reaches the district")
+    eventually(lambda: len(district.events()) == 1, "the issued event reaches the district")
     admin = linked_hall.staff("admin")
     eventually(lambda: admin.get("/api/health").json["district"]["behind_events"] == 0, "nothing behind")
     answer = admin.get("/api/health")
     assert answer.json["district"] == {
-        "url": district.url, "code": CODE, "ships": True, "through": max(copy.events), "behind_events": 0,
-        "behind_seconds": 0, "last_shipped_at": linked_hall.clock.now().isoformat(), "last_error": None}
-    assert TOKEN not in answer.get_data(as_text=True)
+        "url": district.url, "code": district.hall.code, "ships": True, "through": district.events()[-1],
+        "behind_events": 0, "behind_seconds": 0, "last_shipped_at": linked_hall.clock.now().isoformat(),
+        "last_error": None, "last_known_at": None}
+    assert district.hall.token not in answer.get_data(as_text=True)
 
 
 def test_a_district_that_is_down_leaves_the_hall_working(cut_off_hall: HallApp) -> None:
@@ -58,7 +62,7 @@ def test_a_district_that_is_down_leaves_the_hall_working(cut_off_hall: HallApp) 
     health = cut_off_hall.staff("admin").get("/api/health")
     link = health.json["district"]
     assert link["last_error"] == "无法连接区级服务器（ConnectionError）" and link["through"] is None
-    assert TOKEN not in health.get_data(as_text=True)
+    assert CUT_OFF.token not in health.get_data(as_text=True)
 
 
 def test_a_hall_without_a_district_ships_nothing(hall_app: HallApp) -> None:

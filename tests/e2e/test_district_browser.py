@@ -1,6 +1,8 @@
-"""End to end: a real `hallq run` (gevent) ships its events to a district on a free port (tests/wire_district.py)
-and the admin's 运行状态 page says how far behind the district is: in step, then behind while the district is down
-(the hall issuing tickets as ever), then in step again once it returns, every event filed once."""
+"""End to end: a real `hallq run` (gevent) ships its events to the real district server on a free port
+(tests/live_district.py) and the admin's 运行状态 page says how far behind the district is: in step, then behind
+while the district is down (the hall issuing tickets as ever), still behind at once after the hall is restarted
+while the district is down (the position the district last confirmed, kept in the instance folder), then in step
+again once the district returns, every event filed once."""
 
 from __future__ import annotations
 
@@ -14,8 +16,9 @@ from tests.e2e import test_browser
 from tests.e2e.test_admin_browser import ADMIN
 from tests.e2e.test_browser import CHROMIUM, new_page
 from tests.live import ROOT, LiveHall
-from tests.unit.test_shipper import CODE, TOKEN, district_table
-from tests.wire_district import WireDistrict
+from tests.live_district import LiveDistrict
+from tests.live_district import district_database as district_database  # the fixture: one database a module
+from tests.unit.test_shipper import district_table
 
 browser = test_browser.browser  # the same module-scoped headless Chromium
 
@@ -29,11 +32,12 @@ RETURN_MS = 30_000
 
 
 def test_the_health_page_follows_the_link_to_the_district(browser: Browser, contexts: list[BrowserContext],
-                                                          tmp_path: Path) -> None:
-    district = WireDistrict({TOKEN: CODE})
+                                                          tmp_path: Path, district_database: str) -> None:
+    district = LiveDistrict(district_database).start()
+    token = district.hall.token
     config = tmp_path / "hall.toml"
-    config.write_text((ROOT / "config.toml").read_text(encoding="utf-8") + district_table(district.url),
-                      encoding="utf-8")
+    config.write_text((ROOT / "config.toml").read_text(encoding="utf-8")
+                      + district_table(district.url, code=district.hall.code, token=token), encoding="utf-8")
     hall = LiveHall(tmp_path / "instance", config).prepare().start()
     try:
         hall.kiosk().post(f"{hall.url}/api/tickets", json={"service": "hukou-id"}).raise_for_status()
@@ -45,24 +49,31 @@ def test_the_health_page_follows_the_link_to_the_district(browser: Browser, cont
         expect(row).to_contain_text("落后 0 条 / 0 秒，最近一次上报")
         expect(row).to_contain_text("正常")
 
-        held = district.copies
-        district.close()
+        district.stop()
         for _ in range(2):
             hall.kiosk().post(f"{hall.url}/api/tickets", json={"service": "hukou-id"}).raise_for_status()
         page.reload()
         expect(row).to_contain_text("无法连接区级服务器（ConnectionError）", timeout=RETURN_MS)
         expect(row).to_contain_text("落后 2 条")
         expect(row).to_contain_text("异常")
-        assert TOKEN not in page.content()
+        assert token not in page.content()
 
-        district = WireDistrict({TOKEN: CODE}, district.port)  # back, with what it held before
-        district.copies = held
+        hall.stop()  # restarted while the district is down: it says at once how far behind it was last known
+        hall.start()
+        page.reload()
+        expect(row).to_contain_text("最后确认，本次启动后尚未应答")
+        expect(row).to_contain_text("落后 2 条")
+        health = hall.staff("admin").get(f"{hall.url}/api/health", timeout=10).json()["district"]
+        assert health["behind_events"] == 2 and health["last_known_at"] is not None
+
+        district.start()  # back, with what it held before
         expect(row).to_contain_text("落后 0 条", timeout=RETURN_MS)  # the page refreshes itself
         expect(row).to_contain_text("正常")
+        expect(row).not_to_contain_text("最后确认")
         ids = _event_ids(hall)
-        assert len(ids) >= 3 and list(held[CODE].events) == ids and sorted(set(held[CODE].sent)) == ids
+        assert len(ids) >= 3 and district.events() == ids and sorted(set(district.sent())) == ids
         log = hall.log_path.read_text(encoding="utf-8")
-        assert "district link: 无法连接区级服务器" in log and TOKEN not in log
+        assert "district link: 无法连接区级服务器" in log and token not in log
     finally:
         hall.stop()
         district.close()

@@ -1,7 +1,8 @@
 """Issue 19 on several processes: two real `hallq run` processes of one hall (PostgreSQL and Redis) ship its event
-log to a district on a free port (tests/wire_district.py) from exactly one of them (job "district"), whichever
-process took the tickets; the shipping process killed (SIGKILL), the other takes the job over and ships the rest.
-The district holds every event once."""
+log to the real district server on a free port (tests/live_district.py) from exactly one of them (job "district"),
+whichever process took the tickets; the other says the position the district last confirmed to the shipping one
+(the instance folder's district.json); the shipping process killed (SIGKILL), the other takes the job over and ships
+the rest. The district holds every event once."""
 
 from __future__ import annotations
 
@@ -12,10 +13,11 @@ import pytest
 
 from tests.cluster import Cluster, hall_cluster
 from tests.live import ROOT, LiveHall
+from tests.live_district import LiveDistrict
+from tests.live_district import district_database as district_database  # the fixture: one database a module
 from tests.process.test_cluster import database_rows
 from tests.process.test_printing_process import eventually
-from tests.unit.test_shipper import CODE, TOKEN, district_table
-from tests.wire_district import WireDistrict
+from tests.unit.test_shipper import district_table
 
 pytestmark = pytest.mark.slow
 
@@ -33,14 +35,14 @@ def shippers(cluster: Cluster) -> list[LiveHall]:
     return shipping
 
 
-def test_one_process_ships_and_another_takes_over_when_it_dies(tmp_path: Path) -> None:
-    district = WireDistrict({TOKEN: CODE})
+def test_one_process_ships_and_another_takes_over_when_it_dies(tmp_path: Path, district_database: str) -> None:
+    district = LiveDistrict(district_database).start()
     config = tmp_path / "hall.toml"
-    config.write_text((ROOT / "config.toml").read_text(encoding="utf-8") + district_table(district.url),
+    config.write_text((ROOT / "config.toml").read_text(encoding="utf-8")
+                      + district_table(district.url, code=district.hall.code, token=district.hall.token),
                       encoding="utf-8")
     try:
         with hall_cluster(tmp_path, processes=2, config=config) as cluster:
-            copy = district.copies[CODE]
 
             def issue(count: int) -> list[int]:
                 """``count`` tickets, spread over the processes; the hall's event ids once they all reached
@@ -50,20 +52,21 @@ def test_one_process_ships_and_another_takes_over_when_it_dies(tmp_path: Path) -
                     cluster.kiosk(i).post(f"{process.url}/api/tickets", json={"service": "hukou-id"},
                                           timeout=10).raise_for_status()
                 ids = [row[0] for row in database_rows(cluster, "SELECT id FROM ticket_events ORDER BY id")]
-                eventually(lambda: copy.through == ids[-1], "every event shipped", timeout=20)
+                eventually(lambda: district.position()[0] == ids[-1], "every event shipped", timeout=20)
                 return ids
 
             ids = issue(6)
-            assert list(copy.events) == ids == copy.sent  # each once: one process shipped
+            assert district.events() == ids == district.sent()  # each once: one process shipped
             [leader] = shippers(cluster)
             other = next(p for p in cluster.processes if p is not leader)
             assert district_of(cluster, leader)["behind_events"] == 0
             idle = district_of(cluster, other)
-            assert not idle["ships"] and idle["through"] is None  # it has not asked the district: not its job
+            assert not idle["ships"] and idle["last_known_at"] is not None  # it has not asked the district: not its job
+            eventually(lambda: district_of(cluster, other)["through"] == ids[-1], "the confirmed position shown")
             cluster.kill(leader)
             eventually(lambda: shippers(cluster) == [other], "the other process ships", timeout=20)
             ids = issue(4)
-            assert list(copy.events) == ids and sorted(set(copy.sent)) == ids
+            assert district.events() == ids and sorted(set(district.sent())) == ids
             assert district_of(cluster, other)["behind_events"] == 0
     finally:
         district.close()
