@@ -45,6 +45,8 @@ DEBOUNCE = 0.2  # seconds the task waits after an event, so a burst of events go
 POSITION_FILE = "district.json"
 
 BAD_TOKEN = "令牌无效或已吊销，请向区级管理员核对 config.toml [district] token"
+AHEAD = ("区级服务器已有本中心至第 {held} 条的事件，而本中心数据库最新为第 {newest} 条（是否恢复了较早的备份？）："
+         "已停止上报，请联系区级管理员处理本中心的区级副本")
 WRONG_HALL = "区级服务器不认可本中心代码，请核对 config.toml [district] code"
 
 
@@ -132,6 +134,7 @@ class Shipper:
     def _ship(self, now: datetime) -> float:
         if self.through is None:
             self._acknowledged(_position(self.send("GET", THROUGH, None)), now)
+            self._check_not_behind_the_district()
         with self.storage.read() as session:
             batch = collect(session, hall=self.link.code, config=self.figures, after=self.through,
                             limit=self.link.batch_events, now=now, gaps=self.gaps, zone=self.zone)
@@ -146,6 +149,16 @@ class Shipper:
         if batch.events:
             self.last_shipped_at = now
         return 0.0 if len(batch.events) >= self.link.batch_events else float(self.link.interval_seconds)
+
+    def _check_not_behind_the_district(self) -> None:
+        """A district holding more of this hall's events than the hall has means the hall's database went back
+        (restored from an older backup): its next events would reuse ids the district has already filed, and be
+        lost there. Shipping stops until the district's administrator deals with that hall's copy."""
+        with self.storage.read() as session:
+            newest = session.scalar(select(func.max(TicketEvent.id))) or 0
+        if self.through is not None and self.through > newest:
+            held, self.through = self.through, None
+            raise Refused(AHEAD.format(held=held, newest=newest), REFUSED_RETRY)
 
     def _acknowledged(self, through: int, now: datetime) -> None:
         """The district holds events through ``through``: kept in the instance folder when it moved."""

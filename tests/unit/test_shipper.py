@@ -11,13 +11,13 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import delete, select, text
 
 from server.clock import ManualClock
 from server.config import parse_config
 from server.models import TicketEvent
 from server.queue import QueueEngine
-from server.shipper import BAD_TOKEN, MAX_BACKOFF, POSITION_FILE, REFUSED_RETRY, WRONG_HALL, HttpLink, Shipper
+from server.shipper import AHEAD, BAD_TOKEN, MAX_BACKOFF, POSITION_FILE, REFUSED_RETRY, WRONG_HALL, HttpLink, Shipper
 from tests.conftest import SMALL_HALL
 from tests.live import free_port
 from tests.live_district import Gateway, LiveDistrict, district_at, new_hall
@@ -99,6 +99,25 @@ def test_batches_go_in_order_and_each_event_arrives_once(engine: QueueEngine, cl
     assert json.loads(kept.read_text(encoding="utf-8")) == {
         "url": district.url, "code": district.hall.code, "through": through, "at": clock.now().isoformat()}
     assert kept.stat().st_mode & 0o777 == 0o600 and district.hall.token not in kept.read_text(encoding="utf-8")
+
+
+def test_a_hall_restored_from_an_older_backup_stops_shipping(engine: QueueEngine, clock: ManualClock,
+                                                             tmp_path: Path, district: LiveDistrict) -> None:
+    issue(engine, 4)
+    ship_all(shipper_of(district, engine, clock, tmp_path))
+    held = hall_ids(engine)[-1]
+    with engine.storage.write() as session:  # the database as a backup taken after its second event had it
+        kept = hall_ids(engine)[1]
+        session.execute(delete(TicketEvent).where(TicketEvent.id > kept))
+        if engine.storage.dialect == "postgresql":  # a restored database's sequence is the backup's too
+            session.execute(text("SELECT setval(pg_get_serial_sequence('ticket_events', 'id'), :kept)"),
+                            {"kept": kept})
+    issue(engine, 1)  # its next event takes an id the district has already filed
+    restarted = shipper_of(district, engine, clock, tmp_path)
+    sent = list(district.sent())
+    assert restarted.step() == REFUSED_RETRY
+    assert restarted.last_error == AHEAD.format(held=held, newest=hall_ids(engine)[-1])
+    assert district.sent() == sent and district.events() != hall_ids(engine)  # nothing more filed
 
 
 def test_a_replayed_batch_changes_nothing(engine: QueueEngine, clock: ManualClock, tmp_path: Path,
