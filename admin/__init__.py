@@ -1,8 +1,8 @@
 """The admin's pages (中心负责人): the hall's statistics with charts and exports, the follow-ups —
 整改 of poor ratings, overdue 承诺件 and 报批件 — the complaint register (投诉: answered, upheld, closed), the
-staff accounts and devices, and the month archives of the guide desk's registers (档案). Staff login with the admin
-role; the data come from the API. /account: every staff
-member changes their own password."""
+staff accounts and devices, the month archives of the guide desk's registers (档案) and what works and why not
+(运行状态: /api/health, the district's copy included). Staff login with the admin role; the data come from the
+API. /account: every staff member changes their own password."""
 
 from collections.abc import Callable
 
@@ -21,5 +21,5 @@ def _page(template: str) -> Callable[[], str]:
 
 for _path, _name in (("/admin/stats", "stats"), ("/admin/followups", "followups"),
                      ("/admin/complaints", "complaints"), ("/admin/staff", "staff"), ("/admin/devices", "devices"),
-                     ("/admin/archives", "archives"), ("/account", "account")):
+                     ("/admin/archives", "archives"), ("/admin/health", "health"), ("/account", "account")):
     bp.add_url_rule(_path, _name, _page(f"{_name}.html"))

@@ -9,6 +9,7 @@ from typing import Any, Literal
 from flask import Blueprint, current_app, session
 from pydantic import Field
 
+from server import cluster
 from server.auth import Principal, StaffRole
 from server.events import TicketView
 from server.kiosk_guide import guides
@@ -392,12 +393,33 @@ class ProcessHealth(Answer):
     leads: list[str] | str
 
 
+class DistrictHealth(Answer):
+    """How far behind the district's copy of the hall's event log is ([district] in config.toml; never the token)."""
+
+    url: str
+    #: the hall's code at the district
+    code: str
+    #: whether this process ships (it leads job "district"); another process of the hall does otherwise
+    ships: bool
+    #: the last event the district holds; null until it answered (since this process took the job)
+    through: int | None
+    #: events not shipped yet, and the age of the oldest of them in seconds (null while through is)
+    behind_events: int | None
+    behind_seconds: int | None
+    #: when a batch with events was last taken by the district
+    last_shipped_at: str | None
+    #: why the last try failed, in Chinese; null when it did not
+    last_error: str | None
+
+
 class Health(Answer):
     voice: VoiceHealth
     printers: PrintersHealth
     database: DatabaseHealth
     realtime: CallDelivery
     cluster: ProcessHealth
+    #: null when config.toml has no [district] url
+    district: DistrictHealth | None
 
 
 @operation(bp, "get", "/health", summary="What works and why not (staff): voice, printers, database, calls to the "
@@ -411,6 +433,9 @@ def health() -> dict[str, Any]:
         database: dict[str, Any] = {"ok": True, "error": None}
     except Exception as exc:  # reported, not raised: this is the page that says what is broken
         database = {"ok": False, "error": f"{type(exc).__name__}: {exc}"[:300]}
+    shipper = current_app.extensions["hallq_shipper"]
+    leadership = current_app.extensions["hallq_leadership"]
+    district = shipper and {**shipper.state(), "ships": leadership.holds(cluster.DISTRICT)}
     return {"voice": current_app.extensions["hallq_announcer"].voice.health(),
             "printers": {"ok": all(p["ok"] for p in printers),
                          "faults": [{"name": p["name"], "status": p["status"], "message": p["message"]}
@@ -418,7 +443,7 @@ def health() -> dict[str, Any]:
                          "desk_printer": desk, "desk_note": None if desk else DESK_WITHOUT_PRINTER},
             "database": database,
             "realtime": current_app.extensions["hallq_realtime"].fanout.counts.to_json(),
-            "cluster": current_app.extensions["hallq_leadership"].to_json()}
+            "cluster": leadership.to_json(), "district": district}
 
 
 @operation(bp, "get", "/printers", summary="Printers and their live status (staff)", tag="printing", roles=STAFF,

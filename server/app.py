@@ -47,6 +47,7 @@ from server.printing.agent import AgentHub
 from server.printing.spooler import Spooler, ThreadRuntime
 from server.proxy import trust_proxies
 from server.realtime import CALLED, Realtime
+from server.shipper import HttpLink, Shipper
 from server.throttle import DeviceLimits
 from server.voice.speech import Voice
 from track import bp as track_bp
@@ -181,8 +182,10 @@ def create_app(settings: Settings | None = None, async_mode: str | None = None) 
     ticker = Ticker(socketio, hall, leadership)
     socketio.start_background_task(ticker.run)
     app.extensions["hallq_ticker"] = ticker
+    shipper = _shipper(hall, socketio, leadership)
+    app.extensions["hallq_shipper"] = shipper
     app.extensions["hallq_stop"] = lambda: (spooler.stop(), ticker.stop(), realtime.stop(), relay.stop(),
-                                            leadership.stop())  # background work ends
+                                            shipper and shipper.stop(), leadership.stop())  # background work ends
     return app
 
 
@@ -198,9 +201,21 @@ def _cluster(hall: Hall, socketio: SocketIO) -> tuple[Leadership, Relay]:
     """Who runs the background jobs, and how this process hears the others' events (server/cluster.py)."""
     if not hall.message_queue:
         return SoleProcess(), LocalRelay()
-    jobs = cluster.jobs_of(printer.name for printer in hall.config.printing.printers)
+    jobs = cluster.jobs_of((printer.name for printer in hall.config.printing.printers), hall.config.district.enabled)
     return (AdvisoryLocks(hall.settings.database_url, jobs, socketio.sleep),
             RedisRelay(hall.message_queue, cluster.channel_of(hall.settings.database_url), hall.bus, socketio.sleep))
+
+
+def _shipper(hall: Hall, socketio: SocketIO, leadership: Leadership) -> Shipper | None:
+    """The hall's events to the district ([district] url), by the process leading job "district", woken by every
+    event of the hall: no request waits for it."""
+    if not hall.config.district.enabled:
+        return None
+    shipper = Shipper(hall.storage, hall.config, hall.settings.clock, hall.settings.config_path,
+                      HttpLink(hall.config.district))
+    hall.bus.subscribe(shipper.heard, remote=True)
+    socketio.start_background_task(shipper.run, lambda: leadership.holds(cluster.DISTRICT), socketio.sleep)
+    return shipper
 
 
 def _taken_over(job: str, realtime: Realtime, spooler: Spooler) -> None:

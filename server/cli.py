@@ -12,6 +12,8 @@ import socket
 import sys
 from typing import Any
 
+from district import cli as district_cli
+
 DEMO_USERS = (
     ("admin", "admin", "admin-demo-2026", "中心负责人", "0001"),
     ("guide", "guide", "guide-demo-2026", "导询员", "0002"),
@@ -83,6 +85,7 @@ def _parser() -> argparse.ArgumentParser:
                                   "backup")
     restore.add_argument("file", help="a file written by hallq backup")
     restore.add_argument("--force", action="store_true", help="replace the hall's existing database")
+    district_cli.add_parser(commands, common)
     agent = commands.add_parser("printer-agent", help="on a kiosk PC: print that kiosk's tickets locally")
     agent.add_argument("--server", required=True, help="the hall server's address, e.g. http://192.168.1.10:5000")
     agent.add_argument("--token", default=os.environ.get("HALLQ_KIOSK_TOKEN"),
@@ -92,7 +95,7 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    if args.command == "run":
+    if args.command == "run" or (args.command == "district" and args.action == "run"):
         from gevent import monkey
 
         monkey.patch_all()
@@ -384,7 +387,7 @@ def _lan_address() -> str:
 
 _COMMANDS = {"init": _init, "run": _run, "user": _user, "device": _device, "demo": _demo, "printers": _printers,
              "print-test": _print_test, "printer-agent": _printer_agent, "purge": _purge, "archive": _archive,
-             "backup": _backup, "restore": _restore}
+             "backup": _backup, "restore": _restore, "district": district_cli.main}
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -39,6 +39,7 @@ log = logging.getLogger(__name__)
 
 TICKER = "ticker"  # 延时服务 start and end, appointments forfeited, 未评价 recorded
 SNAPSHOT = "snapshot"  # the coalesced snapshot broadcast to every screen
+DISTRICT = "district"  # the event log shipped to the district (server/shipper.py)
 #: events relayed before the request that made them is answered: each asks for a paper a resident will wait for
 SENT_AT_ONCE = frozenset({"issued", "reprint_requested"})
 TRY_EVERY = 1.0  # seconds between two attempts at the jobs a process does not lead (and a check of those it does)
@@ -275,7 +276,7 @@ class LocalRelay:
         pass
 
 
-def jobs_of(printers: Iterable[str]) -> list[str]:
-    """Every background job of a hall with these printers."""
-    return [TICKER, SNAPSHOT, *(printer_job(name) for name in printers)]
+def jobs_of(printers: Iterable[str], ships: bool = False) -> list[str]:
+    """Every background job of a hall with these printers (``ships``: and a [district] to ship its events to)."""
+    return [TICKER, SNAPSHOT, *([DISTRICT] if ships else []), *(printer_job(name) for name in printers)]
 

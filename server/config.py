@@ -13,6 +13,7 @@ key path and wording (``_problem``), the line is found in the text (``_Locator``
 from __future__ import annotations
 
 import dataclasses
+import functools
 import re
 import tomllib
 import types
@@ -22,7 +23,15 @@ from pathlib import Path
 from typing import Annotated, Any, ClassVar, Union
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BeforeValidator, TypeAdapter, ValidationError, WithJsonSchema, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BeforeValidator,
+    TypeAdapter,
+    ValidationError,
+    WithJsonSchema,
+    field_validator,
+    model_validator,
+)
 from pydantic_core import PydanticCustomError
 
 from server.calendar import CalendarConfig, minute_of, refuse_overlaps
@@ -362,6 +371,50 @@ class ServerConfig:
                             "e.g. redis://127.0.0.1:6379/0") = ""
 
 
+# ---------------------------------------------------------------- [district]
+
+
+def _web_address(url: str) -> str:
+    url = url.rstrip("/")
+    if url and not re.fullmatch(r"https?://[^/\s?#]+(/[^\s?#]*)?", url):
+        raise refuse(f"{url!r}: an http:// or https:// address")
+    return url
+
+
+#: an http:// or https:// address (a trailing / dropped), or empty
+WebAddress = Annotated[Text, AfterValidator(_web_address)]
+
+#: a hall's code at the district (district/replica.py makes its replica's schema of it)
+DISTRICT_CODE_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,31}$"
+
+
+@config_table
+class DistrictLink:
+    """config.toml ``[district]``: the district server this hall ships its event log to (server/shipper.py); no
+    url: the hall ships nothing. The token is the hall's password at the district: never logged nor shown."""
+
+    url: WebAddress = ""
+    token: Text = field(default="", repr=False)
+    code: matching(DISTRICT_CODE_PATTERN, "{shown}: the hall's code at the district: lower-case letters, digits, "
+                   "- and _ (at most 32)") = ""
+    #: events in one batch at most
+    batch_events: between(1, 5000, "events in one batch") = 500
+    #: a batch (the current rows, when no event happened) is sent at least this often
+    interval_seconds: between(1, 300, "seconds between two batches at most") = 5
+
+    @model_validator(mode="after")
+    def _named_and_admitted(self) -> DistrictLink:
+        if self.url and not self.token:
+            raise refuse("is required with url: the token the district issued to this hall", "token")
+        if self.url and not self.code:
+            raise refuse("is required with url: the hall's code at the district", "code")
+        return self
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.url)
+
+
 # ---------------------------------------------------------------- [hall] and the whole file
 
 
@@ -389,7 +442,7 @@ class HallTable:
     timezone: Zone = ZoneInfo("Asia/Shanghai")
     announcement: Text = "请{number}号到{window}办理"
     #: the hall's address as residents' phones reach it (the ticket's QR code); empty: the address it runs on
-    public_url: Text = ""
+    public_url: WebAddress = ""
     #: 投诉电话, printed on the ticket, the notices and the tracking page; empty: not printed
     complaint_phone: PhoneNumber = ""
     #: 咨询电话 of the hall, shown in the kiosk's 办事指南 of an item without its own ``phone``; empty: not shown
@@ -402,13 +455,6 @@ class HallTable:
             raise refuse("must contain {number} and {window}")
         return announcement
 
-    @field_validator("public_url")
-    @classmethod
-    def _web_address(cls, url: str) -> str:
-        url = url.rstrip("/")
-        if url and not re.fullmatch(r"https?://[^/\s?#]+(/[^\s?#]*)?", url):
-            raise refuse(f"{url!r}: an http:// or https:// address")
-        return url
 
 
 @config_table
@@ -418,7 +464,7 @@ class HallConfig:
     #: config.toml's top level: its tables (``[[printers]]`` are kept in ``printing``)
     KEYS: ClassVar[tuple[str, ...]] = ("hall", "queue", "services", "windows", "printing", "printers", "displays",
                                        "voice", "calendar", "appointments", "evaluation", "cases", "complaints",
-                                       "assessment", "server")
+                                       "assessment", "server", "district")
 
     hall: HallTable
     services: tuple[Service, ...]
@@ -434,6 +480,7 @@ class HallConfig:
     complaints: ComplaintsConfig = ComplaintsConfig()
     assessment: AssessmentConfig = AssessmentConfig()
     server: ServerConfig = ServerConfig()
+    district: DistrictLink = DistrictLink()
     #: the file read, for messages (not a key of config.toml)
     source: str = field(default="config.toml", init=False)
 
@@ -639,27 +686,34 @@ def load_config(path: str | Path) -> HallConfig:
     return parse_config(text, source=str(path))
 
 
-_HALL = TypeAdapter(HallConfig)
-
-
 def parse_config(text: str, source: str = "config.toml") -> HallConfig:
+    hall = parse_toml(text, source, HallConfig)
+    object.__setattr__(hall, "source", source)
+    return hall
+
+
+M = typing.TypeVar("M")
+
+
+def parse_toml(text: str, source: str, root: type[M]) -> M:
+    """A TOML file validated by ``root`` (a config table), its errors by key and line: config.toml's, and the
+    district server's district.toml (district/config.py)."""
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         match = re.search(r"line (\d+)", str(exc))
         raise ConfigError(source, "(syntax)", int(match.group(1)) if match else None,
                           f"invalid TOML: {exc}") from None
-    hall, problems = _validated(data)
-    if problems or hall is None:
+    model, problems = _validated(data, root)
+    if problems or model is None:
         raise _first_in_file(problems, text, source)
-    object.__setattr__(hall, "source", source)
-    return hall
+    return model
 
 
 def config_from_data(data: dict[str, Any], source: str) -> HallConfig:
     """A hall's config shipped as JSON data (the district's copy of each hall's rules): the same validation as
     config.toml, the first problem named by its key."""
-    hall, problems = _validated(data)
+    hall, problems = _validated(data, HallConfig)
     if problems or hall is None:
         path, message = problems[0]
         raise ConfigError(source, _key(path), None, message)
@@ -667,12 +721,18 @@ def config_from_data(data: dict[str, Any], source: str) -> HallConfig:
     return hall
 
 
-def _validated(data: dict[str, Any]) -> tuple[HallConfig | None, list[tuple[tuple[str | int, ...], str]]]:
+@functools.cache
+def _adapter(root: type[M]) -> TypeAdapter[M]:
+    """Built once a model: building one takes longer than validating a file."""
+    return TypeAdapter(root)
+
+
+def _validated(data: dict[str, Any], root: type[M]) -> tuple[M | None, list[tuple[tuple[str | int, ...], str]]]:
     try:
-        hall = _HALL.validate_python(data)
+        model = _adapter(root).validate_python(data)
     except ValidationError as exc:
-        return None, [_problem(error) for error in exc.errors(include_url=False)]
-    return hall, [(path, "must not be empty") for path in _empty_strings(data, ())]
+        return None, [_problem(error, root) for error in exc.errors(include_url=False)]
+    return model, [(path, "must not be empty") for path in _empty_strings(data, ())]
 
 
 def _first_in_file(problems: list[tuple[tuple[str | int, ...], str]], text: str, source: str) -> ConfigError:
@@ -719,7 +779,7 @@ _WANTED = {"int_type": int, "string_type": str, "bool_type": bool, "float_type":
 _OUT_OF_RANGE = ("greater_than_equal", "less_than_equal", "greater_than", "less_than", "finite_number")
 
 
-def _problem(error: Any) -> tuple[tuple[str | int, ...], str]:
+def _problem(error: Any, root: Any) -> tuple[tuple[str | int, ...], str]:
     """A pydantic error as config.toml's key path and wording."""
     loc = tuple(error["loc"])
     kind, value = error["type"], error["input"]
@@ -730,8 +790,8 @@ def _problem(error: Any) -> tuple[tuple[str | int, ...], str]:
     if kind in ("missing", "missing_argument"):
         return path, "is required"
     if kind in ("unexpected_keyword_argument", "extra_forbidden"):
-        return path, f"unknown key; one of {', '.join(_keys_of(_model_at(loc[:-1])))}"
-    says = _says_of(loc)
+        return path, f"unknown key; one of {', '.join(_keys_of(_model_at(root, loc[:-1])))}"
+    says = _says_of(root, loc)
     if kind in _OUT_OF_RANGE and says.range:
         return path, says.range
     if kind == "literal_error" and says.choice:
@@ -761,9 +821,9 @@ def _toml_path(loc: tuple[str | int, ...]) -> tuple[str | int, ...]:
     return loc
 
 
-def _model_at(loc: tuple[str | int, ...]) -> Any:
-    """The model (a settings class) that holds the value at ``loc``: HallConfig for the top level."""
-    model: Any = HallConfig
+def _model_at(root: Any, loc: tuple[str | int, ...]) -> Any:
+    """The model (a settings class) that holds the value at ``loc``: ``root`` for the top level."""
+    model: Any = root
     for part in loc:
         hint = _bare(typing.get_type_hints(model, include_extras=True)[part]) if isinstance(part, str) else model
         model = _bare(typing.get_args(hint)[0]) if typing.get_origin(hint) is tuple else hint
@@ -786,12 +846,12 @@ def _keys_of(model: Any) -> tuple[str, ...]:
     return keys or tuple(spec.name for spec in dataclasses.fields(model) if spec.init)
 
 
-def _says_of(loc: tuple[str | int, ...]) -> Says:
+def _says_of(root: Any, loc: tuple[str | int, ...]) -> Says:
     """The wording a model declares for the key at ``loc`` (none for a list's entries)."""
     if not loc or not isinstance(loc[-1], str):
         return Says()
     try:
-        hint = typing.get_type_hints(_model_at(loc[:-1]), include_extras=True)[loc[-1]]
+        hint = typing.get_type_hints(_model_at(root, loc[:-1]), include_extras=True)[loc[-1]]
     except (KeyError, TypeError, IndexError):
         return Says()
     return next(_metadata(hint), Says())

@@ -227,8 +227,9 @@ def guard_input(app: Flask) -> None:
                 raise DomainError("bad_request", "bad_query", f"参数 {name!r} 含有无法处理的字符")
 
 
-def register_errors(app: Flask) -> None:
-    """JSON errors for /api, whatever went wrong; never an HTML page or a bare 500 for bad input."""
+def register_errors(app: Flask, api: str = "/api/") -> None:
+    """JSON errors for the API under ``api`` (the district server's: /district/api/), whatever went wrong; never an
+    HTML page or a bare 500 for bad input."""
 
     @app.errorhandler(DomainError)
     def _domain(exc: DomainError) -> Any:
@@ -240,11 +241,12 @@ def register_errors(app: Flask) -> None:
 
     @app.errorhandler(HTTPException)
     def _http(exc: HTTPException) -> Any:
-        if not request.path.startswith("/api/"):
+        if not request.path.startswith(api):
             return exc
         codes = {404: "not_found", 405: "method_not_allowed", 413: "too_large", 415: "unsupported_media"}
         status = exc.code or 400
-        plain = {404: f"没有这个接口：{request.method} {request.path}", 405: f"{request.path} 不接受 {request.method}"}
+        plain = {404: f"没有这个接口：{request.method} {request.path}", 405: f"{request.path} 不接受 {request.method}",
+                 413: "请求体过大"}
         return error(status, codes.get(status, "bad_request"), plain.get(status) or exc.description or exc.name)
 
     @app.errorhandler(Exception)

@@ -11,7 +11,7 @@ from tests.api.conftest import HallApp
 
 #: every page that loads hallq.js (screen.html)
 SCREENS = ("/kiosk", "/display", "/caller", "/guide", "/window/1", "/rate/1", "/admin/stats", "/admin/followups",
-           "/admin/staff", "/admin/devices", "/admin/archives", "/account")
+           "/admin/staff", "/admin/devices", "/admin/archives", "/admin/health", "/account")
 _WORDS = re.compile(r'<script type="application/json" id="hall-words">(.*?)</script>', re.S)
 
 

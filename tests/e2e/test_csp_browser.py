@@ -65,7 +65,8 @@ def test_every_screen_loads_without_a_csp_violation(hall: LiveHall, browser: Bro
     assert admin.request.post(f"{hall.url}/api/auth/login",
                               data={"username": "admin", "password": hall.passwords["admin"]}).ok
     for url in ("/caller", "/admin", "/admin/stats", "/admin/followups", "/admin/complaints", "/admin/staff",
-                "/account", "/guide", "/admin/devices", "/admin/archives", "/guide/register",
+                "/account", "/guide", "/admin/devices", "/admin/archives", "/admin/health",
+                "/guide/register",
                 f"/caller/notice/{case['id']}"):
         visit(admin, f"{hall.url}{url}")
     assert violations == []

@@ -64,6 +64,11 @@ base_points = 100
 
 [server]
 trusted_proxies = 0
+
+[district]
+url = "https://district.example.cn"
+token = "a-token-of-the-district"
+code = "zhen-1"
 """
 
 
@@ -93,6 +98,7 @@ def test_the_hall_of_every_table_loads() -> None:
     ("[complaints]", "answer_days = 2", "complaints.answer_days"),
     ("[assessment]", "base = 100", "assessment.base"),
     ("[server]", "proxies = 1", "server.proxies"),
+    ("[district]", "interval = 5", "district.interval"),
     ("party_post = true", "party_pots = true", "windows[0].party_pots"),
 ])
 def test_an_unknown_key_is_refused_in_every_table(after: str | None, typo: str, key: str) -> None:
