@@ -1,11 +1,13 @@
 """Issue 19's proof: three real halls (`hallq run`, SQLite each) ship their day to one real district (`hallq district
-run`, PostgreSQL) over HTTP. One hall's line is cut for part of the day and the district itself restarts; every
-hall keeps working meanwhile and says how far behind the district is; once the lines are back the district holds
-each hall's events exactly once and computes, for each hall, the hall's own /api/stats of the day."""
+run`, PostgreSQL) over HTTP. One hall's line is cut for part of the day, the district itself restarts and, while
+it is down, one hall's server is killed and started again; every hall keeps working meanwhile and says how far
+behind the district is. Once the lines are back the district holds each hall's events exactly once and computes,
+for each hall, the hall's own /api/stats of the day."""
 
 from __future__ import annotations
 
 import random
+import signal
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -30,6 +32,8 @@ pytestmark = pytest.mark.slow
 HALLS = {"chengguan": "城关镇便民服务中心", "qiaotou": "桥头镇便民服务中心", "shanxia": "山下乡便民服务中心"}
 #: the hall whose line to the district is cut for part of the day
 CUT = "qiaotou"
+#: the hall whose server is killed and started again while the district is down
+RESTARTED = "chengguan"
 #: the windows staffed in each hall (config.toml's: 1 户籍, with the rating tablet rate-1; 2 社会事务)
 SERVICES = {1: ("hukou-id", "hukou-book", "hukou-move"), 2: ("dibao", "elder-card", "employment")}
 LEVELS = ("very_satisfied", "satisfied", "satisfied", "basic")
@@ -124,9 +128,16 @@ def halls(tmp_path: Path, district: LiveDistrict, relay: Relay) -> Iterator[dict
             hall.live.stop()
 
 
-def _behind(hall: Staffed) -> dict[str, Any] | None:
+def _failing(hall: Staffed) -> dict[str, Any] | None:
+    """The hall's district health once its last try failed."""
     state = health(hall.live, hall.admin)
-    return state if (state["behind_events"] or 0) > 0 and state["last_error"] else None
+    return state if state["last_error"] else None
+
+
+def _behind(hall: Staffed) -> dict[str, Any] | None:
+    """The hall's district health once its last try failed and events wait to be shipped."""
+    state = _failing(hall)
+    return state if state and (state["behind_events"] or 0) > 0 else None
 
 
 def _events(storage: Storage | ReplicaStorage) -> list[tuple[Any, ...]]:
@@ -159,6 +170,12 @@ def test_three_halls_ship_their_day_through_a_cut_line_and_a_district_restart(
         hall.hour(6)
     for hall in halls.values():
         poll(f"{hall.code} to report itself behind", lambda hall=hall: _behind(hall), 30)
+    restarted = halls[RESTARTED].live
+    restarted.stop(signal.SIGKILL)  # 城关镇's server dies meanwhile: its new process must ask the district
+    restarted.start()
+    halls[RESTARTED].hour(4)
+    state = poll("the restarted hall to try the district", lambda: _failing(halls[RESTARTED]), 30)
+    assert state["through"] is None and state["behind_events"] is None, state  # unknown until the district answers
     district.start()
     relay.mend()
     for hall in halls.values():
