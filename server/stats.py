@@ -59,7 +59,7 @@ SCOPES = ("service", "window", "clerk")
 Key = tuple[str, Any]
 
 
-class _Group:
+class Group:
     """The running figures of one scope: the whole period, a day, a service, a window or a staff member."""
 
     __slots__ = ("answer", "appointments", "cases", "complaints", "defaults", "forward", "issued", "no_show",
@@ -150,16 +150,8 @@ class Statistics:
 
     def report(self, first: date, last: date) -> dict[str, Any]:
         now = self.clock.now()
-        today = business_date(now, self.zone)
-        groups: dict[Key, _Group] = defaultdict(_Group)
-        hours = [0] * 24
         with self.storage.read() as session:
-            tickets = self._fold(session, first, last, groups, hours)
-            self._appointments(session, first, last, groups)
-            self._cases(session, first, last, groups, today)
-            self._complaints(session, first, last, groups)
-            for ticket in tickets.values():
-                self._tally(ticket, groups)
+            groups, hours = self.groups(session, first, last, business_date(now, self.zone))
             clerks = clerk_cards(session, {key for scope, key in groups if scope == "clerk"})
         return {"from": first.isoformat(), "to": last.isoformat(), "days": (last - first).days + 1,
                 "generated_at": now.isoformat(), "timezone": self.zone.key, "formula": self.formula(),
@@ -178,7 +170,20 @@ class Statistics:
                 "arrivals_by_hour": hours,
                 "extended": {k: v for k, v in self.extended(first, last).items() if k != "records"}}
 
-    def _fold(self, session: Any, first: date, last: date, groups: dict[Key, _Group],
+    def groups(self, session: Any, first: date, last: date, today: date) -> tuple[dict[Key, Group], list[int]]:
+        """The period's running figures by scope (("day", date) among them, whose parts sum to ("total", None):
+        the district keeps each day's and merges them) and the arrivals by hour, read in ``session``."""
+        groups: dict[Key, Group] = defaultdict(Group)
+        hours = [0] * 24
+        tickets = self._fold(session, first, last, groups, hours)
+        self._appointments(session, first, last, groups)
+        self._cases(session, first, last, groups, today)
+        self._complaints(session, first, last, groups)
+        for ticket in tickets.values():
+            self._tally(ticket, groups)
+        return groups, hours
+
+    def _fold(self, session: Any, first: date, last: date, groups: dict[Key, Group],
               hours: list[int]) -> dict[int, _Ticket]:
         """Read the period's tickets and events once, in order, into one record per ticket; count what needs no
         pairing. Three plain queries: the tickets, the events without their detail, the few events whose detail
@@ -222,7 +227,7 @@ class Statistics:
                 ticket.rating = ticket.rating or (UNRATED, window, detail["clerk"])
         return tickets
 
-    def _tally(self, ticket: _Ticket, groups: dict[Key, _Group]) -> None:
+    def _tally(self, ticket: _Ticket, groups: dict[Key, Group]) -> None:
         if ticket.called is not None:
             at, window, actor = ticket.called
             for key in _keys(ticket.day, ticket.service, window, actor):
@@ -242,7 +247,7 @@ class Statistics:
             for key in _keys(ticket.day, ticket.service, window, clerk):
                 groups[key].ratings[level] += 1
 
-    def _cases(self, session: Any, first: date, last: date, groups: dict[Key, _Group], today: date) -> None:
+    def _cases(self, session: Any, first: date, last: date, groups: dict[Key, Group], today: date) -> None:
         """The case records (五件制) of the period's tickets, one query: each counted for its ticket's day and item
         and for the window and 承办人 who recorded it; each deadline's outcome by the contract of issue 16."""
         rows = session.execute(
@@ -289,7 +294,7 @@ class Statistics:
             return "on_time" if due is None or business_date(done, self.zone) <= due else "late"
         return "overdue" if due is not None and today > due else "pending"
 
-    def _complaints(self, session: Any, first: date, last: date, groups: dict[Key, _Group]) -> None:
+    def _complaints(self, session: Any, first: date, last: date, groups: dict[Key, Group]) -> None:
         """Complaints by their own business date: received by the hall and its day; received and upheld (投诉属实)
         for the window and the clerk complained about."""
         rows = session.execute(select(Complaint.business_date, Complaint.window_id, Complaint.clerk,
@@ -302,7 +307,7 @@ class Statistics:
             for key in keys:
                 groups[key].complaints.update(("received", *(("upheld",) if upheld else ())))
 
-    def _appointments(self, session: Any, first: date, last: date, groups: dict[Key, _Group]) -> None:
+    def _appointments(self, session: Any, first: date, last: date, groups: dict[Key, Group]) -> None:
         """Appointments dated in the period, by their own date (the event's time may be the day before)."""
         since = datetime.combine(first - timedelta(days=1), time(0), self.zone).astimezone(UTC)
         rows = session.execute(select(TicketEvent.action, TicketEvent.detail).where(
@@ -322,7 +327,7 @@ class Statistics:
 
     # ------------------------------------------------------------------ JSON
 
-    def _json(self, group: _Group, key: Any, name: str, per_window: bool = False,
+    def _json(self, group: Group, key: Any, name: str, per_window: bool = False,
               staff_no: str | None = None) -> dict[str, Any]:
         cases_total = sum(group.cases.values())
         promised, kept = group.promised, group.appointments
@@ -336,11 +341,11 @@ class Statistics:
             "cases": {kind: group.cases[kind] for kind in CASE_TYPES},
             "immediate_chosen": group.cases["immediate"] - group.defaults, "immediate_default": group.defaults,
             "immediate_share": _ratio(group.cases["immediate"] - group.defaults, cases_total - group.defaults),
-            "promised": {"total": group.cases["promised"], **_stage(promised),
+            "promised": {"total": group.cases["promised"], **stage(promised),
                          "extended": promised["extended"], "extensions": promised["extensions"]},
-            "approval": {"total": group.cases["approval"], "forward": _stage(group.forward),
-                         "answer": {**_stage(group.answer), "awaiting": group.answer["awaiting"]}},
-            "review": {"requested": group.review["requested"], **_stage(group.review)},
+            "approval": {"total": group.cases["approval"], "forward": stage(group.forward),
+                         "answer": {**stage(group.answer), "awaiting": group.answer["awaiting"]}},
+            "review": {"requested": group.review["requested"], **stage(group.review)},
             "complaints": {"received": group.complaints["received"], "upheld": group.complaints["upheld"]},
             "appointments": None if per_window else {
                 "checked_in": kept["checked_in"], "forfeited": kept["forfeited"],
@@ -352,7 +357,7 @@ class Statistics:
         return answer
 
 
-def _stage(outcomes: Counter[str]) -> dict[str, Any]:
+def stage(outcomes: Counter[str]) -> dict[str, Any]:
     """A deadline's outcomes, and the on-time rate over those whose outcome is known (on time + late + overdue)."""
     known = outcomes["on_time"] + outcomes["late"] + outcomes["overdue"]
     return {"on_time": outcomes["on_time"], "late": outcomes["late"], "overdue": outcomes["overdue"],

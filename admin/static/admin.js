@@ -44,7 +44,7 @@
     $("username").focus();
   }
 
-  $("admin-logout").addEventListener("click", async () => {
+  $("admin-logout")?.addEventListener("click", async () => {
     try { await hallq.api("POST", "/api/auth/logout"); } catch (err) { hallq.toast(err.message); }
     location.reload();
   });

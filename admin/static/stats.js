@@ -14,6 +14,8 @@
   const DEDUCTIONS = hallq.words.assessment_deductions;
   const BLUE = "#0d47a1";
   const ORANGE = "#ff9f1a";
+  /** Where the report comes from: the hall's /api/stats, or a hall's at the district (its drill-down). */
+  const API = $("stats-controls").dataset.api;
   window.hallqCharts = {};
 
   /** [first, last] day of a quick range, counted from the hall's today (not the device's). */
@@ -70,11 +72,11 @@
   }
 
   async function load() {
-    $("export-csv").href = `/api/stats.csv?${period}`;
-    $("export-xlsx").href = `/api/stats.xlsx?${period}`;
+    $("export-csv").href = `${API}.csv?${period}`;
+    $("export-xlsx").href = `${API}.xlsx?${period}`;
     let report;
     try {
-      report = await hallq.api("GET", `/api/stats?${period}`);
+      report = await hallq.api("GET", `${API}?${period}`);
     } catch (err) {
       hallq.toast(err.message);
       return;

@@ -110,4 +110,4 @@ def test_the_revisions_make_the_models_tables(district_app: Flask) -> None:
         assert differences == []
         migrations.upgrade(connection)
     assert set(inspect(engine).get_table_names(schema="district")) == {
-        "alembic_version", "halls", "hall_tokens", "district_users", "secrets"}
+        "alembic_version", "halls", "hall_tokens", "district_users", "secrets", "day_figures"}
