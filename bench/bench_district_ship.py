@@ -34,7 +34,8 @@ from server.config import load_config
 from server.db import Storage
 from server.models import TicketEvent
 from tests.conftest import scratch_postgres
-from tests.district_live import LiveDistrict, poll
+from tests.district_live import LiveDistrict
+from tests.process.test_printing_process import eventually
 
 CODE = "bench"
 FIRST_DAY = date(2026, 9, 1)
@@ -127,8 +128,8 @@ def steady(hall: common.LiveHall, district: LiveDistrict, actions: int) -> tuple
                 answer = clerk.post(f"{hall.url}/api/windows/{WINDOW}/call-next", timeout=common.HTTP_TIMEOUT)
             answer.raise_for_status()
         newest = _events(storage, before)[-1][0]
-        poll("the live board to show the last event", lambda: True if board.updates and
-             max(through for _, through in board.updates) >= newest else None, 60)
+        eventually(lambda: any(through >= newest for _, through in board.updates),
+                   "the live board to show the last event", 60)
         return board.lags(_events(storage, before))
     finally:
         board.client.disconnect()

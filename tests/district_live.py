@@ -11,17 +11,14 @@ import signal
 import socket
 import subprocess
 import threading
-import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import requests
 
 from tests.live import HALLQ, LiveHall, free_port, hallq, halt, launch
-
-T = TypeVar("T")
+from tests.process.test_printing_process import eventually
 
 
 @dataclass
@@ -167,23 +164,10 @@ def health(hall: LiveHall, staff: requests.Session) -> dict[str, Any]:
     return answer.json()["district"]
 
 
-def poll(what: str, probe: Callable[[], T | None], timeout: float, every: float = 0.2) -> T:
-    """``probe()``'s first answer that is not None, tried until ``timeout`` seconds have passed (then an error
-    saying ``what`` was awaited)."""
-    deadline = time.monotonic() + timeout
-    while True:
-        found = probe()
-        if found is not None:
-            return found
-        if time.monotonic() > deadline:
-            raise AssertionError(f"waited {timeout:g} s in vain for {what}")
-        time.sleep(every)
-
-
 def caught_up(hall: LiveHall, staff: requests.Session, timeout: float = 60.0) -> int:
     """Wait until the district holds every event of the hall; the last one's id."""
     def shipped() -> int | None:
         state = health(hall, staff)
         return state["through"] if state["behind_events"] == 0 else None
 
-    return poll(f"{hall.url} to catch up with its district", shipped, timeout)
+    return eventually(shipped, f"{hall.url} to catch up with its district", timeout)

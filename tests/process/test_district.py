@@ -24,8 +24,9 @@ from server.config import load_config
 from server.db import Storage
 from server.models import Complaint, TicketEvent
 from tests.conftest import scratch_postgres
-from tests.district_live import LiveDistrict, Relay, caught_up, health, poll
+from tests.district_live import LiveDistrict, Relay, caught_up, health
 from tests.live import ROOT, LiveHall, hallq
+from tests.process.test_printing_process import eventually
 
 pytestmark = pytest.mark.slow
 
@@ -159,7 +160,7 @@ def test_three_halls_ship_their_day_through_a_cut_line_and_a_district_restart(
         hall.hour(6)
         hall.complaint()
     cut = halls[CUT]
-    state = poll("the cut hall to report itself behind", lambda: _behind(cut), 30)
+    state = eventually(lambda: _behind(cut), "the cut hall to report itself behind", 30)
     for code, hall in halls.items():
         if code != CUT:
             caught_up(hall.live, hall.admin)
@@ -169,12 +170,12 @@ def test_three_halls_ship_their_day_through_a_cut_line_and_a_district_restart(
     for hall in halls.values():
         hall.hour(6)
     for hall in halls.values():
-        poll(f"{hall.code} to report itself behind", lambda hall=hall: _behind(hall), 30)
+        eventually(lambda hall=hall: _behind(hall), f"{hall.code} to report itself behind", 30)
     restarted = halls[RESTARTED].live
     restarted.stop(signal.SIGKILL)  # 城关镇's server dies meanwhile: its new process must ask the district
     restarted.start()
     halls[RESTARTED].hour(4)
-    state = poll("the restarted hall to try the district", lambda: _failing(halls[RESTARTED]), 30)
+    state = eventually(lambda: _failing(halls[RESTARTED]), "the restarted hall to try the district", 30)
     assert state["through"] is None and state["behind_events"] is None, state  # unknown until the district answers
     district.start()
     relay.mend()
@@ -185,8 +186,8 @@ def test_three_halls_ship_their_day_through_a_cut_line_and_a_district_restart(
     engine = create_engine(district.database_url)
     try:
         for code, hall in halls.items():
-            ours, theirs, kept, held = poll(f"{code} to hold still while its figures are read",
-                                            lambda hall=hall: _both(hall, district, board, engine, day), 120)
+            ours, theirs, kept, held = eventually(lambda hall=hall: _both(hall, district, board, engine, day),
+                                                  f"{code} to hold still while its figures are read", 120)
             assert ours["total"]["issued"] >= 20 and ours["total"]["served"] >= 10, ours["total"]
             assert ours["total"]["rated"] > 0, "nobody rated: the satisfaction figures prove nothing"
             assert ours["total"]["complaints"]["received"] == ours["total"]["cases"]["promised"] == 1, ours["total"]
@@ -195,7 +196,7 @@ def test_three_halls_ship_their_day_through_a_cut_line_and_a_district_restart(
             with ReplicaStorage(engine, code).read() as session:
                 complaint = session.scalars(select(Complaint)).one()
                 assert (complaint.name, complaint.contact, complaint.request) == ("", "", ""), "personal data left"
-        poll("the live board to show each hall's last event", lambda: _board_current(district, board, halls), 30)
+        eventually(lambda: _board_current(district, board, halls), "the live board to show each hall's last event", 30)
     finally:
         engine.dispose()
 
