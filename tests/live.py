@@ -17,6 +17,8 @@ import requests
 
 ROOT = Path(__file__).resolve().parent.parent
 HALLQ = [sys.executable, "-m", "server.cli"]
+#: where LiveHall.ship_to's [district] table starts in its copy of the config
+DISTRICT_TABLE = "\n[district]\n"
 
 
 def free_port() -> int:
@@ -33,6 +35,37 @@ def hallq(*args: str, instance: Path, config: Path | None = None, env: dict[str,
     if result.returncode != 0:
         raise RuntimeError(f"hallq {' '.join(args)} failed: {result.stderr}")
     return result.stdout
+
+
+def launch(name: str, command: list[str], log_path: Path, env: dict[str, str], ready: str, timeout: float
+           ) -> subprocess.Popen[str]:
+    """Start the server process ``name`` (for errors) writing to ``log_path``; return it once ``ready`` (a URL)
+    answers 200."""
+    log = open(log_path, "a")  # noqa: SIM115 - closed with the process
+    process = subprocess.Popen(command, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, text=True, env=env)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"{name} exited: {log_path.read_text()}")
+        try:
+            if requests.get(ready, timeout=1).ok:
+                return process
+        except (requests.ConnectionError, requests.Timeout):  # not listening yet, or still busy starting
+            time.sleep(0.05)
+    process.kill()
+    process.wait()
+    raise RuntimeError(f"{name} did not answer in time: {log_path.read_text()}")
+
+
+def halt(process: subprocess.Popen[str] | None, sig: int = signal.SIGTERM) -> None:
+    """Stop a server process with ``sig`` (killed if it has not ended after 10 s)."""
+    if process and process.poll() is None:
+        process.send_signal(sig)
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
 
 
 @dataclass
@@ -103,31 +136,26 @@ class LiveHall:
                         environ=dict(self.environ), unthrottled=self.unthrottled, log_name=f"server-{port}.log")
 
     def start(self, timeout: float = 20.0) -> LiveHall:
-        log = open(self.log_path, "a")  # noqa: SIM115 - closed with the process
-        self.process = subprocess.Popen(
-            [*self.command, "run", "--port", str(self.port), "--instance", str(self.instance), "--config",
-             str(self.config)],
-            cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, text=True, env={**self.environ, **self.env})
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"hallq run exited: {self.log_path.read_text()}")
-            try:
-                if requests.get(f"{self.url}/api/openapi.json", timeout=1).ok:
-                    return self
-            except (requests.ConnectionError, requests.Timeout):  # not listening yet, or still busy starting
-                time.sleep(0.05)
-        raise RuntimeError("hallq run did not answer in time")
+        command = [*self.command, "run", "--port", str(self.port), "--instance", str(self.instance), "--config",
+                   str(self.config)]
+        self.process = launch("hallq run", command, self.log_path, {**self.environ, **self.env},
+                              f"{self.url}/api/openapi.json", timeout)
+        return self
 
     def stop(self, sig: int = signal.SIGTERM) -> None:
-        if self.process and self.process.poll() is None:
-            self.process.send_signal(sig)
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        halt(self.process, sig)
         self.process = None
+
+    def ship_to(self, district: str, code: str, token: str) -> LiveHall:
+        """Ship the hall's events to the district at ``district`` as hall ``code`` (a copy of the config with a
+        [district] table, shipping at least every second), from the next start on."""
+        text = self.config.read_text(encoding="utf-8").partition(DISTRICT_TABLE)[0]
+        self.instance.mkdir(mode=0o700, parents=True, exist_ok=True)
+        copy = self.instance / "shipping.toml"
+        copy.write_text(f'{text}{DISTRICT_TABLE}url = "{district}"\ntoken = "{token}"\ncode = "{code}"\n'
+                        "interval_seconds = 1\n", encoding="utf-8")
+        self.config = copy
+        return self
 
     def kiosk(self) -> requests.Session:
         session = requests.Session()
