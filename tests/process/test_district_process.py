@@ -52,7 +52,9 @@ def test_one_process_ships_and_another_takes_over_when_it_dies(tmp_path: Path, d
                     cluster.kiosk(i).post(f"{process.url}/api/tickets", json={"service": "hukou-id"},
                                           timeout=10).raise_for_status()
                 ids = [row[0] for row in database_rows(cluster, "SELECT id FROM ticket_events ORDER BY id")]
-                eventually(lambda: district.position()[0] == ids[-1], "every event shipped", timeout=20)
+                # the tap notes a batch once the district's answer starts, just after the district's commit
+                eventually(lambda: district.position()[0] == ids[-1] and district.sent()[-1:] == ids[-1:],
+                           "every event shipped", timeout=20)
                 return ids
 
             ids = issue(6)
