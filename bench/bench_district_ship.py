@@ -34,7 +34,7 @@ from server.config import load_config
 from server.db import Storage
 from server.models import TicketEvent
 from tests.conftest import scratch_postgres
-from tests.district_live import LiveDistrict
+from tests.district_process import DistrictProcess
 from tests.process.test_printing_process import eventually
 
 CODE = "bench"
@@ -48,7 +48,7 @@ LAG_LIMIT_MS = 5000
 class Board:
     """A district admin's live board: when each update arrived, with the last event it includes."""
 
-    def __init__(self, district: LiveDistrict):
+    def __init__(self, district: DistrictProcess):
         self.updates: list[tuple[float, int]] = []
         self.client = socketio.Client(reconnection=False)
         self.client.on("live", self._update)
@@ -79,7 +79,7 @@ def _events(storage: Storage, after: int) -> list[tuple[int, float]]:
             select(TicketEvent.id, TicketEvent.at).where(TicketEvent.id > after).order_by(TicketEvent.id))]
 
 
-def _held(district: LiveDistrict) -> int:
+def _held(district: DistrictProcess) -> int:
     """The last event of the hall the district holds, as its shipper asks."""
     answer = requests.get(f"{district.url}/district/api/v1/events/through", timeout=common.HTTP_TIMEOUT,
                           headers={"Authorization": f"Bearer {district.tokens[CODE]}"})
@@ -87,7 +87,7 @@ def _held(district: LiveDistrict) -> int:
     return answer.json()["through"]
 
 
-def backlog(hall: common.LiveHall, district: LiveDistrict, newest: int) -> dict[str, Any]:
+def backlog(hall: common.LiveHall, district: DistrictProcess, newest: int) -> dict[str, Any]:
     """Start the hall with its backlog; seconds until the district holds all of it, and the CPU that took."""
     started = time.perf_counter()
     hall.start()
@@ -110,7 +110,7 @@ def backlog(hall: common.LiveHall, district: LiveDistrict, newest: int) -> dict[
             **{f"backlog: {key.replace('per op', 'per event')}": value for key, value in watch.report(newest).items()}}
 
 
-def steady(hall: common.LiveHall, district: LiveDistrict, actions: int) -> tuple[list[float], int]:
+def steady(hall: common.LiveHall, district: DistrictProcess, actions: int) -> tuple[list[float], int]:
     """The hall issues and calls by turns while the live board watches; each new event's lag, and the missing."""
     storage = Storage(f"sqlite:///{hall.instance / 'hallq.db'}")
     with storage.read() as session:
@@ -140,7 +140,7 @@ def run(days: int, tickets: int, actions: int) -> common.Result:
     speed = common.speed_index()
     common.wait_for_quiet()
     with tempfile.TemporaryDirectory(prefix="hallq-bench-district-") as folder, scratch_postgres() as url:
-        district = LiveDistrict(Path(folder) / "district", url, {CODE: "基准镇便民服务中心"}).prepare().start()
+        district = DistrictProcess(Path(folder) / "district", url, {CODE: "基准镇便民服务中心"}).prepare().start()
         hall = common.LiveHall(Path(folder) / "instance").prepare()
         try:
             storage = Storage(f"sqlite:///{hall.instance / 'hallq.db'}")

@@ -24,7 +24,7 @@ from server.config import load_config
 from server.db import Storage
 from server.models import Complaint, TicketEvent
 from tests.conftest import scratch_postgres
-from tests.district_live import LiveDistrict, Relay, caught_up, health
+from tests.district_process import DistrictProcess, Relay, caught_up, health
 from tests.live import ROOT, LiveHall, hallq
 from tests.process.test_printing_process import eventually
 
@@ -98,9 +98,9 @@ class Staffed:
 
 
 @pytest.fixture
-def district(tmp_path: Path) -> Iterator[LiveDistrict]:
+def district(tmp_path: Path) -> Iterator[DistrictProcess]:
     with scratch_postgres() as url:
-        district = LiveDistrict(tmp_path / "district", url, HALLS).prepare().start()
+        district = DistrictProcess(tmp_path / "district", url, HALLS).prepare().start()
         try:
             yield district
         finally:
@@ -108,14 +108,14 @@ def district(tmp_path: Path) -> Iterator[LiveDistrict]:
 
 
 @pytest.fixture
-def relay(district: LiveDistrict) -> Iterator[Relay]:
+def relay(district: DistrictProcess) -> Iterator[Relay]:
     line = Relay(district.port).mend()
     yield line
     line.cut()
 
 
 @pytest.fixture
-def halls(tmp_path: Path, district: LiveDistrict, relay: Relay) -> Iterator[dict[str, Staffed]]:
+def halls(tmp_path: Path, district: DistrictProcess, relay: Relay) -> Iterator[dict[str, Staffed]]:
     started: dict[str, Staffed] = {}
     try:
         for seed, code in enumerate(HALLS):
@@ -148,7 +148,7 @@ def _events(storage: Storage | ReplicaStorage) -> list[tuple[Any, ...]]:
 
 
 def test_three_halls_ship_their_day_through_a_cut_line_and_a_district_restart(
-        district: LiveDistrict, relay: Relay, halls: dict[str, Staffed]) -> None:
+        district: DistrictProcess, relay: Relay, halls: dict[str, Staffed]) -> None:
     day = business_date(datetime.now(UTC), load_config(ROOT / "config.toml").timezone).isoformat()
     for hall in halls.values():
         hall.hour(8)
@@ -202,14 +202,14 @@ def test_three_halls_ship_their_day_through_a_cut_line_and_a_district_restart(
         engine.dispose()
 
 
-def _board_current(district: LiveDistrict, board: requests.Session, halls: dict[str, Staffed]) -> bool | None:
+def _board_current(district: DistrictProcess, board: requests.Session, halls: dict[str, Staffed]) -> bool | None:
     """Whether the live board's last event of each hall is the hall's last (a late 未评价 may be on its way)."""
     live = board.get(f"{district.url}/district/api/v1/live", timeout=10).json()["halls"]
     shown = {entry["code"]: entry["through"] for entry in live}
     return shown == {code: health(hall.live, hall.admin)["through"] for code, hall in halls.items()} or None
 
 
-def _both(hall: Staffed, district: LiveDistrict, board: requests.Session, engine: Engine, day: str
+def _both(hall: Staffed, district: DistrictProcess, board: requests.Session, engine: Engine, day: str
           ) -> tuple[dict[str, Any], dict[str, Any], list[tuple[Any, ...]], list[tuple[Any, ...]]] | None:
     """The hall's figures of ``day`` and the district's for it, the hall's events and the district's: read once
     the district holds all of them, and kept only if the hall made no event meanwhile (its ticker records

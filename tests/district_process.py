@@ -22,7 +22,7 @@ from tests.process.test_printing_process import eventually
 
 
 @dataclass
-class LiveDistrict:
+class DistrictProcess:
     """A district folder (district.toml, log) and the server process serving it."""
 
     folder: Path
@@ -48,7 +48,7 @@ class LiveDistrict:
     def log_path(self) -> Path:
         return self.folder / "district.log"
 
-    def prepare(self) -> LiveDistrict:
+    def prepare(self) -> DistrictProcess:
         """district.toml with a fresh token per hall, `hallq district init`, and the district admin."""
         self.folder.mkdir(mode=0o700, parents=True, exist_ok=True)
         self.tokens = {code: secrets.token_urlsafe(32) for code in self.halls}
@@ -64,7 +64,7 @@ class LiveDistrict:
         """One `hallq district …` command on this district's config; its stdout."""
         return hallq("district", *args, instance=self.folder, config=self.config)
 
-    def start(self, timeout: float = 30.0) -> LiveDistrict:
+    def start(self, timeout: float = 30.0) -> DistrictProcess:
         command = [*HALLQ, "district", "run", "--port", str(self.port), "--config", str(self.config)]
         self.process = launch("hallq district run", command, self.log_path, dict(os.environ),
                               f"{self.url}/district/login",
