@@ -22,10 +22,11 @@ from server.clock import Clock, SystemClock
 
 
 def create_app(config: DistrictConfig, clock: Clock | None = None, async_mode: str | None = None) -> Flask:
-    """The district server over its database, brought to the newest schema (`hallq district init` has registered
-    the halls and made the session key)."""
+    """The district server over its database, brought to the newest schema, each hall's replica too (`hallq district
+    init` has registered the halls and made the session key)."""
     store = DistrictStore(config, clock or SystemClock())
     store.create_schema()
+    store.upgrade_replicas()
     app = Flask(__name__, static_folder=str(STATIC), static_url_path="/static",
                 template_folder=str(ROOT / "server" / "templates"))
     app.config.update(

@@ -70,6 +70,14 @@ class DistrictStore:
             connection.execute(insert(Secret).values(name=SESSION_KEY, value=secrets.token_hex(32))
                                .on_conflict_do_nothing())
 
+    def upgrade_replicas(self) -> None:
+        """Every hall's replica at this hallq's schema, at every start as a hall's own database is: a new hallq's
+        migrations reach the replicas without waiting for `hallq district init`."""
+        from district.replica import create_replica
+
+        for hall in self.halls():
+            create_replica(self.engine, hall.code)
+
     @contextmanager
     def write(self) -> Iterator[Session]:
         """One transaction: committed on success, rolled back on any exception."""
