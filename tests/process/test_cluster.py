@@ -28,6 +28,8 @@ pytestmark = pytest.mark.slow
 SERVICES = ("hukou-id", "dibao", "pension-enrol", "grain-subsidy")  # one for each of windows 1-4
 PER_KIOSK = 24  # tickets each kiosk takes; the process dies after a third of them are answered
 KILL_AFTER = KIOSKS * PER_KIOSK // 3
+#: a request its process died with: before the answer, or in the middle of its body
+CUT_OFF = (requests.ConnectionError, requests.exceptions.ChunkedEncodingError)
 
 
 @dataclass
@@ -117,7 +119,7 @@ class Load:
             process = self._alive(process)
             try:
                 answer = kiosk.post(f"{process.url}/api/tickets", json={"service": SERVICES[(i + n) % 4]}, timeout=20)
-            except requests.ConnectionError:
+            except CUT_OFF:
                 continue  # the process died with this request: not answered, so not owed to anyone
             if answer.status_code != 201:
                 self.errors.append(f"kiosk-{i + 1}: {answer.status_code} {answer.text[:200]}")
@@ -143,7 +145,7 @@ class Load:
                 with self.lock:
                     self.calls.append((ticket["id"], process.port))
                 clerk.post(f"{process.url}{window}/finish", json={}, timeout=20)
-            except requests.ConnectionError:
+            except CUT_OFF:
                 continue  # its process died: the same session goes on at another one
 
 
