@@ -617,8 +617,7 @@ class QueueEngine:
         """The front of the window's line that decides its call (``sql.CallingLine``); under 延时服务 (strict
         arrival order) its first resident alone."""
         line = self._lines[window_id]
-        heads = [] if rule.strict else [
-            row for query in line.heads if (row := connection.execute(query, {"day": day}).first()) is not None]
+        heads = [] if rule.strict else connection.execute(line.heads, {"day": day}).all()
         if not heads:
             return _candidates(connection.execute(line.first, {"day": day}))
         last = max(heads, key=lambda row: (row.queue_at, row.id))
