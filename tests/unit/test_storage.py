@@ -26,7 +26,8 @@ def sqlite_storage(tmp_path: Path) -> Iterator[tuple[Storage, sqlite3.Connection
     storage.dispose()
 
 
-def test_a_write_holds_the_write_lock_from_its_first_statement(sqlite_storage: tuple[Storage, sqlite3.Connection]) -> None:
+def test_a_write_holds_the_write_lock_from_its_first_statement(
+        sqlite_storage: tuple[Storage, sqlite3.Connection]) -> None:
     """BEGIN IMMEDIATE: two writers never both read, then fail to upgrade their lock."""
     storage, other = sqlite_storage
     with storage.write() as session:
