@@ -155,9 +155,10 @@ def create_app(settings: Settings | None = None, async_mode: str | None = None) 
     leadership, relay = _cluster(hall, socketio)
     app.extensions["hallq_leadership"] = leadership
     agents = AgentHub(socketio.server, hall.bus, hall.settings.clock)
+    # the printer states are published for the hall's other processes only: one process has none to tell
     spooler = Spooler(hall.config, hall.engine.record_print, hall.settings.clock, hall.public_url, ThreadRuntime(),
                       agents, leads=lambda printer: leadership.holds(cluster.printer_job(printer)),
-                      publish=hall.bus.publish)
+                      **({"publish": hall.bus.publish} if hall.message_queue else {}))
     hall.bus.subscribe(spooler.on_event, remote=True)
     app.extensions["hallq_spooler"] = spooler
     voice = Voice(hall.config.voice, hall.settings.instance / "voice")

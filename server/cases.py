@@ -27,8 +27,7 @@ from server.events import HallEvent
 from server.ledger import Ledger
 from server.models import CaseRecord, Ticket, TicketEvent
 from server.privacy import mask_numbers
-from server.queue import DomainError
-from server.queue_sql import RECORD
+from server.queue import DomainError, record_row
 from server.vocabulary import CASE_STEPS, CASE_TYPES, REVIEW_RESULTS
 
 #: the types still open after 办结 (closed_at set at 送达, when nothing is left to do)
@@ -188,11 +187,12 @@ class Cases(Ledger):
         return tuple(materials)
 
     def on_finish(self, connection: Connection, ticket_id: int, window_id: int, staff: str, now: datetime,
-                  case: CaseInput | None) -> None:
-        """The engine's finish hook: the case is recorded in the 办结's own transaction. A 承诺件's date later than
-        the item's 承诺时限 needs a reason (3.4.2.2: 不得随意延长) and counts as an extension; refusing it here
-        rolls the 办结 back. 即办件 and 退回件 are checked, decided and delivered at once (the 退回件通知书 is the
-        decision handed over); 报批件 must be forwarded within [cases] approval_working_days."""
+                  case: CaseInput | None) -> list[dict[str, Any]]:
+        """The engine's finish hook: the case is recorded in the 办结's own transaction (its event by the engine).
+        A 承诺件's date later than the item's 承诺时限 needs a reason (3.4.2.2: 不得随意延长) and counts as an
+        extension; refusing it here rolls the 办结 back. 即办件 and 退回件 are checked, decided and delivered at once
+        (the 退回件通知书 is the decision handed over); 报批件 must be forwarded within [cases]
+        approval_working_days."""
         case = case or DEFAULT
         today = business_date(now, self.config.timezone)
         row: dict[str, Any] = {"ticket_id": ticket_id, "window_id": window_id, "clerk": staff, "type": case.type,
@@ -225,8 +225,7 @@ class Cases(Ledger):
             detail["reason"] = case.reason
         if not case.chosen:
             detail["default"] = True
-        connection.execute(RECORD, {"ticket_id": ticket_id, "action": "case_recorded", "window_id": window_id,
-                                    "actor": staff, "at": now, "detail": detail})
+        return [record_row(ticket_id, "case_recorded", window_id, staff, now, detail)]
 
     # ------------------------------------------------------------------ reading
 

@@ -27,8 +27,7 @@ from server.ledger import Ledger
 from server.models import Complaint, Evaluation, Ticket, TicketEvent
 from server.models import TicketStatus as S
 from server.privacy import mask_numbers
-from server.queue import DomainError
-from server.queue_sql import RECORD
+from server.queue import DomainError, record_row, write_records
 from server.vocabulary import RATING_LEVELS
 
 PENDING, RATED, UNRATED = "pending", "rated", "unrated"
@@ -61,13 +60,14 @@ class Evaluations(Ledger):
     # ------------------------------------------------------------------ 办结 opens a prompt
 
     def on_finish(self, connection: Connection, ticket_id: int, window_id: int, staff: str, now: datetime,
-                  _case: Any) -> None:
+                  _case: Any) -> list[dict[str, Any]]:
         """The engine's finish hook: the window's tablet now asks about this ticket; one it was still asking
-        about is recorded 未评价 (the next resident is at the window)."""
-        self._unrated(connection, _SUPERSEDED, {"window": window_id, "now": now}, now, "superseded")
+        about is recorded 未评价 (the next resident is at the window; its event by the engine)."""
+        superseded = self._unrated(connection, _SUPERSEDED, {"window": window_id, "now": now}, now, "superseded")
         connection.execute(_NEW_PROMPT, {"ticket_id": ticket_id, "window_id": window_id, "clerk": staff,
                                          "finished_at": now, "state": PENDING,
                                          "due_at": now + timedelta(seconds=self.settings.prompt_seconds)})
+        return superseded
 
     def tick(self) -> None:
         """Prompts whose time is up become 未评价, on the server's clock: a tablet switched off changes nothing."""
@@ -77,20 +77,18 @@ class Evaluations(Ledger):
                                                                  Evaluation.due_at <= now).limit(1)) is None:
                 return  # the usual case: no write transaction every few seconds
         with self.storage.write() as session:
-            windows = self._unrated(session.connection(), _EXPIRED, {"now": now}, now, "timeout")
+            unrated = self._unrated(session.connection(), _EXPIRED, {"now": now}, now, "timeout")
+            write_records(session.connection(), unrated)
+        windows = {row["window_id"] for row in unrated}
         self.bus.publish([HallEvent("unrated", now, window_id=window) for window in sorted(windows)])
 
     @staticmethod
     def _unrated(connection: Connection, prompts: Any, parameters: dict[str, Any], now: datetime,
-                 why: str) -> set[int]:
-        """Record 未评价 for the pending prompts that ``prompts`` selects; the windows they were at."""
-        windows = set()
-        for prompt in connection.execute(prompts, parameters).all():
-            connection.execute(RECORD, {"ticket_id": prompt.ticket_id, "action": "unrated",
-                                        "window_id": prompt.window_id, "actor": "system", "at": now,
-                                        "detail": {"clerk": prompt.clerk, "why": why}})
-            windows.add(prompt.window_id)
-        return windows
+                 why: str) -> list[dict[str, Any]]:
+        """The pending prompts that ``prompts`` selects become 未评价: the rows of their events."""
+        return [record_row(prompt.ticket_id, "unrated", prompt.window_id, "system", now,
+                           {"clerk": prompt.clerk, "why": why})
+                for prompt in connection.execute(prompts, parameters).all()]
 
     # ------------------------------------------------------------------ the tablet at the window
 

@@ -18,6 +18,7 @@ its own ``Fanout`` instead of python-socketio's queue-per-client path.
 
 from __future__ import annotations
 
+import array
 import fcntl
 import logging
 import socket
@@ -38,7 +39,6 @@ log = logging.getLogger(__name__)
 
 #: a frame goes straight out only onto a socket with less than this many bytes still unsent
 _QUIET_OUTQ = 16 * 1024
-_OUTQ = struct.Struct("i")
 
 
 @dataclass
@@ -156,8 +156,14 @@ class Fanout:
         return True
 
 
+#: TIOCOUTQ's answer, read in place: 0.4 µs a display instead of 1.6 with a new bytes object each time (one
+#: thread under gevent: nothing runs between the ioctl and the read)
+_OUTQ = array.array("i", [0])
+
+
 def _unsent(raw: socket.socket) -> int:
-    return int(_OUTQ.unpack(fcntl.ioctl(raw.fileno(), termios.TIOCOUTQ, b"\0" * _OUTQ.size))[0])
+    fcntl.ioctl(raw.fileno(), termios.TIOCOUTQ, _OUTQ, True)
+    return _OUTQ[0]
 
 
 class SharedRooms(socketio.RedisManager):

@@ -61,8 +61,9 @@ class AppointmentClaim:
 
 #: Called inside the transaction of every 办结 (finish, and call-next's automatic one) with its connection, the
 #: ticket's id, the window, the staff member, the instant and what the clerk said about the case (None: nothing).
-#: Hooks write with Core statements on that connection: call-next runs no ORM flush.
-FinishHook = Callable[[Connection, int, int, str, datetime, Any], None]
+#: Hooks write with Core statements on that connection (call-next runs no ORM flush) and return the event rows
+#: they want recorded (``record_row``): the engine writes them with its own, a call's in one statement.
+FinishHook = Callable[[Connection, int, int, str, datetime, Any], list[dict[str, Any]]]
 
 
 class QueueEngine:
@@ -356,11 +357,13 @@ class QueueEngine:
         window = self._window(window_id)
         now = self.clock.now()
         events: list[HallEvent] = []
+        records: list[dict[str, Any]] = []
         with self.storage.write() as session:
             connection = session.connection()
-            self._make_room_for_call(connection, window, staff, now, events)
+            self._make_room_for_call(connection, window, staff, now, events, records)
             ticket = self._take_next(connection, window, business_date(now, self.config.timezone), now)
-            view = self._start_call(connection, window, ticket, staff, now, events, special=False)
+            view = self._start_call(connection, window, ticket, staff, now, events, records, special=False)
+            write_records(connection, records)
         self.bus.publish(events)
         return view
 
@@ -370,9 +373,10 @@ class QueueEngine:
         now = self.clock.now()
         number = number.strip().upper()
         events: list[HallEvent] = []
+        records: list[dict[str, Any]] = []
         with self.storage.write() as session:
             connection = session.connection()
-            self._make_room_for_call(connection, window, staff, now, events)
+            self._make_room_for_call(connection, window, staff, now, events, records)
             ticket = connection.execute(sql.BY_NUMBER, {
                 "day": business_date(now, self.config.timezone), "number": number}).first()
             if ticket is None:
@@ -385,7 +389,8 @@ class QueueEngine:
             taken = connection.execute(sql.TAKE_OUT_OF_TURN, {"ticket": ticket.id, "now": now, "window": window.id})
             if (ticket := taken.first()) is None:
                 raise DomainError("conflict", "not_callable", f"{number} 号刚被其他窗口呼叫")
-            view = self._start_call(connection, window, ticket, staff, now, events, special=True)
+            view = self._start_call(connection, window, ticket, staff, now, events, records, special=True)
+            write_records(connection, records)
         self.bus.publish(events)
         assert view is not None
         return view
@@ -541,18 +546,18 @@ class QueueEngine:
         state.current_ticket_id = None
         self._record(session, ticket, action, state.window_id, staff, now, detail)
         if status == S.DONE:
-            self._finished(session.connection(), ticket, state.window_id, staff, now, case)
+            connection = session.connection()
+            write_records(connection, self._finished(connection, ticket, state.window_id, staff, now, case))
 
     def _finished(self, connection: Connection, ticket: Ticket | Row[Any], window_id: int, staff: str, now: datetime,
-                  case: Any) -> None:
+                  case: Any) -> list[dict[str, Any]]:
         """Every 办结, in its transaction: the window's 已办 of the ticket's day (a ticket of yesterday finished after
-        midnight is yesterday's, as it always was), then the hooks."""
+        midnight is yesterday's, as it always was), then the hooks; the event rows they ask for."""
         connection.execute(self._count_served, {"window": window_id, "day": ticket.business_date})
-        for hook in self.finish_hooks:
-            hook(connection, ticket.id, window_id, staff, now, case)
+        return [row for hook in self.finish_hooks for row in hook(connection, ticket.id, window_id, staff, now, case)]
 
     def _make_room_for_call(self, connection: Connection, window: Window, staff: str, now: datetime,
-                            events: list[HallEvent]) -> None:
+                            events: list[HallEvent], records: list[dict[str, Any]]) -> None:
         """Only the clerk signed in may call, not while paused; calling the next resident finishes the current one
         (办结): a no-show must be marked as such."""
         if self._calling_turn is not None:
@@ -566,16 +571,17 @@ class QueueEngine:
             return
         finished = connection.execute(sql.FINISH_CURRENT, {"ticket": state.current_ticket_id, "now": now}).first()
         if finished is not None:
-            self._record(connection, finished, "finished", window.id, staff, now, {"auto": True})
-            self._finished(connection, finished, window.id, staff, now, None)
+            records.append(record_row(finished.id, "finished", window.id, staff, now, {"auto": True}))
+            records += self._finished(connection, finished, window.id, staff, now, None)
             events.append(HallEvent("finished", now, self._view_of(connection, finished), window.id))
 
     def _start_call(self, connection: Connection, window: Window, ticket: Row[Any] | None, staff: str,
-                    now: datetime, events: list[HallEvent], special: bool) -> TicketView | None:
+                    now: datetime, events: list[HallEvent], records: list[dict[str, Any]], special: bool
+                    ) -> TicketView | None:
         connection.execute(sql.SET_CURRENT, {"window": window.id, "ticket": ticket.id if ticket else None})
         if ticket is None:
             return None
-        self._record(connection, ticket, "called", window.id, staff, now, {"special": True} if special else None)
+        records.append(record_row(ticket.id, "called", window.id, staff, now, {"special": True} if special else None))
         view = self._view_of(connection, ticket)
         events.append(HallEvent("called", now, view, window.id, self.announcement(view.number, window)))
         return view
@@ -605,8 +611,7 @@ class QueueEngine:
         """The front of the window's line that decides its call (``sql.CallingLine``); under 延时服务 (strict
         arrival order) its first resident alone."""
         line = self._lines[window_id]
-        heads = [] if rule.strict else [
-            row for query in line.heads if (row := connection.execute(query, {"day": day}).first()) is not None]
+        heads = [] if rule.strict else connection.execute(line.heads, {"day": day}).all()
         if not heads:
             return _candidates(connection.execute(line.first, {"day": day}))
         last = max(heads, key=lambda row: (row.queue_at, row.id))
@@ -642,8 +647,8 @@ class QueueEngine:
                 window_id: int | None, actor: str, at: datetime, detail: dict[str, Any] | None = None) -> None:
         """The event row of a state change. With the ORM, the ticket's own changes must be flushed first."""
         executor = connection.connection() if isinstance(connection, Session) else connection
-        executor.execute(sql.RECORD, {"ticket_id": ticket.id if ticket else None, "action": action,
-                                      "window_id": window_id, "actor": actor, "at": at, "detail": detail})
+        executor.execute(sql.RECORD, record_row(ticket.id if ticket is not None else None, action, window_id, actor, at,
+                                                detail))
 
     def _place(self, connection: Connection, ticket: Ticket | Row[Any]) -> line.Place:
         """The ticket's true place in line and its estimated wait, by playing the calling rule forward over the
@@ -758,6 +763,19 @@ RECENT_CALLS = 24
 
 
 _NOT_WAITING = line.Place(0, None)
+
+
+def record_row(ticket_id: int | None, action: str, window_id: int | None, actor: str, at: datetime,
+               detail: dict[str, Any] | None = None) -> dict[str, Any]:
+    """``sql.RECORD``'s parameters: one event of a ticket (None: of the window)."""
+    return {"ticket_id": ticket_id, "action": action, "window_id": window_id, "actor": actor, "at": at,
+            "detail": detail}
+
+
+def write_records(connection: Connection, records: list[dict[str, Any]]) -> None:
+    """Event rows in one statement, in their order (their ids keep it)."""
+    if records:
+        connection.execute(sql.RECORD, records)
 
 
 def _rule(config: HallConfig, window: Window) -> Rule:

@@ -7,10 +7,11 @@ returning the row it made (RETURNING), so a call is a handful of round trips and
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import and_, bindparam, func, insert, or_, select, union_all, update
+from sqlalchemy import ColumnElement, and_, bindparam, func, insert, literal, or_, select, union_all, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -21,6 +22,12 @@ from server.models import TicketStatus as S
 TICKETS = Ticket.__table__
 EVENTS = TicketEvent.__table__
 WINDOW_STATES = WindowState.__table__
+
+
+def among(column: Any, values: Iterable[Any]) -> ColumnElement[bool]:
+    """``column IN (values)`` for values known when the statement is built, each bound once: a plain list's IN is
+    expanded again at every execution (~20 µs of a statement's ~60)."""
+    return column.in_([literal(value, column.type) for value in values])
 
 
 def _insert_for(dialect: str) -> Any:
@@ -54,7 +61,7 @@ RECORD = insert(EVENTS)
 #: number's queue_at is its issue time (only a transfer's row keeps an earlier one): with the day and every status
 #: spelled out, the count reads ix_tickets_queue's ranges of this item and session, not the day's or the history's
 SESSION_ISSUED = select(func.count()).select_from(Ticket).where(
-    Ticket.business_date == bindparam("day"), Ticket.status.in_(S.ALL), Ticket.service == bindparam("service"),
+    Ticket.business_date == bindparam("day"), among(Ticket.status, S.ALL), Ticket.service == bindparam("service"),
     Ticket.queue_at >= bindparam("start"), Ticket.queue_at <= bindparam("now"), Ticket.transferred_from.is_(None))
 
 #: the window's row, locked for the rest of the transaction (PostgreSQL; SQLite holds the write lock already)
@@ -65,7 +72,7 @@ SET_CURRENT = (update(WINDOW_STATES).where(WINDOW_STATES.c.window_id == bindpara
 
 #: calling the next resident finishes (办结) the one still at the window
 FINISH_CURRENT = (update(TICKETS).where(TICKETS.c.id == bindparam("ticket"),
-                                        TICKETS.c.status.in_((S.CALLED, S.SERVING)))
+                                        among(TICKETS.c.status, (S.CALLED, S.SERVING)))
                   .values(status=S.DONE, finished_at=bindparam("now"),
                           started_at=func.coalesce(TICKETS.c.started_at, TICKETS.c.called_at))
                   .returning(*TICKETS.c))
@@ -76,7 +83,7 @@ TAKE = (update(TICKETS).where(TICKETS.c.id == bindparam("ticket"), TICKETS.c.sta
         .returning(*TICKETS.c))
 #: 特呼: a waiting ticket, or a same-day no-show who came back; the recall count starts again
 TAKE_OUT_OF_TURN = (update(TICKETS).where(TICKETS.c.id == bindparam("ticket"),
-                                          TICKETS.c.status.in_((S.WAITING, S.NO_SHOW)))
+                                          among(TICKETS.c.status, (S.WAITING, S.NO_SHOW)))
                     .values(status=S.CALLED, called_at=bindparam("now"), window_id=bindparam("window"), recalls=0)
                     .returning(*TICKETS.c))
 #: a paper number today: its latest row (a transfer continues the number on a new one)
@@ -139,7 +146,7 @@ def recent_calls(count: int) -> Any:
 
 def window_waiting(window: Window) -> Any:
     """The tickets one window may call, in order of arrival: built once per window at start-up."""
-    return WAITING.where(or_(and_(Ticket.service.in_(window.services), Ticket.target_window.is_(None)),
+    return WAITING.where(or_(and_(among(Ticket.service, window.services), Ticket.target_window.is_(None)),
                              Ticket.target_window == window.id))
 
 
@@ -151,7 +158,8 @@ class CallingLine:
     the whole line (~5 µs a waiting resident on every call)."""
 
     first: Any
-    heads: tuple[Any, ...]
+    #: the first of each kind, in one statement (a round trip and ~60 µs of SQLAlchemy a kind saved)
+    heads: Any
     until: Any
 
     @classmethod
@@ -160,7 +168,8 @@ class CallingLine:
         plain = and_(Ticket.priority.is_(None), Ticket.appointment_id.is_(None))
         kinds = [Ticket.priority.is_not(None), and_(Ticket.appointment_id.is_not(None), Ticket.priority.is_(None))]
         if window.favour:
-            kinds.append(and_(plain, Ticket.service.in_(window.favour)))
+            kinds.append(and_(plain, among(Ticket.service, window.favour)))
         until = or_(Ticket.queue_at < bindparam("until_at"),
                     and_(Ticket.queue_at == bindparam("until_at"), Ticket.id <= bindparam("until_id")))
-        return cls(line.limit(1), tuple(line.where(kind).limit(1) for kind in kinds), line.where(until))
+        heads = union_all(*(select(line.where(kind).limit(1).subquery()) for kind in kinds))
+        return cls(line.limit(1), heads, line.where(until))

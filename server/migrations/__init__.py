@@ -1,20 +1,29 @@
 """The schema's history as Alembic revisions (versions/). They ship inside the package, so an installed hall
-upgrades itself: Storage.create_schema brings the database to the newest revision at every start."""
+upgrades itself: Storage.create_schema brings the database to the newest revision at every start.
+
+A database already at the newest revision (every start but the first after an upgrade) is recognised with one
+plain query, without importing Alembic: with Mako and Pygments it would stay in every server process's memory
+(~10 MB) for nothing."""
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
-from sqlalchemy import Connection, inspect
+from sqlalchemy import Connection, inspect, text
 
 from server.models import Base
 
+if TYPE_CHECKING:
+    from alembic.config import Config
+
 #: hallq 0.1's schema (commit 64c408b), which its `Base.metadata.create_all` made without an alembic_version table
 BASELINE = "0001"
+#: the newest revision: each file of versions/ is named after its revision, "0006_flat_day.py" (tests/unit/
+#: test_migrations.py holds this to Alembic's own head)
+HEAD = max(path.name.partition("_")[0] for path in (Path(__file__).parent / "versions").glob("[0-9]*_*.py"))
+#: Alembic's table of the database's revision
+VERSION_TABLE = "alembic_version"
 
 
 class NewerDatabase(RuntimeError):
@@ -28,6 +37,8 @@ class NewerDatabase(RuntimeError):
 
 def alembic_config(connection: Connection) -> Config:
     """Alembic's settings without an alembic.ini: the revisions in this package, run on ``connection``."""
+    from alembic.config import Config
+
     config = Config()
     config.set_main_option("script_location", str(Path(__file__).parent))
     config.attributes["connection"] = connection  # env.py migrates on it, inside the caller's transaction
@@ -35,13 +46,22 @@ def alembic_config(connection: Connection) -> Config:
 
 
 def upgrade(connection: Connection) -> None:
-    """Bring the database to the newest revision. A database with tables but no alembic_version was made by
-    hallq 0.1: it is first stamped at the baseline, whose tables it already has. A new database gets the models'
-    tables in one go, stamped at the newest revision: the same schema (tests/unit/test_migrations.py proves it),
-    made in a fraction of the time, which every test's database saves."""
+    """Bring the database to the newest revision; at it already, nothing is done (and Alembic is not loaded)."""
+    if revision(connection) != HEAD:
+        _upgrade(connection)
+
+
+def _upgrade(connection: Connection) -> None:
+    """A database with tables but no alembic_version was made by hallq 0.1: it is first stamped at the baseline,
+    whose tables it already has. A new database gets the models' tables in one go, stamped at the newest revision:
+    the same schema (tests/unit/test_migrations.py proves it), made in a fraction of the time, which every test's
+    database saves."""
+    from alembic import command
+    from alembic.script import ScriptDirectory
+
     config = alembic_config(connection)
     tables = set(inspect(connection).get_table_names())
-    if "alembic_version" not in tables:
+    if VERSION_TABLE not in tables:
         if "tickets" not in tables:
             Base.metadata.create_all(connection)
             command.stamp(config, "head")
@@ -54,4 +74,7 @@ def upgrade(connection: Connection) -> None:
 
 
 def revision(connection: Connection) -> str | None:
-    return MigrationContext.configure(connection).get_current_revision()
+    """The database's revision, None before it has one (Alembic's own reading, in plain SQL)."""
+    if not inspect(connection).has_table(VERSION_TABLE):
+        return None
+    return connection.execute(text(f"SELECT version_num FROM {VERSION_TABLE}")).scalar_one_or_none()

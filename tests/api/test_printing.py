@@ -12,6 +12,7 @@ import pytest
 
 from server.clock import ManualClock
 from server.events import HallEvent
+from server.printing.spooler import PRINTER_STATE, PRINTER_STATES_ASKED
 from tests.api.conftest import HallApp, open_hall_app
 from tests.api.test_realtime import received, socketio_of
 from tests.conftest import SMALL_HALL
@@ -212,6 +213,8 @@ def test_a_background_check_sees_a_printer_fault_before_the_next_resident(
         printing: tuple[HallApp, Outcomes], printer: FakePrinter) -> None:
     hall_app, _ = printing
     spooler = hall_app.app.extensions["hallq_spooler"]
+    kinds: list[str] = []
+    hall_app.hall.bus.subscribe(lambda event: kinds.append(event.kind))
     changed = threading.Event()
     spooler.on_change(lambda states: changed.set() if states[0]["status"] == "cover_open" else None)
     printer.cover_open = True
@@ -219,6 +222,8 @@ def test_a_background_check_sees_a_printer_fault_before_the_next_resident(
     assert changed.wait(WAIT)
     assert printers(hall_app)["kiosk-printer"]["message"] == "打印机盖未合上"
     assert ticket_jobs(printer) == []
+    spooler.on_event(HallEvent(PRINTER_STATES_ASKED, hall_app.clock.now()))
+    assert PRINTER_STATE not in kinds  # the hall's only process has no other to tell its printers' states
 
 
 def test_the_desk_issues_and_reprints_on_its_own_printer(tmp_path: Path, database_url: str, clock: ManualClock,

@@ -4,6 +4,8 @@ hallq 0.1 left it, on SQLite and PostgreSQL; a new database gets the same schema
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -22,10 +24,11 @@ from server.clock import ManualClock
 from server.config import HallConfig
 from server.db import Storage
 from server.events import EventBus
-from server.migrations import alembic_config
+from server.migrations import HEAD, alembic_config
 from server.models import Base, ExtendedService, WindowDay
 from server.queue import QueueEngine
 from tests.conftest import SMALL_HALL, clear_database
+from tests.live import ROOT
 from tests.old_hall import DAY, ROWS, make_old_database, stored_rows
 
 
@@ -98,6 +101,26 @@ def test_a_new_database_has_the_schema_the_revisions_make(database_url: str) -> 
         assert _differences(storage) == [] and storage.revision() == _head(storage)
     finally:
         storage.dispose()
+
+
+#: what `hallq run` imports, then its database's check at start-up; prints the revision and the Alembic parts loaded
+_STARTS = """import sys
+import server.app, server.cli
+from server.db import Storage
+storage = Storage(sys.argv[1])
+storage.create_schema()
+print(storage.revision(), sorted({name.partition(".")[0] for name in sys.modules} & {"alembic", "mako", "pygments"}))
+"""
+
+
+def test_a_hall_at_the_newest_revision_starts_without_loading_alembic(storage: Storage, database_url: str) -> None:
+    """Alembic with Mako and Pygments would take ~8 MB of every server process's memory: a database at the newest
+    revision (every start but the first after an upgrade) is recognised with a plain query, against HEAD, which is
+    Alembic's own head."""
+    assert HEAD == storage.revision() == _head(storage)
+    started = subprocess.run([sys.executable, "-c", _STARTS, database_url], cwd=ROOT, capture_output=True, text=True,
+                             check=True, timeout=60)
+    assert started.stdout.split() == [HEAD, "[]"]
 
 
 def test_an_upgrade_that_fails_leaves_the_older_hall_as_it_was(database_url: str) -> None:
