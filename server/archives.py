@@ -13,7 +13,6 @@ serves only such a name, of a file that exists.
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -27,7 +26,7 @@ from sqlalchemy.orm import Session
 from server.auth import display_names
 from server.clock import Clock, business_date
 from server.config import HallConfig
-from server.db import Storage
+from server.db import Storage, write_private
 from server.models import Complaint, DutyLogEntry, Enquiry, TicketEvent
 from server.queue import DomainError
 from server.spreadsheet import register_sheet, saved, workbook
@@ -146,7 +145,7 @@ class Archives:
             sheets = self._sheets(session, month)
         self.folder.mkdir(mode=0o700, parents=True, exist_ok=True)
         self.folder.chmod(0o700)
-        _write_private(path, _workbook(self.config.name, month, sheets))
+        write_private(path, _workbook(self.config.name, month, sheets))
         now = self.clock.now()
         counts = [len(rows) for _, _, rows in sheets]
         with self.storage.write() as session:
@@ -256,15 +255,3 @@ def _workbook(hall_name: str, month: date, sheets: list[tuple[str, Sequence[str]
         register_sheet(sheet, f"{hall_name}　{title}　{month.year}年{month.month}月", f"共 {len(rows)} 条", columns,
                        rows)
     return saved(book)
-
-
-def _write_private(path: Path, data: bytes) -> None:
-    """Owner-only, under a hidden name first, synced, then renamed: a file named like an archive is whole."""
-    hidden = path.with_name(f".{path.name}.part")
-    descriptor = os.open(hidden, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    os.fchmod(descriptor, 0o600)
-    with os.fdopen(descriptor, "wb") as handle:
-        handle.write(data)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(hidden, path)

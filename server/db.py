@@ -120,6 +120,19 @@ def _sessions(engine: Engine, begin: str | None) -> sessionmaker[Session]:
     return sessions
 
 
+def write_private(path: Path, data: bytes) -> None:
+    """An instance file owner-only, under a hidden name first, synced, then renamed: a file under its own name is
+    whole (an archive, the district position)."""
+    hidden = path.with_name(f".{path.name}.part")
+    descriptor = os.open(hidden, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.fchmod(descriptor, 0o600)
+    with os.fdopen(descriptor, "wb") as handle:
+        handle.write(data)
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(hidden, path)
+
+
 def _sqlite_engine(url: str) -> Engine:
     engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30},
                            pool_size=10, max_overflow=20)

@@ -24,10 +24,9 @@ from typing import Any, NamedTuple
 import requests
 from sqlalchemy import func, select
 
-from server.archives import _write_private
 from server.clock import Clock
 from server.config import DistrictLink, HallConfig
-from server.db import Storage
+from server.db import Storage, write_private
 from server.models import TicketEvent
 from server.shipment import Gaps, collect, figures_config
 
@@ -168,7 +167,7 @@ class Shipper:
         self.known = (through, now)
         record = {"url": self.link.url, "code": self.link.code, "through": through, "at": now.isoformat()}
         try:
-            _write_private(self.position, json.dumps(record).encode())
+            write_private(self.position, json.dumps(record).encode())
         except OSError as exc:  # only the health after a restart misses it: shipping goes on
             log.warning("district link: cannot keep the position in %s (%s)", self.position, exc)
 
