@@ -194,6 +194,8 @@ class Kiosks:
         while not self.stop.is_set():
             try:
                 answer = kiosk.post(f"{self.front.https}/api/tickets", json={"service": "hukou-id"}, timeout=20)
+            except requests.exceptions.ChunkedEncodingError:
+                continue  # its process died in the middle of the answer nginx was passing on: not answered, not owed
             except requests.RequestException as exc:
                 self.failed.append(repr(exc))
                 continue
