@@ -53,9 +53,10 @@ class Announcer:
             push(None)
             return
         text = announcement_text(self.config.announcement, number, window_name, self.voice.settings.yao)
-        name, cached = self._name(text)
+        name = self.voice.audio_name(text)
+        self._expect(name, text)  # before the push: a display may ask for the file at once
         push(f"/audio/{name}")
-        if not cached:
+        if self.voice.cached(text) is None:  # the disk after the push, not before it
             self.start_task(self._synthesise, text)
 
     def expect(self, number: str, window_name: str) -> None:
@@ -79,11 +80,15 @@ class Announcer:
         name = self.voice.audio_name(text)
         cached = self.voice.cached(text) is not None
         if not cached:
-            with self._lock:
-                self._pending[name] = text
-                while len(self._pending) > _PENDING:
-                    self._pending.popitem(last=False)
+            self._expect(name, text)
         return name, cached
+
+    def _expect(self, name: str, text: str) -> None:
+        """``name`` may be asked for before its file exists: it is then made from ``text`` (``file``)."""
+        with self._lock:
+            self._pending[name] = text
+            while len(self._pending) > _PENDING:
+                self._pending.popitem(last=False)
 
     def _synthesise(self, text: str) -> None:
         try:

@@ -358,13 +358,12 @@ class QueueEngine:
         now = self.clock.now()
         events: list[HallEvent] = []
         records: list[dict[str, Any]] = []
-        with self.storage.write() as session:
+        with self.storage.write_then(lambda: self.bus.publish(events)) as session:
             connection = session.connection()
             self._make_room_for_call(connection, window, staff, now, events, records)
             ticket = self._take_next(connection, window, business_date(now, self.config.timezone), now)
             view = self._start_call(connection, window, ticket, staff, now, events, records, special=False)
             write_records(connection, records)
-        self.bus.publish(events)
         return view
 
     def call_number(self, window_id: int, staff: str, number: str) -> TicketView:
@@ -374,7 +373,7 @@ class QueueEngine:
         number = number.strip().upper()
         events: list[HallEvent] = []
         records: list[dict[str, Any]] = []
-        with self.storage.write() as session:
+        with self.storage.write_then(lambda: self.bus.publish(events)) as session:
             connection = session.connection()
             self._make_room_for_call(connection, window, staff, now, events, records)
             ticket = connection.execute(sql.BY_NUMBER, {
@@ -391,13 +390,13 @@ class QueueEngine:
                 raise DomainError("conflict", "not_callable", f"{number} 号刚被其他窗口呼叫")
             view = self._start_call(connection, window, ticket, staff, now, events, records, special=True)
             write_records(connection, records)
-        self.bus.publish(events)
         assert view is not None
         return view
 
     def recall(self, window_id: int, staff: str) -> TicketView:
         now = self.clock.now()
-        with self.storage.write() as session:
+        events: list[HallEvent] = []
+        with self.storage.write_then(lambda: self.bus.publish(events)) as session:
             window, state = self._operate(session, window_id, staff)
             ticket = self._current(session, state, (S.CALLED,), "重呼")
             if ticket.recalls >= self.config.rules.recall_limit:
@@ -406,7 +405,7 @@ class QueueEngine:
             ticket.recalls += 1
             self._record(session, ticket, "recalled", window.id, staff, now, {"recall": ticket.recalls})
             view = self._view(session, ticket)
-        self.bus.publish([HallEvent("recalled", now, view, window.id, self.announcement(view.number, window))])
+            events.append(HallEvent("recalled", now, view, window.id, self.announcement(view.number, window)))
         return view
 
     def no_show(self, window_id: int, staff: str) -> TicketView:

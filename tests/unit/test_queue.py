@@ -9,6 +9,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
+from server import db
 from server.clock import ManualClock
 from server.models import Ticket, TicketEvent
 from server.queue import DomainError, QueueEngine
@@ -124,6 +125,28 @@ def test_call_next_finishes_the_current_ticket_and_records_it(engine: QueueEngin
         actions = session.scalars(select(TicketEvent.action).where(TicketEvent.ticket_id == first.id)
                                   .order_by(TicketEvent.id)).all()
     assert actions == ["issued", "called", "started", "finished"]
+
+
+def test_the_screens_hear_of_a_call_before_the_disk_has_it_and_the_clerk_after(
+        engine: QueueEngine, recorder: Recorder, storage, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+    """Calls, 特呼 and recalls are published between their commit and the WAL's sync (Storage.write_then): the
+    screens do not wait for the disk; call_next returns, and the clerk is answered, once the call is on disk."""
+    if not storage.is_sqlite:
+        pytest.skip("PostgreSQL commits before publishing, as every other write")
+    steps: list[str] = []
+    real = db._datasync
+    monkeypatch.setattr(db, "_datasync", lambda descriptor: (steps.append("synced"), real(descriptor)))
+    engine.bus.subscribe(lambda event: steps.append(event.kind))
+    issue(engine, "id-card")
+    issue(engine, "id-card")
+    engine.sign_in(1, "clerk1")
+    steps.clear()
+    first = engine.call_next(1, "clerk1")
+    steps.append("answered")
+    engine.recall(1, "clerk1")
+    engine.no_show(1, "clerk1")
+    engine.call_number(1, "clerk1", first.number)
+    assert steps == ["called", "synced", "answered", "recalled", "synced", "no_show", "called", "synced"]
 
 
 def test_every_state_change_is_an_event_row_with_actor_window_and_time(engine: QueueEngine, clock: ManualClock,
