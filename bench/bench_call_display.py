@@ -1,8 +1,11 @@
 """Call-next → display latency: N Socket.IO displays (200 by default) connected while a clerk calls the next resident.
 
 One asyncio process holds the displays (bare Socket.IO-over-websocket clients, tests/wire_display.py) and the
-clerk (aiohttp). A call is timed from just before the clerk's request is sent to the kernel's receive stamp on
-each display's socket, both on the wall clock; when this process read each event is reported too.
+clerk (aiohttp). A call is timed from when the clerk's request goes out (aiohttp's on_request_headers_sent: its
+headers and JSON body are then serialised and written to the socket together) to the kernel's receive stamp on
+each display's socket, both on the wall clock. Also reported: from before aiohttp builds the request (the
+benchmark's measure until 2026-12-07 21:30, ~0.4–0.6 ms of this process's Python more), and when this process read
+each event.
 
     .venv/bin/python bench/bench_call_display.py [--displays 200] [--calls 200] [--profile call.speedscope.json]
 """
@@ -99,6 +102,8 @@ class Calls:
     last: list[float] = field(default_factory=list)
     #: when this process read each event: the socket stamp plus the load generator's own queueing
     read: list[float] = field(default_factory=list)
+    #: the pairs from before aiohttp built the request (the measure until 2026-12-07 21:30)
+    built: list[float] = field(default_factory=list)
     #: the pairs by the index of the server process the display is connected to
     by_process: defaultdict[int, list[float]] = field(default_factory=lambda: defaultdict(list))
     missing: int = 0
@@ -107,15 +112,17 @@ class Calls:
     #: the calls
     rss: dict[str, float] = field(default_factory=dict)
 
-    def add(self, http: float, start: int, arrivals: list[Arrival]) -> None:
+    def add(self, http: float, start: int, sent: int, arrivals: list[Arrival]) -> None:
+        """``start``: before aiohttp built the request; ``sent``: when it went out (both wall-clock ns)."""
         self.http.append(http)
         self.missing += self.displays - len(arrivals)
         if arrivals:
-            stamped = [(stamp - start) / 1e9 for stamp, _, _ in arrivals]
+            stamped = [(stamp - sent) / 1e9 for stamp, _, _ in arrivals]
             self.pairs += stamped
             self.first.append(min(stamped))
             self.last.append(max(stamped))
-            self.read += [(read - start) / 1e9 for _, read, _ in arrivals]
+            self.built += [(stamp - start) / 1e9 for stamp, _, _ in arrivals]
+            self.read += [(read - sent) / 1e9 for _, read, _ in arrivals]
             for (_, _, process), latency in zip(arrivals, stamped, strict=True):
                 self.by_process[process].append(latency)
 
@@ -125,6 +132,10 @@ async def post(session: aiohttp.ClientSession, url: str, payload: dict[str, Any]
     async with session.post(url, json=payload or {}, timeout=timeout) as answer:  # a JSON body, even an empty one
         answer.raise_for_status()
         return await answer.json()
+
+
+async def _stamp(stamps: list[int]) -> None:
+    stamps.append(time.time_ns())
 
 
 def largest_rss(servers: Sequence[common.LiveHall]) -> float:
@@ -140,16 +151,22 @@ async def measure(hall: common.LiveHall, n_displays: int, n_calls: int, others: 
     services = common.window_services(WINDOW)
     displays = Displays([server.url for server in servers], hall.display_token)
     kiosk = aiohttp.ClientSession(headers={"Authorization": f"Bearer {hall.kiosk_token}"})
-    clerk = aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True))  # unsafe: keep cookies of 127.0.0.1
+    sent: list[int] = []
+    going_out = aiohttp.TraceConfig()
+    going_out.on_request_headers_sent.append(lambda *_: _stamp(sent))
+    clerk = aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True),  # unsafe: keep cookies of 127.0.0.1
+                                  trace_configs=[going_out])
 
-    async def call_next() -> tuple[float, int, list[Arrival]]:
-        """One call: the HTTP round trip (s), when it was sent and the displays' arrivals (wall-clock ns)."""
+    async def call_next() -> tuple[float, int, int, list[Arrival]]:
+        """One call: the HTTP round trip (s), when aiohttp was asked for it and when it went out, and the displays'
+        arrivals (wall-clock ns)."""
         await asyncio.sleep(GAP)
+        sent.clear()
         start = time.time_ns()
         ticket = (await post(clerk, f"{hall.url}/api/windows/{WINDOW}/call-next"))["ticket"]
         answered = time.time_ns()
         arrivals = await displays.wait_for(ticket["number"], EVENT_TIMEOUT)
-        return (answered - start) / 1e9, start, arrivals
+        return (answered - sent[0]) / 1e9, start, sent[0], arrivals
 
     calls = Calls(n_displays)
     try:
@@ -184,6 +201,7 @@ def run(profile: Path | None = None, n_displays: int = DISPLAYS, n_calls: int = 
              f"call → display (all {n_displays}×{n_calls} pairs)": pairs,
              "call → first display": common.Stats.of(calls.first),
              "call → last display": common.Stats.of(calls.last),
+             "call → display, from before aiohttp built the request": common.Stats.of(calls.built),
              "call → read by the load generator (all pairs)": common.Stats.of(calls.read)}
     targets = [common.Target("call → display p50", pairs.p50, 5, "ms"),
                common.Target("call → display p99", pairs.p99, 20, "ms"),
