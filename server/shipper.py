@@ -141,12 +141,14 @@ class Shipper:
         if not batch.events and since is not None and since < self.link.interval_seconds:
             return self.link.interval_seconds - since  # nothing new, and the last batch is recent
         reply = self.send("POST", EVENTS, json.dumps(batch.to_json(), ensure_ascii=False))
-        self._acknowledged(_position(reply), now)
+        through = _position(reply)
         if reply.status == 409:  # the district lacks events before this batch: from where its copy ends
+            self._acknowledged(through, now)
             return 0.0
         self._posted_at = now
-        if batch.events:
+        if batch.events:  # before the position moves: a health read between them must not see it shipped but never
             self.last_shipped_at = now
+        self._acknowledged(through, now)
         return 0.0 if len(batch.events) >= self.link.batch_events else float(self.link.interval_seconds)
 
     def _check_not_behind_the_district(self) -> None:

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import delete, select, text
 
+from server import shipper as shipper_module
 from server.clock import ManualClock
 from server.config import parse_config
 from server.models import TicketEvent
@@ -99,6 +100,22 @@ def test_batches_go_in_order_and_each_event_arrives_once(engine: QueueEngine, cl
     assert json.loads(kept.read_text(encoding="utf-8")) == {
         "url": district.url, "code": district.hall.code, "through": through, "at": clock.now().isoformat()}
     assert kept.stat().st_mode & 0o777 == 0o600 and district.hall.token not in kept.read_text(encoding="utf-8")
+
+
+def test_health_never_sees_the_position_moved_before_the_shipment_is_noted(
+        engine: QueueEngine, clock: ManualClock, tmp_path: Path, district: LiveDistrict,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """The health is read from other greenlets while the shipper keeps the district's position (a file write, which
+    yields): at that moment a batch that moved the position is already noted as shipped."""
+    shipper = shipper_of(district, engine, clock, tmp_path)
+    ship_all(shipper)  # the district's position is known: nothing shipped yet
+    issue(engine, 2)
+    seen: list[dict[str, object]] = []
+    keep = shipper_module.write_private
+    monkeypatch.setattr(shipper_module, "write_private",
+                        lambda path, data: (seen.append(shipper.state()), keep(path, data)))
+    ship_all(shipper)
+    assert seen and seen[-1]["behind_events"] == 0 and seen[-1]["last_shipped_at"] == clock.now().isoformat()
 
 
 def test_a_hall_restored_from_an_older_backup_stops_shipping(engine: QueueEngine, clock: ManualClock,
